@@ -1,0 +1,21 @@
+#!/bin/sh
+# Installs the Debian packages the build and the tests need, when missing.
+# As root it runs apt-get; otherwise it prints the one line to run.
+set -u
+need="gcc make pkg-config check libtiff-dev libtiff-tools zlib1g-dev libzstd-dev libdeflate-dev time"
+missing=""
+for p in $need; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "installing:$missing"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq >/dev/null || true
+    apt-get install -y -qq --no-install-recommends $missing >/dev/null || {
+        echo "deps: apt-get install failed for:$missing" >&2; exit 1; }
+else
+    echo "missing packages; run as root:" >&2
+    echo "  apt-get install -y$missing" >&2
+    exit 1
+fi

@@ -1,0 +1,202 @@
+# tessera — GNU make build.
+#
+#   make              libraries, raster-tool, examples
+#   make check        every test suite (Check), after installing what is missing
+#   make demo         builds, then runs the demo
+#   make bench        benchmarks against serial C and the installed peers
+#   make install / uninstall   (PREFIX, DESTDIR)
+#   make SANITIZE=thread check, make SANITIZE=address,undefined check
+#   CC=clang works as well as gcc.
+
+PREFIX ?= /usr/local
+EXEC_PREFIX ?= $(PREFIX)
+BINDIR ?= $(EXEC_PREFIX)/bin
+LIBDIR ?= $(EXEC_PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+MANDIR ?= $(PREFIX)/share/man
+PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
+DESTDIR ?=
+
+VERSION := 0.1.0
+SOVERSION := 0
+
+CC ?= cc
+AR ?= ar
+OPT ?= -O2
+SANITIZE ?=
+
+comma := ,
+ifeq ($(SANITIZE),)
+B := build
+else
+B := build/san-$(subst $(comma),-,$(SANITIZE))
+endif
+
+CPPFLAGS += -Iinclude -D_GNU_SOURCE
+CFLAGS ?= $(OPT) -g
+CFLAGS += -std=c11 -Wall -Wextra -Werror -fPIC -fvisibility=hidden -pthread
+LDFLAGS += -pthread
+ifneq ($(SANITIZE),)
+CFLAGS += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
+LDFLAGS += -fsanitize=$(SANITIZE)
+endif
+
+PKG_CONFIG ?= pkg-config
+RASTER_PKGS := libtiff-4 zlib libzstd libdeflate
+RASTER_CFLAGS = $(shell $(PKG_CONFIG) --cflags $(RASTER_PKGS) 2>/dev/null)
+RASTER_LIBS = $(shell $(PKG_CONFIG) --libs $(RASTER_PKGS) 2>/dev/null || echo -ltiff -lzstd -ldeflate -lz) -lm
+CHECK_CFLAGS = $(shell $(PKG_CONFIG) --cflags check 2>/dev/null)
+CHECK_LIBS = $(shell $(PKG_CONFIG) --libs check 2>/dev/null || echo -lcheck -lsubunit -lrt -lm)
+
+# ---- sources ---------------------------------------------------------------
+RT_SRC := $(sort $(wildcard runtime/*.c))
+RT_OBJ := $(RT_SRC:%.c=$(B)/%.o)
+RASTER_SRC := $(sort $(wildcard lib/*.c kernels/*.c))
+RASTER_OBJ := $(RASTER_SRC:%.c=$(B)/%.o)
+CLI_SRC := $(sort $(wildcard cli/*.c))
+CLI_OBJ := $(CLI_SRC:%.c=$(B)/%.o)
+EX_SRC := $(sort $(wildcard examples/*.c))
+EX_BIN := $(EX_SRC:examples/%.c=$(B)/examples/%)
+# Runtime suites link libtessera only; the rest link the raster library too.
+RT_TESTS := $(sort $(wildcard tests/test_rt_*.c))
+TEST_SRC := $(sort $(wildcard tests/test_*.c))
+TEST_BIN := $(TEST_SRC:tests/%.c=$(B)/tests/%)
+TEST_HELPERS := $(filter-out $(TEST_SRC),$(wildcard tests/*.c))
+
+RT_SO := $(B)/libtessera.so.$(VERSION)
+RT_A := $(B)/libtessera.a
+RASTER_SO := $(B)/libtessera_raster.so.$(VERSION)
+RASTER_A := $(B)/libtessera_raster.a
+TOOL := $(if $(CLI_SRC),$(B)/raster-tool)
+
+LIBS_ALL := $(RT_SO) $(RT_A) $(if $(RASTER_SRC),$(RASTER_SO) $(RASTER_A))
+
+.PHONY: all check demo bench examples install uninstall clean deps lint man-lint
+.DEFAULT_GOAL := all
+
+all: $(LIBS_ALL) $(TOOL) $(EX_BIN) $(B)/tessera.pc
+
+# ---- dependencies from Debian's packages -----------------------------------
+deps:
+	@sh .ci/deps.sh
+
+# ---- compile ---------------------------------------------------------------
+$(B)/runtime/%.o: runtime/%.c
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c $< -o $@
+
+$(B)/lib/%.o $(B)/kernels/%.o $(B)/cli/%.o: CFLAGS += $(RASTER_CFLAGS)
+$(B)/lib/%.o: lib/%.c
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c $< -o $@
+$(B)/kernels/%.o: kernels/%.c
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c $< -o $@
+$(B)/cli/%.o: cli/%.c
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c $< -o $@
+
+# ---- libraries -------------------------------------------------------------
+$(RT_SO): $(RT_OBJ)
+	$(CC) -shared -Wl,-soname,libtessera.so.$(SOVERSION) $(LDFLAGS) -o $@ $^
+	ln -sf libtessera.so.$(VERSION) $(B)/libtessera.so.$(SOVERSION)
+	ln -sf libtessera.so.$(SOVERSION) $(B)/libtessera.so
+$(RT_A): $(RT_OBJ)
+	rm -f $@; $(AR) rcs $@ $^
+
+$(RASTER_SO): $(RASTER_OBJ) $(RT_SO)
+	$(CC) -shared -Wl,-soname,libtessera_raster.so.$(SOVERSION) $(LDFLAGS) -o $@ $(RASTER_OBJ) -L$(B) -ltessera $(RASTER_LIBS)
+	ln -sf libtessera_raster.so.$(VERSION) $(B)/libtessera_raster.so.$(SOVERSION)
+	ln -sf libtessera_raster.so.$(SOVERSION) $(B)/libtessera_raster.so
+$(RASTER_A): $(RASTER_OBJ)
+	rm -f $@; $(AR) rcs $@ $^
+
+$(B)/tessera.pc: Makefile
+	@mkdir -p $(@D)
+	@printf '%s\n' 'prefix=$(PREFIX)' 'libdir=$(LIBDIR)' 'includedir=$(INCLUDEDIR)' '' \
+	  'Name: tessera' 'Description: work-stealing task runtime and tiled raster engine' \
+	  'Version: $(VERSION)' 'Libs: -L$${libdir} -ltessera' 'Libs.private: -pthread' \
+	  'Cflags: -I$${includedir}' > $@
+	@printf '%s\n' 'prefix=$(PREFIX)' 'libdir=$(LIBDIR)' 'includedir=$(INCLUDEDIR)' '' \
+	  'Name: tessera_raster' 'Description: tiled GeoTIFF raster engine on the tessera runtime' \
+	  'Version: $(VERSION)' 'Requires: tessera' 'Requires.private: $(RASTER_PKGS)' \
+	  'Libs: -L$${libdir} -ltessera_raster' 'Libs.private: -lm' \
+	  'Cflags: -I$${includedir}' > $(B)/tessera_raster.pc
+
+# ---- programs (linked statically against our own libraries) ---------------
+$(B)/raster-tool: $(CLI_OBJ) $(RASTER_A) $(RT_A)
+	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJ) $(RASTER_A) $(RT_A) $(RASTER_LIBS)
+
+examples: $(EX_BIN)
+	@for e in $(EX_BIN); do echo "== $$e"; $$e || exit 1; done
+$(B)/examples/%: examples/%.c $(RT_A)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(RT_A) $(LDFLAGS) -lm
+
+# ---- tests -----------------------------------------------------------------
+$(B)/tests/test_rt_%: tests/test_rt_%.c $(TEST_HELPERS) $(RT_A)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) -Itests $(CFLAGS) $(CHECK_CFLAGS) -o $@ $< $(TEST_HELPERS) $(RT_A) $(LDFLAGS) $(CHECK_LIBS) -lm
+$(B)/tests/test_%: tests/test_%.c $(TEST_HELPERS) $(RASTER_A) $(RT_A)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) -Itests $(CFLAGS) $(RASTER_CFLAGS) $(CHECK_CFLAGS) -o $@ $< $(TEST_HELPERS) $(RASTER_A) $(RT_A) $(LDFLAGS) $(RASTER_LIBS) $(CHECK_LIBS) -lm
+
+check: deps
+	@$(MAKE) --no-print-directory all-tests
+	@TES_BUILD=$(B) sh tests/run.sh $(TEST_BIN)
+
+.PHONY: all-tests
+all-tests: all $(TEST_BIN)
+
+# ---- demo and benchmarks ---------------------------------------------------
+demo: deps
+	@$(MAKE) --no-print-directory all
+	@TES_BUILD=$(B) sh examples/demo.sh
+
+bench: deps
+	@$(MAKE) --no-print-directory all
+	@TES_BUILD=$(B) sh bench/run.sh
+
+# ---- install ---------------------------------------------------------------
+install: all
+	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(PKGCONFIGDIR) \
+	  $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man3 $(DESTDIR)$(BINDIR)
+	install -m 644 include/*.h $(DESTDIR)$(INCLUDEDIR)/
+	install -m 755 $(RT_SO) $(DESTDIR)$(LIBDIR)/
+	install -m 644 $(RT_A) $(DESTDIR)$(LIBDIR)/
+	ln -sf libtessera.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libtessera.so.$(SOVERSION)
+	ln -sf libtessera.so.$(SOVERSION) $(DESTDIR)$(LIBDIR)/libtessera.so
+	install -m 644 $(B)/tessera.pc $(DESTDIR)$(PKGCONFIGDIR)/
+	if [ -f $(RASTER_SO) ]; then \
+	  install -m 755 $(RASTER_SO) $(DESTDIR)$(LIBDIR)/ && \
+	  install -m 644 $(RASTER_A) $(DESTDIR)$(LIBDIR)/ && \
+	  ln -sf libtessera_raster.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libtessera_raster.so.$(SOVERSION) && \
+	  ln -sf libtessera_raster.so.$(SOVERSION) $(DESTDIR)$(LIBDIR)/libtessera_raster.so && \
+	  install -m 644 $(B)/tessera_raster.pc $(DESTDIR)$(PKGCONFIGDIR)/; fi
+	if [ -f $(B)/raster-tool ]; then install -m 755 $(B)/raster-tool $(DESTDIR)$(BINDIR)/; fi
+	for m in man/*.1; do [ -f "$$m" ] && install -m 644 "$$m" $(DESTDIR)$(MANDIR)/man1/; done; true
+	for m in man/*.3; do [ -f "$$m" ] && install -m 644 "$$m" $(DESTDIR)$(MANDIR)/man3/; done; true
+
+uninstall:
+	rm -f $(addprefix $(DESTDIR)$(INCLUDEDIR)/,$(notdir $(wildcard include/*.h)))
+	rm -f $(DESTDIR)$(LIBDIR)/libtessera.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libtessera.so.$(SOVERSION) \
+	  $(DESTDIR)$(LIBDIR)/libtessera.so $(DESTDIR)$(LIBDIR)/libtessera.a \
+	  $(DESTDIR)$(LIBDIR)/libtessera_raster.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libtessera_raster.so.$(SOVERSION) \
+	  $(DESTDIR)$(LIBDIR)/libtessera_raster.so $(DESTDIR)$(LIBDIR)/libtessera_raster.a \
+	  $(DESTDIR)$(PKGCONFIGDIR)/tessera.pc $(DESTDIR)$(PKGCONFIGDIR)/tessera_raster.pc \
+	  $(DESTDIR)$(BINDIR)/raster-tool
+	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man1/,$(notdir $(wildcard man/*.1)))
+	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man3/,$(notdir $(wildcard man/*.3)))
+
+# ---- quality ---------------------------------------------------------------
+man-lint:
+	@for m in man/*.[0-9]; do out=$$(mandoc -T lint -W warning "$$m" 2>&1); \
+	  if [ -n "$$out" ]; then echo "$$out"; exit 1; fi; done; echo "man pages: lint clean"
+lint:
+	cppcheck --quiet --error-exitcode=1 --enable=warning,portability,performance \
+	  --std=c11 -Iinclude -D__GNUC__ --suppress=missingIncludeSystem runtime lib kernels cli
+
+clean:
+	rm -rf build
+
+-include $(RT_OBJ:.o=.d) $(RASTER_OBJ:.o=.d) $(CLI_OBJ:.o=.d)

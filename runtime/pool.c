@@ -1,0 +1,455 @@
+/*
+ * pool.c — pools and their workers: creation, the worker loop (own deque,
+ * injection queue, stealing), parking and waking, shutdown that drains all
+ * work, and the default thread count.
+ */
+#include "internal.h"
+
+#include <assert.h>
+#include <limits.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "futex.h"
+
+TES_TLS tes_worker *tes__self;
+
+/* Failed find-work rounds (each with a pause) before a worker parks. */
+#define TES_SPIN_ROUNDS 64
+/* A parked worker also wakes on this timer (ns), a safety net for the
+ * wake-ups that tes__submit may miss by design; it grows while idle. */
+#define TES_PARK_MIN_NS 2000000LL
+#define TES_PARK_MAX_NS 50000000LL
+
+static inline uint64_t xorshift(uint64_t *s)
+{
+    uint64_t x = *s;
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    return *s = x;
+}
+
+/* ---- injection queue --------------------------------------------------- */
+
+void tes__inject(tes_pool *p, tes_future *f)
+{
+    f->next = NULL;
+    pthread_mutex_lock(&p->inj_lock);
+    if (p->inj_tail)
+        p->inj_tail->next = f;
+    else
+        p->inj_head = f;
+    p->inj_tail = f;
+    /* seq_cst: with the seq_cst load of sleepers below, the mirror of
+     * park(): sleepers++ then a load of inj_count. One of the two threads
+     * sees the other, so an injected task is never left with every worker
+     * asleep. */
+    atomic_fetch_add_explicit(&p->inj_count, 1, memory_order_seq_cst);
+    pthread_mutex_unlock(&p->inj_lock);
+    if (atomic_load_explicit(&p->sleepers, memory_order_seq_cst) > 0)
+        tes__wake_one(p);
+}
+
+static tes_future *inject_pop(tes_pool *p)
+{
+    /* relaxed: a cheap look; the lock below decides. */
+    if (atomic_load_explicit(&p->inj_count, memory_order_relaxed) <= 0)
+        return NULL;
+    pthread_mutex_lock(&p->inj_lock);
+    tes_future *f = p->inj_head;
+    if (f) {
+        p->inj_head = f->next;
+        if (!p->inj_head)
+            p->inj_tail = NULL;
+        /* relaxed: inj_count changes under inj_lock; readers only peek. */
+        atomic_fetch_sub_explicit(&p->inj_count, 1, memory_order_relaxed);
+    }
+    pthread_mutex_unlock(&p->inj_lock);
+    return f;
+}
+
+/* ---- finding work ------------------------------------------------------ */
+
+static tes_future *steal_round(tes_worker *w)
+{
+    tes_pool *p = w->pool;
+    int n = p->nworkers;
+    if (n < 2)
+        return NULL;
+    int start = (int)(xorshift(&w->rng) % (uint64_t)n);
+    for (int i = 0; i < n; i++) {
+        int v = start + i;
+        if (v >= n)
+            v -= n;
+        if (v == w->index)
+            continue;
+        tes_deque *d = &p->workers[v].deque;
+        tes_future *f = tes__deque_steal(d);
+        if (f) {
+            /* relaxed: a hint for the awaiter's leapfrogging. */
+            atomic_store_explicit(&f->thief, w->index, memory_order_relaxed);
+            tes__count(&w->n_steal);
+            /* More where this came from: let a sleeper help too. */
+            if (tes__deque_size_hint(d) > 0 &&
+                atomic_load_explicit(&p->sleepers, memory_order_relaxed) > 0)
+                tes__wake_one(p);
+            return f;
+        }
+    }
+    tes__count(&w->n_failed);
+    return NULL;
+}
+
+tes_future *tes__find_work(tes_worker *w)
+{
+    tes_future *f = tes__deque_take(&w->deque);
+    if (f)
+        return f;
+    f = inject_pop(w->pool);
+    if (f) {
+        tes__count(&w->n_inject);
+        return f;
+    }
+    return steal_round(w);
+}
+
+static bool work_visible(tes_pool *p)
+{
+    /* seq_cst: second half of the Dekker pattern with tes__inject. */
+    if (atomic_load_explicit(&p->inj_count, memory_order_seq_cst) > 0)
+        return true;
+    for (int i = 0; i < p->nworkers; i++)
+        if (tes__deque_size_hint(&p->workers[i].deque) > 0)
+            return true;
+    return false;
+}
+
+/* ---- parking ----------------------------------------------------------- */
+
+void tes__wake_one(tes_pool *p)
+{
+    /* acquire on success: pairs with the release store of waking in park;
+     * one wake-up in flight at a time keeps a burst of spawns to one
+     * futex call. */
+    if (atomic_exchange_explicit(&p->waking, 1, memory_order_acquire))
+        return;
+    /* release: the sleeper's futex_wait compares against the new value. */
+    atomic_fetch_add_explicit(&p->epoch, 1, memory_order_release);
+    tes__futex_wake(&p->epoch, 1);
+}
+
+static void wake_all(tes_pool *p)
+{
+    /* release: as in tes__wake_one. */
+    atomic_fetch_add_explicit(&p->epoch, 1, memory_order_release);
+    tes__futex_wake(&p->epoch, INT_MAX);
+}
+
+static void park(tes_worker *w, long long timeout_ns)
+{
+    tes_pool *p = w->pool;
+    /* acquire: pairs with the release increments of epoch. Read before
+     * announcing, so a wake after the announcement changes the word. */
+    uint32_t e = atomic_load_explicit(&p->epoch, memory_order_acquire);
+    /* seq_cst: first half of the Dekker pattern with tes__inject. */
+    atomic_fetch_add_explicit(&p->sleepers, 1, memory_order_seq_cst);
+    if (!work_visible(p) &&
+        /* acquire: pairs with the seq_cst store in tes_pool_destroy. */
+        !atomic_load_explicit(&p->stopping, memory_order_acquire)) {
+        tes__count(&w->n_park);
+        tes__futex_wait(&p->epoch, e, timeout_ns);
+    }
+    /* relaxed: a count; the Dekker ordering is on the increment. */
+    atomic_fetch_sub_explicit(&p->sleepers, 1, memory_order_relaxed);
+    /* release: pairs with the acquire exchange in tes__wake_one; the next
+     * spawn may wake someone again. */
+    atomic_store_explicit(&p->waking, 0, memory_order_release);
+}
+
+/* ---- shutdown ---------------------------------------------------------- */
+
+/*
+ * Termination detection while stopping. A worker counts itself in `idle`
+ * only after a find-work round failed, and leaves the count before each new
+ * round; a counted worker runs nothing, so it pushes nothing. Each worker's
+ * deque was empty when it last counted itself (its own take is exact), so
+ * when all workers are counted at once every deque is empty; with the
+ * injection queue empty too, no work is left anywhere.
+ */
+static bool try_finish(tes_worker *w)
+{
+    tes_pool *p = w->pool;
+    /* seq_cst: the count and the inj_count check below form one snapshot
+     * with the other workers' increments and decrements. */
+    int idle = atomic_fetch_add_explicit(&p->idle, 1, memory_order_seq_cst) + 1;
+    for (;;) {
+        if (idle == p->nworkers &&
+            atomic_load_explicit(&p->inj_count, memory_order_seq_cst) == 0) {
+            /* release: pairs with the acquire loads of finished. */
+            atomic_store_explicit(&p->finished, 1, memory_order_release);
+            wake_all(p);
+            return true;
+        }
+        /* acquire: pairs with the release store just above. */
+        if (atomic_load_explicit(&p->finished, memory_order_acquire))
+            return true;
+        uint32_t e = atomic_load_explicit(&p->epoch, memory_order_acquire);
+        tes__futex_wait(&p->epoch, e, 1000000);
+        atomic_fetch_sub_explicit(&p->idle, 1, memory_order_seq_cst);
+        tes_future *f = tes__find_work(w);
+        if (f) {
+            tes__run_frame(w, f);
+            return false;
+        }
+        idle = atomic_fetch_add_explicit(&p->idle, 1, memory_order_seq_cst) + 1;
+    }
+}
+
+/* ---- workers ----------------------------------------------------------- */
+
+static void worker_loop(tes_worker *w)
+{
+    tes_pool *p = w->pool;
+    long long park_ns = TES_PARK_MIN_NS;
+    for (;;) {
+        tes_future *f = tes__find_work(w);
+        for (int i = 0; !f && i < TES_SPIN_ROUNDS; i++) {
+            if (i < TES_SPIN_ROUNDS / 2) {
+                for (int k = 0; k < 32; k++)
+#if defined(__x86_64__) || defined(__i386__)
+                    __builtin_ia32_pause();
+#else
+                    ;
+#endif
+            } else {
+                sched_yield();
+            }
+            f = tes__find_work(w);
+        }
+        if (f) {
+            tes__run_frame(w, f);
+            park_ns = TES_PARK_MIN_NS;
+            continue;
+        }
+        /* acquire: pairs with the seq_cst store in tes_pool_destroy. */
+        if (atomic_load_explicit(&p->stopping, memory_order_acquire)) {
+            if (try_finish(w))
+                return;
+            continue;
+        }
+        park(w, park_ns);
+        /* Woken by the timer with nothing found: sleep longer next time,
+         * without spinning first. */
+        while (!(f = tes__find_work(w)) &&
+               !atomic_load_explicit(&p->stopping, memory_order_acquire)) {
+            if (park_ns < TES_PARK_MAX_NS)
+                park_ns *= 2;
+            park(w, park_ns);
+        }
+        if (f) {
+            tes__run_frame(w, f);
+            park_ns = TES_PARK_MIN_NS;
+        }
+    }
+}
+
+static void *worker_main(void *arg)
+{
+    tes_worker *w = arg;
+    tes_pool *p = w->pool;
+    tes__self = w;
+    char name[16];
+    snprintf(name, sizeof name, "%.10s/%d", p->name, w->index);
+    pthread_setname_np(pthread_self(), name);
+    if (p->opts.on_thread_start)
+        p->opts.on_thread_start(p, w->index, p->opts.hook_ctx);
+    worker_loop(w);
+    if (p->opts.on_thread_stop)
+        p->opts.on_thread_stop(p, w->index, p->opts.hook_ctx);
+    tes__self = NULL;
+    while (w->free_list) {
+        tes_future *f = w->free_list;
+        w->free_list = f->next;
+        free(f);
+    }
+    w->free_count = 0;
+    return NULL;
+}
+
+/* ---- default thread count ---------------------------------------------- */
+
+/* The CPU quota of this process's cgroup, rounded up, or 0 when none. */
+static int cgroup_cpu_limit(void)
+{
+    char path[640] = "/sys/fs/cgroup/cpu.max";
+    FILE *cg = fopen("/proc/self/cgroup", "r");
+    if (cg) {
+        char line[512];
+        while (fgets(line, sizeof line, cg)) {
+            if (strncmp(line, "0::", 3) == 0) { /* cgroup v2 */
+                line[strcspn(line, "\n")] = 0;
+                snprintf(path, sizeof path, "/sys/fs/cgroup%s/cpu.max",
+                         strcmp(line + 3, "/") ? line + 3 : "");
+            }
+        }
+        fclose(cg);
+    }
+    long long quota = -1, period = 0;
+    FILE *fp = fopen(path, "r");
+    if (!fp)
+        fp = fopen("/sys/fs/cgroup/cpu.max", "r");
+    if (fp) {
+        char q[32];
+        if (fscanf(fp, "%31s %lld", q, &period) == 2 && strcmp(q, "max"))
+            quota = strtoll(q, NULL, 10);
+        fclose(fp);
+    } else if ((fp = fopen("/sys/fs/cgroup/cpu/cpu.cfs_quota_us", "r"))) {
+        if (fscanf(fp, "%lld", &quota) != 1)
+            quota = -1;
+        fclose(fp);
+        if ((fp = fopen("/sys/fs/cgroup/cpu/cpu.cfs_period_us", "r"))) {
+            if (fscanf(fp, "%lld", &period) != 1)
+                period = 0;
+            fclose(fp);
+        }
+    }
+    if (quota <= 0 || period <= 0)
+        return 0;
+    return (int)((quota + period - 1) / period);
+}
+
+int tes_default_threads(void)
+{
+    const char *env = getenv("TESSERA_NUM_THREADS");
+    if (env && *env) {
+        char *end;
+        long n = strtol(env, &end, 10);
+        if (*end == 0 && n > 0)
+            return n > 4096 ? 4096 : (int)n;
+    }
+    int n = 0;
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof set, &set) == 0)
+        n = CPU_COUNT(&set);
+    if (n <= 0) {
+        long c = sysconf(_SC_NPROCESSORS_ONLN);
+        n = c > 0 ? (int)c : 1;
+    }
+    int q = cgroup_cpu_limit();
+    if (q > 0 && q < n)
+        n = q;
+    return n;
+}
+
+/* ---- pool lifetime ----------------------------------------------------- */
+
+static void stop_and_join(tes_pool *p, int started)
+{
+    /* seq_cst: read by workers (acquire) and by tes__submit. */
+    atomic_store_explicit(&p->stopping, 1, memory_order_seq_cst);
+    wake_all(p);
+    for (int i = 0; i < started; i++)
+        pthread_join(p->workers[i].thread, NULL);
+}
+
+static void pool_free(tes_pool *p, int ndeques)
+{
+    for (int i = 0; i < ndeques; i++)
+        tes__deque_destroy(&p->workers[i].deque);
+    pthread_mutex_destroy(&p->inj_lock);
+    free(p->workers);
+    free(p);
+}
+
+int tes_pool_create(tes_pool **out, const tes_pool_options *opts)
+{
+    if (!out)
+        return -EINVAL;
+    *out = NULL;
+    tes_pool_options o = TES_POOL_OPTIONS_INIT;
+    if (opts)
+        o = *opts;
+    if (o.threads < 0)
+        return -EINVAL;
+    int n = o.threads ? o.threads : tes_default_threads();
+    tes_pool *p = aligned_alloc(TES_CACHE_LINE,
+                                (sizeof *p + TES_CACHE_LINE - 1) /
+                                    TES_CACHE_LINE * TES_CACHE_LINE);
+    if (!p)
+        return -ENOMEM;
+    memset(p, 0, sizeof *p);
+    p->workers = aligned_alloc(TES_CACHE_LINE, sizeof(tes_worker) * (size_t)n);
+    if (!p->workers) {
+        free(p);
+        return -ENOMEM;
+    }
+    memset(p->workers, 0, sizeof(tes_worker) * (size_t)n);
+    p->nworkers = n;
+    p->opts = o;
+    snprintf(p->name, sizeof p->name, "%s", o.name ? o.name : "tessera");
+    p->opts.name = p->name;
+    pthread_mutex_init(&p->inj_lock, NULL);
+    atomic_init(&p->inj_count, 0);
+    atomic_init(&p->sleepers, 0);
+    atomic_init(&p->epoch, 0);
+    atomic_init(&p->waking, 0);
+    atomic_init(&p->stopping, 0);
+    atomic_init(&p->idle, 0);
+    atomic_init(&p->finished, 0);
+    for (int i = 0; i < n; i++) {
+        tes_worker *w = &p->workers[i];
+        if (tes__deque_init(&w->deque, 256) != 0) {
+            pool_free(p, i);
+            return -ENOMEM;
+        }
+        w->pool = p;
+        w->index = i;
+        w->rng = 0x9e3779b97f4a7c15ULL * (uint64_t)(i + 1) | 1;
+    }
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setstacksize(&attr, o.stack_size ? o.stack_size : 8u << 20);
+    for (int i = 0; i < n; i++) {
+        int rc = pthread_create(&p->workers[i].thread, &attr, worker_main,
+                                &p->workers[i]);
+        if (rc != 0) {
+            pthread_attr_destroy(&attr);
+            stop_and_join(p, i);
+            pool_free(p, n);
+            return -rc;
+        }
+    }
+    pthread_attr_destroy(&attr);
+    *out = p;
+    return 0;
+}
+
+void tes_pool_destroy(tes_pool *p)
+{
+    if (!p)
+        return;
+    /* Broken contract: a pool's own task cannot wait for the pool to end. */
+    assert(!(tes__self && tes__self->pool == p));
+    stop_and_join(p, p->nworkers);
+    pool_free(p, p->nworkers);
+}
+
+tes_pool *tes_current_pool(void)
+{
+    tes_worker *w = tes__self;
+    return w ? w->pool : NULL;
+}
+
+int tes_worker_index(void)
+{
+    tes_worker *w = tes__self;
+    return w ? w->index : -1;
+}
+
+int tes_pool_threads(const tes_pool *p)
+{
+    return p ? p->nworkers : -EINVAL;
+}

@@ -1,0 +1,518 @@
+/*
+ * task.c — task frames and futures: spawn, run, complete, await (inline,
+ * helping or sleeping), release, failure messages, wait-all and wait-any.
+ * The spawn/await/release fast path takes no lock and calls no malloc once a
+ * worker's free list is warm.
+ */
+#include "internal.h"
+
+#include <limits.h>
+#include <sched.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "futex.h"
+
+/* Frames a worker keeps for reuse; more are given back to malloc. */
+#define TES_FREE_LIST_MAX 4096
+
+/* Wake channel for tes_wait_any from outside threads: bumped after any
+ * completion that found TES_WAITERS set, so a thread waiting on several
+ * futures can sleep on one word. It carries no state, only wake-ups, so one
+ * per process serves every pool. */
+static _Atomic uint32_t tes__any_seq;
+
+#if defined(__x86_64__) || defined(__i386__)
+#define tes__cpu_relax() __builtin_ia32_pause()
+#elif defined(__aarch64__)
+#define tes__cpu_relax() __asm__ __volatile__("yield")
+#else
+#define tes__cpu_relax() ((void)0)
+#endif
+
+/* ---- frames ------------------------------------------------------------ */
+
+tes_future *tes__frame_new(tes_pool *pool, int refs)
+{
+    tes_worker *w = tes__self;
+    tes_future *f;
+    if (TES_LIKELY(w && w->free_list)) {
+        f = w->free_list;
+        w->free_list = f->next;
+        w->free_count--;
+    } else {
+        f = malloc(sizeof *f);
+        if (!f)
+            return NULL;
+    }
+    /* The frame is ours alone until it is pushed (a release store). */
+    atomic_init(&f->word, (uint32_t)refs * TES_REF);
+    f->error = 0;
+    f->result = NULL;
+    f->msg = NULL;
+    f->name = NULL;
+    f->pool = pool;
+    f->next = NULL;
+    f->ops = NULL;
+    f->ext = NULL;
+    atomic_init(&f->thief, -1);
+    return f;
+}
+
+void tes__frame_free(tes_future *f)
+{
+    if (TES_UNLIKELY(f->msg != NULL)) {
+        free(f->msg);
+        f->msg = NULL;
+    }
+    tes_worker *w = tes__self;
+    if (TES_LIKELY(w && w->free_count < TES_FREE_LIST_MAX)) {
+        f->next = w->free_list;
+        w->free_list = f;
+        w->free_count++;
+    } else {
+        free(f);
+    }
+}
+
+/* ---- completion -------------------------------------------------------- */
+
+static TES_NOINLINE void complete_with_waiters(tes_future *f)
+{
+    /* release: publishes result and error to the acquire loads of word in
+     * the waiters (tes_await, tes_wait_any, tes_future_done). */
+    atomic_fetch_or_explicit(&f->word, TES_DONE, memory_order_release);
+    tes__futex_wake(&f->word, INT_MAX);
+    /* release: pairs with the acquire load of tes__any_seq in
+     * tes_wait_any, which then re-reads every future's word. */
+    atomic_fetch_add_explicit(&tes__any_seq, 1, memory_order_release);
+    tes__futex_wake(&tes__any_seq, INT_MAX);
+    /* acq_rel: drops the running task's reference; acquire so that, when it
+     * is the last, the frame's other users are done with it. */
+    uint32_t prev =
+        atomic_fetch_sub_explicit(&f->word, TES_REF, memory_order_acq_rel);
+    if (prev / TES_REF == 1)
+        tes__frame_free(f);
+}
+
+/* Publishes f's result and drops the running task's reference. */
+static inline void frame_complete(tes_future *f)
+{
+    /* relaxed: only a first guess for the CAS below. */
+    uint32_t old = atomic_load_explicit(&f->word, memory_order_relaxed);
+    for (;;) {
+        if (TES_UNLIKELY(old & TES_WAITERS)) {
+            complete_with_waiters(f);
+            return;
+        }
+        uint32_t nw = (old | TES_DONE) - TES_REF;
+        /* acq_rel: release publishes result/error to the acquire loads of
+         * word by awaiters and by tes_future_release; acquire for the case
+         * where this drops the last reference and frees the frame. A failed
+         * CAS (a waiter or a reference arrived) retries with the new value
+         * (relaxed: nothing else is read from it). */
+        if (atomic_compare_exchange_weak_explicit(&f->word, &old, nw,
+                                                  memory_order_acq_rel,
+                                                  memory_order_relaxed)) {
+            if (nw / TES_REF == 0)
+                tes__frame_free(f);
+            return;
+        }
+    }
+}
+
+static TES_NOINLINE void set_cancelled(tes_future *f)
+{
+    f->error = -ECANCELED;
+    f->result = NULL;
+    const char *name = f->name ? f->name : "task";
+    size_t n = strlen(name) + sizeof ": cancelled";
+    f->msg = malloc(n);
+    if (f->msg)
+        snprintf(f->msg, n, "%s: cancelled", name);
+}
+
+void tes__run_frame(tes_worker *w, tes_future *f)
+{
+    tes_future *prev = w->current;
+    w->current = f;
+    /* relaxed: a cancel that races with the start is seen by the task
+     * through tes_cancelled() instead. */
+    if (TES_UNLIKELY(atomic_load_explicit(&f->word, memory_order_relaxed) &
+                     TES_CANCEL_REQ))
+        set_cancelled(f);
+    else if (f->ops)
+        f->result = f->ops->run(f);
+    else
+        f->result = f->fn(f->arg);
+    w->current = prev;
+    tes__count(&w->n_run);
+    if (f->ops && f->ops->finish)
+        f->ops->finish(f);
+    frame_complete(f);
+}
+
+/* ---- spawn ------------------------------------------------------------- */
+
+int tes__submit(tes_pool *pool, tes_future *f)
+{
+    tes_worker *w = tes__self;
+    if (TES_LIKELY(w && w->pool == pool)) {
+        if (TES_LIKELY(tes__deque_push(&w->deque, f) == 0)) {
+            tes__count(&w->n_spawn);
+            /* relaxed: a cheap look. A wake-up missed here (a worker that
+             * announced sleep after this load yet scanned before the push
+             * became visible) costs only latency: parked workers wake on a
+             * timer, and this worker runs its own deque anyway. */
+            if (atomic_load_explicit(&pool->sleepers, memory_order_relaxed) >
+                0)
+                tes__wake_one(pool);
+            return 0;
+        }
+        /* The deque could not grow: the injection queue takes it. */
+    }
+    /* acquire: pairs with the seq_cst store in tes_pool_destroy. */
+    if (atomic_load_explicit(&pool->stopping, memory_order_acquire) &&
+        !(w && w->pool == pool))
+        return TES_ESHUTDOWN;
+    tes__inject(pool, f);
+    return 0;
+}
+
+int tes_spawn_named(tes_future **out, tes_pool *pool, const char *name,
+                    void *(*fn)(void *), void *arg)
+{
+    if (out)
+        *out = NULL;
+    if (TES_UNLIKELY(!pool || !fn))
+        return -EINVAL;
+    tes_future *f = tes__frame_new(pool, out ? 2 : 1);
+    if (TES_UNLIKELY(!f))
+        return -ENOMEM;
+    f->fn = fn;
+    f->arg = arg;
+    f->name = name;
+    int rc = tes__submit(pool, f);
+    if (TES_UNLIKELY(rc != 0)) {
+        tes__frame_free(f);
+        return rc;
+    }
+    if (out)
+        *out = f;
+    return 0;
+}
+
+int tes_spawn(tes_future **out, tes_pool *pool, void *(*fn)(void *),
+              void *arg)
+{
+    return tes_spawn_named(out, pool, NULL, fn, arg);
+}
+
+/* ---- await ------------------------------------------------------------- */
+
+static inline bool is_done(const tes_future *f)
+{
+    /* acquire: pairs with the release in frame_complete /
+     * complete_with_waiters, making result and error visible. */
+    return atomic_load_explicit(&((tes_future *)f)->word,
+                                memory_order_acquire) &
+           TES_DONE;
+}
+
+bool tes_future_done(const tes_future *f)
+{
+    return f && is_done(f);
+}
+
+/* Sets TES_WAITERS unless f is done. Returns the word with the flag set, or
+ * 0 when f completed. */
+static uint32_t announce_waiter(tes_future *f)
+{
+    /* acquire: as in is_done. */
+    uint32_t s = atomic_load_explicit(&f->word, memory_order_acquire);
+    while (!(s & TES_DONE)) {
+        if (s & TES_WAITERS)
+            return s;
+        /* seq_cst: ordered against the completer's CAS on the same word,
+         * which then sees the flag, or fails and sees it on retry. */
+        if (atomic_compare_exchange_weak_explicit(&f->word, &s,
+                                                  s | TES_WAITERS,
+                                                  memory_order_seq_cst,
+                                                  memory_order_acquire))
+            return s | TES_WAITERS;
+    }
+    return 0;
+}
+
+/* An outside thread: sleep on the future's word until it is done. */
+static TES_NOINLINE void await_blocking(tes_future *f)
+{
+    for (;;) {
+        uint32_t s = announce_waiter(f);
+        if (!s)
+            return;
+        tes__futex_wait(&f->word, s, -1);
+    }
+}
+
+/* Finds one task for a worker that is waiting for f: its own deque first,
+ * then the thief that took f (leapfrogging), then anyone. */
+static tes_future *help_find(tes_worker *w, tes_future *f)
+{
+    tes_future *t = tes__deque_take(&w->deque);
+    if (t)
+        return t;
+    /* relaxed: a hint; the steal below re-checks everything. */
+    int thief = atomic_load_explicit(&f->thief, memory_order_relaxed);
+    if (thief >= 0 && f->pool == w->pool && thief != w->index) {
+        t = tes__deque_steal(&w->pool->workers[thief].deque);
+        if (t) {
+            /* relaxed: read only as a hint by awaiters. */
+            atomic_store_explicit(&t->thief, w->index, memory_order_relaxed);
+            tes__count(&w->n_steal);
+            return t;
+        }
+    }
+    return tes__find_work(w);
+}
+
+/* A worker waiting for f: run other work until f is done; never sleep while
+ * work can be found. */
+static TES_NOINLINE void await_helping(tes_worker *w, tes_future *f)
+{
+    unsigned idle = 0;
+    while (!is_done(f)) {
+        tes_future *t = help_find(w, f);
+        if (t) {
+            tes__run_frame(w, t);
+            idle = 0;
+            continue;
+        }
+        idle++;
+        if (idle < 64) {
+            tes__cpu_relax();
+        } else if (idle < 256) {
+            sched_yield();
+        } else {
+            /* Nothing to run and f is taking long: nap on f's word, briefly,
+             * so that work arriving meanwhile is not left waiting. */
+            uint32_t s = announce_waiter(f);
+            if (!s)
+                break;
+            tes__futex_wait(&f->word, s, 200000);
+        }
+    }
+}
+
+int tes_await(tes_future *f, void **result)
+{
+    if (TES_UNLIKELY(!f))
+        return -EINVAL;
+    if (!is_done(f)) {
+        tes_worker *w = tes__self;
+        if (TES_LIKELY(w != NULL)) {
+            /* The common case: f is the newest task in our own deque. */
+            tes_future *t = tes__deque_take(&w->deque);
+            if (TES_LIKELY(t == f)) {
+                tes__run_frame(w, f);
+            } else {
+                if (t)
+                    tes__run_frame(w, t);
+                await_helping(w, f);
+            }
+        } else {
+            await_blocking(f);
+        }
+    }
+    if (TES_UNLIKELY(f->error != 0)) {
+        if (result)
+            *result = NULL;
+        return f->error;
+    }
+    if (result)
+        *result = f->result;
+    return 0;
+}
+
+/* ---- references -------------------------------------------------------- */
+
+tes_future *tes_future_retain(tes_future *f)
+{
+    if (f)
+        /* relaxed: the caller already holds a reference, so the frame
+         * cannot be freed concurrently (as for any reference count). */
+        atomic_fetch_add_explicit(&f->word, TES_REF, memory_order_relaxed);
+    return f;
+}
+
+void tes_future_release(tes_future *f)
+{
+    if (!f)
+        return;
+    /* acquire: pairs with the release in frame_complete. When the task is
+     * done and ours is the only reference left, nobody else may touch the
+     * frame, so it is freed without a read-modify-write. */
+    uint32_t s = atomic_load_explicit(&f->word, memory_order_acquire);
+    if (TES_LIKELY((s & ~(TES_CANCEL_REQ | TES_WAITERS)) ==
+                   (TES_DONE | TES_REF))) {
+        tes__frame_free(f);
+        return;
+    }
+    /* acq_rel: release our uses of the frame to whoever frees it; acquire
+     * theirs if we do. */
+    uint32_t prev =
+        atomic_fetch_sub_explicit(&f->word, TES_REF, memory_order_acq_rel);
+    if (prev / TES_REF == 1)
+        tes__frame_free(f);
+}
+
+/* ---- failures ---------------------------------------------------------- */
+
+static char *vformat(const char *prefix, const char *fmt, va_list ap,
+                     const char *suffix)
+{
+    va_list ap2;
+    va_copy(ap2, ap);
+    int body = vsnprintf(NULL, 0, fmt, ap2);
+    va_end(ap2);
+    if (body < 0)
+        body = 0;
+    size_t np = strlen(prefix), ns = suffix ? strlen(suffix) : 0;
+    size_t len = np + 2 + (size_t)body + (suffix ? ns + 2 : 0) + 1;
+    char *m = malloc(len);
+    if (!m)
+        return NULL;
+    int off = snprintf(m, len, "%s: ", prefix);
+    vsnprintf(m + off, len - (size_t)off, fmt, ap);
+    if (suffix) {
+        size_t cur = strlen(m);
+        snprintf(m + cur, len - cur, ": %s", suffix);
+    }
+    return m;
+}
+
+static void fail_current(int code, const char *fmt, va_list ap,
+                         const char *cause)
+{
+    tes_worker *w = tes__self;
+    if (!w || !w->current)
+        return;
+    tes_future *f = w->current;
+    if (code > 0)
+        code = -code;
+    if (code == 0)
+        code = TES_EFAIL;
+    char *m = vformat(f->name ? f->name : "task", fmt, ap, cause);
+    free(f->msg);
+    f->msg = m;
+    f->error = code;
+}
+
+void *tes_fail(int code, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fail_current(code, fmt, ap, NULL);
+    va_end(ap);
+    return NULL;
+}
+
+void *tes_fail_from(const tes_future *cause, const char *fmt, ...)
+{
+    int code = cause ? tes_future_status(cause) : TES_EFAIL;
+    const char *why = cause ? tes_future_error(cause) : NULL;
+    va_list ap;
+    va_start(ap, fmt);
+    fail_current(code, fmt, ap, why ? why : tes_strerror(code));
+    va_end(ap);
+    return NULL;
+}
+
+const char *tes_future_error(const tes_future *f)
+{
+    if (!f || !is_done(f) || f->error == 0)
+        return NULL;
+    return f->msg ? f->msg : tes_strerror(f->error);
+}
+
+int tes_future_status(const tes_future *f)
+{
+    if (!f || !is_done(f))
+        return 0;
+    return f->error;
+}
+
+/* ---- several futures --------------------------------------------------- */
+
+int tes_wait_all(tes_future *const *fs, size_t n)
+{
+    if (!fs && n)
+        return -EINVAL;
+    int first = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!fs[i])
+            continue;
+        int rc = tes_await(fs[i], NULL);
+        if (rc && !first)
+            first = rc;
+    }
+    return first;
+}
+
+static bool any_done(tes_future *const *fs, size_t n, size_t *ready)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (is_done(fs[i])) {
+            *ready = i;
+            return true;
+        }
+    }
+    return false;
+}
+
+int tes_wait_any(tes_future *const *fs, size_t n, long timeout_ms,
+                 size_t *ready)
+{
+    if (!fs || n == 0 || !ready)
+        return -EINVAL;
+    for (size_t i = 0; i < n; i++)
+        if (!fs[i])
+            return -EINVAL;
+    long long deadline =
+        timeout_ms < 0 ? -1 : tes__now_ns() + (long long)timeout_ms * 1000000LL;
+    tes_worker *w = tes__self;
+    unsigned idle = 0;
+    for (;;) {
+        if (any_done(fs, n, ready))
+            return 0;
+        long long left = deadline < 0 ? -1 : deadline - tes__now_ns();
+        if (deadline >= 0 && left <= 0)
+            return -ETIMEDOUT;
+        if (w) {
+            /* A worker keeps working while it waits. */
+            tes_future *t = tes__find_work(w);
+            if (t) {
+                tes__run_frame(w, t);
+                idle = 0;
+                continue;
+            }
+            if (++idle < 64) {
+                sched_yield();
+                continue;
+            }
+            if (left < 0 || left > 200000)
+                left = 200000;
+        }
+        /* acquire: pairs with the release increment in
+         * complete_with_waiters; read before the flags are set, so a
+         * completion after this point changes the word we sleep on. */
+        uint32_t seq = atomic_load_explicit(&tes__any_seq, memory_order_acquire);
+        for (size_t i = 0; i < n; i++)
+            if (!announce_waiter(fs[i])) {
+                *ready = i;
+                return 0;
+            }
+        tes__futex_wait(&tes__any_seq, seq, left);
+    }
+}
