@@ -33,7 +33,7 @@ B := build/san-$(subst $(comma),-,$(SANITIZE))
 endif
 
 CPPFLAGS += -Iinclude -D_GNU_SOURCE
-CFLAGS ?= $(OPT) -g
+CFLAGS ?= $(OPT) -gdwarf-4
 CFLAGS += -std=c11 -Wall -Wextra -Werror -fPIC -fvisibility=hidden -pthread
 LDFLAGS += -pthread
 ifneq ($(SANITIZE),)
