@@ -45,6 +45,7 @@ extern "C" {
 /* Error codes of our own; all negative, far from any errno value. */
 #define TES_EFAIL (-10001)     /* a task failed without giving a code */
 #define TES_ESHUTDOWN (-10002) /* the pool is being destroyed */
+#define TES_EFORKED (-10003)   /* the pool belongs to the parent of a fork() */
 
 typedef struct tes_pool tes_pool;     /* opaque */
 typedef struct tes_future tes_future; /* opaque, reference counted */
@@ -62,9 +63,17 @@ typedef struct tes_pool_options {
     void (*on_thread_start)(tes_pool *pool, int worker, void *ctx);
     void (*on_thread_stop)(tes_pool *pool, int worker, void *ctx);
     void *hook_ctx;
+    /* How many host threads may be lent to the pool at once with
+     * tes_pool_lend (each needs a slot with its own deque, reserved here).
+     * 0: 2; negative: none. */
+    int lend_slots;
+    /* Chrome trace-event JSON file written when the pool is destroyed
+     * (see "Tracing" below). NULL: the TESSERA_TRACE environment variable,
+     * and no trace when that is unset or empty. Copied. */
+    const char *trace_path;
 } tes_pool_options;
 
-#define TES_POOL_OPTIONS_INIT { 0, NULL, 0, NULL, NULL, NULL }
+#define TES_POOL_OPTIONS_INIT { 0, NULL, 0, NULL, NULL, NULL, 0, NULL }
 
 /* Creates a pool and starts its workers. opts may be NULL (all defaults).
  * Returns 0 and sets *pool, or -EINVAL (threads < 0), -ENOMEM, or the
@@ -77,11 +86,12 @@ TES_API int tes_pool_create(tes_pool **pool, const tes_pool_options *opts);
  * valid until released. */
 TES_API void tes_pool_destroy(tes_pool *pool);
 
-/* Inside a task (or a thread lent to a pool): its pool. Elsewhere NULL. */
+/* Inside a task (or a thread lent to a pool): its pool. Elsewhere NULL.
+ * After fork(), in the child: NULL on every thread. */
 TES_API tes_pool *tes_current_pool(void);
 
-/* Inside a task: the index of the worker running it, 0..threads-1.
- * Elsewhere -1. */
+/* Inside a task: the index of the worker running it, 0..threads-1; on a
+ * lent host thread threads + its lend slot. Elsewhere -1. */
 TES_API int tes_worker_index(void);
 
 /* The number of workers the pool has. */
@@ -170,15 +180,240 @@ typedef struct tes_worker_stats {
     uint64_t parks;         /* times it went to sleep for lack of work */
 } tes_worker_stats;
 
-/* Fills total (when not NULL) with the sum over workers, and workers[i] for
- * i < min(n, threads) (when workers is not NULL). Returns the pool's thread
- * count, or -EINVAL if pool is NULL. */
+/* Fills total (when not NULL) with the sum over workers and lend slots, and
+ * workers[i] for i < min(n, threads) (when workers is not NULL). Returns the
+ * pool's thread count, or -EINVAL if pool is NULL. */
 TES_API int tes_pool_stats(const tes_pool *pool, tes_worker_stats *total,
                            tes_worker_stats *workers, size_t n);
 
 /* Writes a human-readable table of the pool's counters to out.
  * Returns 0 or -EIO. */
 TES_API int tes_pool_stats_print(const tes_pool *pool, FILE *out);
+
+/* ---- cancellation ---------------------------------------------------------
+ *
+ * Cancelling a future that has not started means its function never runs:
+ * it completes with -ECANCELED and the message "<name>: cancelled". A task
+ * already running keeps running; it sees tes_cancelled() return true and may
+ * stop early (by returning tes_fail(-ECANCELED, ...) or any result). */
+
+/* Asks f's task not to run, or to stop. Returns 0, -EALREADY when f has
+ * already completed (nothing changes), or -EINVAL when f is NULL. The caller
+ * keeps its reference. Any thread. */
+TES_API int tes_cancel(tes_future *f);
+
+/* Inside a task: true once its own future was cancelled or its group (see
+ * below) was cancelled. Elsewhere false. Cheap enough to call in a loop. */
+TES_API bool tes_cancelled(void);
+
+/* ---- task groups -----------------------------------------------------------
+ *
+ * A group collects tasks so that they can be waited for and cancelled as a
+ * whole (TBB's task_group with its task_group_context). Tasks of a group that
+ * have not started when it is cancelled never run (they complete with
+ * -ECANCELED); running ones see tes_cancelled(). With
+ * TES_GROUP_CANCEL_ON_FAILURE, the first task to fail cancels the rest. */
+typedef struct tes_group tes_group; /* opaque */
+
+#define TES_GROUP_CANCEL_ON_FAILURE 1u
+
+/* Creates an empty group whose tasks run on pool. flags: 0 or
+ * TES_GROUP_CANCEL_ON_FAILURE. Returns 0 and sets *group, -EINVAL or
+ * -ENOMEM. */
+TES_API int tes_group_create(tes_group **group, tes_pool *pool,
+                             unsigned flags);
+
+/* Spawns fn(arg) as a task of group, like tes_spawn_named (name may be
+ * NULL; it must outlive the future). f == NULL: detached. Any thread, and
+ * tasks of the group may add more tasks to it. Returns 0, -EINVAL, -ENOMEM,
+ * TES_ESHUTDOWN or TES_EFORKED. */
+TES_API int tes_group_spawn(tes_future **f, tes_group *group,
+                            const char *name, void *(*fn)(void *), void *arg);
+
+/* Cancels every task of the group that has not started, now and later
+ * (tasks spawned into a cancelled group complete as cancelled). Any
+ * thread; idempotent. */
+TES_API void tes_group_cancel(tes_group *group);
+
+/* True once the group was cancelled (by tes_group_cancel or by a failure
+ * under TES_GROUP_CANCEL_ON_FAILURE). */
+TES_API bool tes_group_cancelled(const tes_group *group);
+
+/* Waits until every task spawned into the group so far has completed
+ * (inside a task the worker keeps working meanwhile). Returns 0; the code of
+ * the first task that failed (in time) when one did; else -ECANCELED when
+ * the group was cancelled. */
+TES_API int tes_group_wait(tes_group *group);
+
+/* The message of the group's first failure, or NULL. Valid until the group
+ * is destroyed; read it after tes_group_wait. */
+TES_API const char *tes_group_error(const tes_group *group);
+
+/* Waits for the group's tasks (as tes_group_wait) and frees it. NULL is
+ * fine. Futures of its tasks stay valid until released. */
+TES_API void tes_group_destroy(tes_group *group);
+
+/* ---- dependencies ----------------------------------------------------------
+ *
+ * Ray's "pass a future as an argument": a task that starts only when all of
+ * its input futures have completed, and receives their results. No thread
+ * waits meanwhile: the last input to complete submits the task. */
+
+/* The function of a dependent task: arg as given, and the n inputs'
+ * results in the order the inputs were given. */
+typedef void *(*tes_dep_fn)(void *arg, void *const *inputs, size_t n);
+
+/* Spawns fn(arg, results, n) on pool to run once every inputs[i] has
+ * completed. If an input failed (or was cancelled), fn does not run and the
+ * task fails with the first such input's code (in array order) and the
+ * message "<name>: input <i>: <the input's message>", so chains of failures
+ * read from the outermost task to where it started. The task takes its own
+ * references to the inputs: the caller may release them at once. inputs may
+ * come from other pools (then pool must not be destroyed while the task
+ * still waits for them); n may be 0 (then it is tes_spawn). name may be
+ * NULL and must outlive the future. f == NULL: detached. Any thread.
+ * Returns 0, -EINVAL (NULL pool, fn or input), -ENOMEM, TES_ESHUTDOWN or
+ * TES_EFORKED. */
+TES_API int tes_spawn_after(tes_future **f, tes_pool *pool, const char *name,
+                            tes_future *const *inputs, size_t n, tes_dep_fn fn,
+                            void *arg);
+
+/* ---- actors ----------------------------------------------------------------
+ *
+ * Ray's @ray.remote class: an actor owns a state; calls to one actor run one
+ * at a time, in the order they were made (a total order consistent with
+ * each caller's order), on whichever worker is free; calls to different
+ * actors run in parallel. No worker ever waits for an actor's turn: a call
+ * that finds the actor idle is queued as a task, and each finishing call
+ * passes the turn on — the worker that ran it goes on with up to 64 more
+ * calls of the same actor (each completing as it goes) before queueing the
+ * rest as a task again. Method bodies may spawn, await, and call actors.
+ * A caller pays one compare-and-swap on the actor's mailbox per call. */
+typedef struct tes_actor tes_actor; /* opaque */
+
+/* Creates an actor owning state, whose calls run on pool. destroy (may be
+ * NULL) is called with state by tes_actor_destroy after the pending calls.
+ * Returns 0 and sets *actor, -EINVAL or -ENOMEM. */
+TES_API int tes_actor_create(tes_actor **actor, tes_pool *pool, void *state,
+                             void (*destroy)(void *state));
+
+/* Queues method(state, arg) on actor. *f (when f is not NULL) gets a future
+ * of the call with one reference for the caller; f == NULL: fire and forget.
+ * The method may fail with tes_fail and see tes_cancelled like any task;
+ * a call cancelled before its turn does not run and the next one goes on.
+ * Any thread (tasks, other actors' methods, outside threads), concurrently.
+ * Returns 0, -EINVAL, -ENOMEM, TES_ESHUTDOWN or TES_EFORKED. */
+TES_API int tes_actor_call(tes_future **f, tes_actor *actor,
+                           void *(*method)(void *state, void *arg), void *arg);
+
+/* The same with a name for messages and traces (not copied; it must outlive
+ * the future). */
+TES_API int tes_actor_call_named(tes_future **f, tes_actor *actor,
+                                 const char *name,
+                                 void *(*method)(void *state, void *arg),
+                                 void *arg);
+
+/* Runs the calls already made, then destroy(state), then frees the actor,
+ * and returns after that (inside a task the worker keeps working
+ * meanwhile). From one of the actor's own methods it does not wait: the
+ * actor ends after the current and pending calls. No call may be made after
+ * it. NULL is fine. */
+TES_API void tes_actor_destroy(tes_actor *actor);
+
+/* ---- data parallel ---------------------------------------------------------
+ *
+ * Recursive splitting: a range splits in two halves until it is at most one
+ * grain long; a worker runs the left half and leaves the right half for a
+ * thief. Split points depend only on the range and the grain, never on the
+ * thread count or on who stole what, so a reduction combines the same
+ * partial results in the same order at any thread count: its result is
+ * bit-identical from 1 thread to 100. grain 0 chooses one from the range
+ * alone: about TES_AUTO_LEAVES leaves.
+ *
+ * Called from a task of pool, the work runs nested in the calling worker
+ * (which keeps working while it waits); from any other thread it is
+ * submitted to pool and the caller sleeps until it is done. Bodies run
+ * concurrently with each other and must not assume which thread runs them.
+ * All return 0, -EINVAL (NULL pool or body), -ENOMEM, TES_ESHUTDOWN or
+ * TES_EFORKED, or the error of the task that ran the work from outside;
+ * an empty range runs no body and returns 0. */
+#define TES_AUTO_LEAVES 256
+
+/* Calls body(b, e, ctx) on disjoint sub-ranges [b, e) covering
+ * [begin, end), each at most grain long. */
+TES_API int tes_parallel_for(tes_pool *pool, size_t begin, size_t end,
+                             size_t grain,
+                             void (*body)(size_t b, size_t e, void *ctx),
+                             void *ctx);
+
+/* 2-D: calls body(r0, r1, c0, c1, ctx) on disjoint blocks covering rows
+ * [0, rows) x columns [0, cols), each at most row_grain x col_grain; a
+ * block splits along the dimension with more grains left (rows on a tie).
+ * Zero grains: whole rows while there are enough of them to share. */
+TES_API int tes_parallel_for_2d(tes_pool *pool, size_t rows, size_t cols,
+                                size_t row_grain, size_t col_grain,
+                                void (*body)(size_t r0, size_t r1, size_t c0,
+                                             size_t c1, void *ctx),
+                                void *ctx);
+
+/* Reduces [begin, end): leaf(b, e, acc, ctx) writes the partial result of
+ * one leaf range into acc (size bytes, suitably aligned for any type);
+ * combine(left, right, ctx) folds right into left, where left covers the
+ * indices just before right's. The final value goes to result. The tree of
+ * leaves and combinations is fixed by the range and the grain alone.
+ * An empty range calls leaf(begin, begin, result, ctx) once, so that result
+ * gets the identity. Values of up to 128 bytes live on the stack; larger
+ * ones are malloc'd (-ENOMEM when that fails; result is then unspecified). */
+TES_API int tes_parallel_reduce(tes_pool *pool, size_t begin, size_t end,
+                                size_t grain, void *result, size_t size,
+                                void (*leaf)(size_t b, size_t e, void *acc,
+                                             void *ctx),
+                                void (*combine)(void *left, const void *right,
+                                                void *ctx),
+                                void *ctx);
+
+/* ---- embedding -------------------------------------------------------------
+ *
+ * Thread hooks: see tes_pool_options. Lending: a host thread (one that is
+ * not a worker of any pool) joins pool as an extra worker: it runs the
+ * pool's tasks, steals and is stolen from like a worker (tes_current_pool()
+ * and tes_worker_index() say so), then leaves. The thread hooks do not run
+ * for it. Before leaving it runs whatever is left in its own deque.
+ *
+ * fork(): a child process gets copies of the parent's pools but none of
+ * their threads. In the child those copies are unusable and stay so:
+ * spawning, calling actors, parallel loops and lending on them return
+ * TES_EFORKED, awaiting one of their unfinished futures returns
+ * TES_EFORKED, and tes_pool_destroy on them returns at once without freeing
+ * (their memory, and any lock a parent thread held, are left alone). Futures
+ * that had completed before the fork can still be read and released. New
+ * pools can be created in the child and work normally. */
+
+/* Lends the calling thread to pool until `until` completes (when not NULL),
+ * or max_ms milliseconds pass (when >= 0), or — when until is NULL and
+ * max_ms < 0 — until the pool has no work it can find. Returns 0 (until
+ * completed, or no work left), -ETIMEDOUT (max_ms passed first), -EBUSY
+ * (every lend slot is taken), -EINVAL (NULL pool, or the caller is already
+ * a worker or lent), TES_ESHUTDOWN or TES_EFORKED. Must return before the
+ * pool is destroyed. */
+TES_API int tes_pool_lend(tes_pool *pool, tes_future *until, long max_ms);
+
+/* ---- tracing ---------------------------------------------------------------
+ *
+ * With a trace path (tes_pool_options.trace_path or TESSERA_TRACE=file.json),
+ * every worker records task spans (named by the task's name, "task" when it
+ * has none), steals and parks, and tes_pool_destroy writes them as Chrome
+ * trace-event JSON: one track per worker (and lend slot), spans as B/E
+ * pairs, steals as instant events. Perfetto (ui.perfetto.dev) and
+ * chrome://tracing open it. Task names must then live until the pool is
+ * destroyed. Each worker keeps at most TES_TRACE_MAX_EVENTS events; later
+ * spans are dropped whole (never half), and the count dropped is written in
+ * the file's metadata. With tracing off, the cost is one predictable branch
+ * per task. */
+#define TES_TRACE_MAX_EVENTS (1u << 22)
+
+/* The trace path pool records to, or NULL when it does not trace. */
+TES_API const char *tes_pool_trace_path(const tes_pool *pool);
 
 #ifdef __cplusplus
 }

@@ -11,6 +11,7 @@ const char *tes_strerror(int code)
     case 0: return "success";
     case TES_EFAIL: return "task failed";
     case TES_ESHUTDOWN: return "pool is shutting down";
+    case TES_EFORKED: return "pool belongs to the parent process (fork)";
     case -ENOMEM: return "out of memory";
     case -EINVAL: return "invalid argument";
     case -ETIMEDOUT: return "timed out";

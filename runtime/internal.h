@@ -37,15 +37,32 @@
 #define TES_WAITERS 2u      /* a thread sleeps on the word: wake on DONE */
 #define TES_CANCEL_REQ 4u   /* tes_cancel asked it not to run / to stop */
 #define TES_STARTED 8u      /* its function has begun (set by the runner) */
+#define TES_CONT 16u        /* continuations are registered: fire on DONE */
 #define TES_REF (1u << 8)   /* one reference */
 
 typedef struct tes_frame_ops tes_frame_ops;
 typedef struct tes_worker tes_worker;
+typedef struct tes_cont tes_cont;
+typedef struct tes_trace_buf tes_trace_buf;
+
+/* A continuation: fire(c) runs once, on the thread that completes the
+ * future it was registered on (tes__on_complete), after DONE is published.
+ * The memory belongs to whoever registered it; fire may free it. */
+struct tes_cont {
+    tes_cont *next;
+    void (*fire)(tes_cont *c);
+};
+
+/* The continuation list of a frame once its completer has taken it. */
+#define TES_CONTS_CLOSED ((tes_cont *)1)
 
 struct tes_future {
     _Atomic uint32_t word;     /* flags | refs * TES_REF */
     int error;                 /* 0 or the failure code; final once DONE */
-    void *(*fn)(void *);
+    union {
+        void *(*fn)(void *);               /* plain tasks, groups */
+        void *(*method)(void *, void *);   /* actor calls */
+    };
     void *arg;
     void *result;              /* final once DONE */
     char *msg;                 /* malloc'd failure message or NULL */
@@ -55,14 +72,22 @@ struct tes_future {
     const tes_frame_ops *ops;  /* NULL: a plain task */
     void *ext;                 /* owned by ops (actor call, dependency...) */
     _Atomic int thief;         /* worker index that stole it, or -1 */
+    /* Registered continuations (pushed with a release CAS by
+     * tes__on_complete, taken with an acquire exchange by the completer),
+     * or TES_CONTS_CLOSED once taken. Valid only while TES_CONT is set. */
+    _Atomic(tes_cont *) conts;
 };
 
-/* Behaviour for frames that are more than fn(arg): run replaces fn(arg) and
- * returns the result; finish (may be NULL) runs after completion is
- * published, on the same thread. */
+/* Behaviour for frames that are more than fn(arg), on the thread that runs
+ * them: run replaces fn(arg) and returns the result (it is not called when
+ * the frame was cancelled before it started); finish (may be NULL) runs
+ * next, before completion is published, while the frame is still ours; if
+ * it returns non-NULL, after(that pointer) runs once the frame has been
+ * completed (and may be gone). */
 struct tes_frame_ops {
     void *(*run)(tes_future *f);
-    void (*finish)(tes_future *f);
+    void *(*finish)(tes_future *f);
+    void (*after)(void *ctx);
 };
 
 /* A worker: the deque thieves read, then state only its thread touches. */
@@ -80,11 +105,20 @@ struct tes_worker {
     tes_future *free_list;   /* recycled frames */
     int free_count;
     pthread_t thread;
+    tes_trace_buf *trace;    /* NULL: tracing off (the one branch it costs) */
+    /* Lend slots only: 1 while a host thread occupies the slot (claimed by
+     * CAS in tes_pool_lend, released with a release store). */
+    _Atomic int lent;
 };
 
 struct tes_pool {
     int nworkers;
-    tes_worker *workers; /* array of nworkers, cache-line aligned */
+    int nlend;           /* lend slots, after the workers in workers[] */
+    tes_worker *workers; /* nworkers + nlend, cache-line aligned */
+    unsigned fork_gen;   /* tes__fork_gen when created: a forked child's
+                            copy of the pool sees a different value */
+    long long t0_ns;     /* creation time, the trace's zero */
+    char *trace_path;    /* malloc'd; NULL: no trace */
     tes_pool_options opts;
     char name[32];
 
@@ -108,18 +142,56 @@ struct tes_pool {
     alignas(TES_CACHE_LINE) _Atomic int stopping;
     _Atomic int idle;
     _Atomic int finished;
+    /* Host threads lent right now; while 0, thieves skip the lend slots. */
+    _Atomic int lenders;
 };
 
 extern TES_TLS tes_worker *tes__self;
 
 /* task.c */
 void tes__run_frame(tes_worker *w, tes_future *f);
+/* Registers c to fire when f completes. Returns true when registered, false
+ * when f has already completed (c will not fire: the caller acts itself). */
+bool tes__on_complete(tes_future *f, tes_cont *c);
+/* Runs other work of w's pool until done(ctx) is true; naps briefly when
+ * there is nothing to run. */
+void tes__help_until(tes_worker *w, bool (*done)(void *), void *ctx);
+/* Submits f, falling back to the injection queue if tes__submit refuses
+ * (shutdown): for frames whose turn comes from a completion. */
+void tes__submit_always(tes_pool *pool, tes_future *f);
 void tes__frame_free(tes_future *f);
 tes_future *tes__frame_new(tes_pool *pool, int refs);
 int tes__submit(tes_pool *pool, tes_future *f);
 
 /* pool.c */
+extern _Atomic unsigned tes__fork_gen;
 void tes__wake_one(tes_pool *pool);
+/* Slots thieves look at: workers, plus lend slots while a host is lent. */
+static inline int tes__nslots(tes_pool *p)
+{
+    /* relaxed: a hint; a lent thread's deque drains before it leaves and
+     * its own take is exact, so a missed look only delays a steal. */
+    return p->nworkers +
+           (atomic_load_explicit(&p->lenders, memory_order_relaxed) ? p->nlend
+                                                                    : 0);
+}
+/* True in a forked child for a pool its parent created. */
+static inline bool tes__forked(const tes_pool *p)
+{
+    /* relaxed: written only by the fork child handler, which runs on the
+     * sole thread of the child before anything else. */
+    return p->fork_gen !=
+           atomic_load_explicit(&tes__fork_gen, memory_order_relaxed);
+}
+
+/* trace.c */
+enum { TES_EV_BEGIN, TES_EV_END, TES_EV_STEAL, TES_EV_PARK, TES_EV_UNPARK };
+void tes__trace_event(tes_worker *w, int kind, const char *name, int arg);
+int tes__trace_init(tes_pool *p);
+void tes__trace_finish(tes_pool *p);
+
+/* cancel.c */
+bool tes__group_cancelled_frame(const tes_future *f);
 tes_future *tes__find_work(tes_worker *w);
 void tes__inject(tes_pool *pool, tes_future *f);
 

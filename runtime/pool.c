@@ -16,6 +16,26 @@
 
 TES_TLS tes_worker *tes__self;
 
+/* Bumped in a fork child (fork_child below): the process-wide "which
+ * process am I" generation that tells a child's copy of a pool from a pool
+ * it made itself. Not runtime state: it never changes in a process that
+ * does not fork. */
+_Atomic unsigned tes__fork_gen;
+static pthread_once_t fork_once = PTHREAD_ONCE_INIT;
+
+/* Runs in the child, on its only thread, before fork() returns there. */
+static void fork_child(void)
+{
+    /* relaxed: single-threaded here; later threads are created after it. */
+    atomic_fetch_add_explicit(&tes__fork_gen, 1, memory_order_relaxed);
+    tes__self = NULL; /* the forking thread may have been a worker */
+}
+
+static void fork_register(void)
+{
+    pthread_atfork(NULL, NULL, fork_child);
+}
+
 /* Failed find-work rounds (each with a pause) before a worker parks. */
 #define TES_SPIN_ROUNDS 64
 /* A parked worker also wakes on this timer (ns), a safety net for the
@@ -76,7 +96,7 @@ static tes_future *inject_pop(tes_pool *p)
 static tes_future *steal_round(tes_worker *w)
 {
     tes_pool *p = w->pool;
-    int n = p->nworkers;
+    int n = tes__nslots(p);
     if (n < 2)
         return NULL;
     int start = (int)(xorshift(&w->rng) % (uint64_t)n);
@@ -92,6 +112,8 @@ static tes_future *steal_round(tes_worker *w)
             /* relaxed: a hint for the awaiter's leapfrogging. */
             atomic_store_explicit(&f->thief, w->index, memory_order_relaxed);
             tes__count(&w->n_steal);
+            if (TES_UNLIKELY(w->trace != NULL))
+                tes__trace_event(w, TES_EV_STEAL, NULL, v);
             /* More where this came from: let a sleeper help too. */
             if (tes__deque_size_hint(d) > 0 &&
                 atomic_load_explicit(&p->sleepers, memory_order_relaxed) > 0)
@@ -121,7 +143,8 @@ static bool work_visible(tes_pool *p)
     /* seq_cst: second half of the Dekker pattern with tes__inject. */
     if (atomic_load_explicit(&p->inj_count, memory_order_seq_cst) > 0)
         return true;
-    for (int i = 0; i < p->nworkers; i++)
+    int n = tes__nslots(p);
+    for (int i = 0; i < n; i++)
         if (tes__deque_size_hint(&p->workers[i].deque) > 0)
             return true;
     return false;
@@ -160,7 +183,11 @@ static void park(tes_worker *w, long long timeout_ns)
         /* acquire: pairs with the seq_cst store in tes_pool_destroy. */
         !atomic_load_explicit(&p->stopping, memory_order_acquire)) {
         tes__count(&w->n_park);
+        if (TES_UNLIKELY(w->trace != NULL))
+            tes__trace_event(w, TES_EV_PARK, NULL, 0);
         tes__futex_wait(&p->epoch, e, timeout_ns);
+        if (TES_UNLIKELY(w->trace != NULL))
+            tes__trace_event(w, TES_EV_UNPARK, NULL, 0);
     }
     /* relaxed: a count; the Dekker ordering is on the increment. */
     atomic_fetch_sub_explicit(&p->sleepers, 1, memory_order_relaxed);
@@ -256,6 +283,16 @@ static void worker_loop(tes_worker *w)
     }
 }
 
+static void free_frames(tes_worker *w)
+{
+    while (w->free_list) {
+        tes_future *f = w->free_list;
+        w->free_list = f->next;
+        free(f);
+    }
+    w->free_count = 0;
+}
+
 static void *worker_main(void *arg)
 {
     tes_worker *w = arg;
@@ -270,12 +307,7 @@ static void *worker_main(void *arg)
     if (p->opts.on_thread_stop)
         p->opts.on_thread_stop(p, w->index, p->opts.hook_ctx);
     tes__self = NULL;
-    while (w->free_list) {
-        tes_future *f = w->free_list;
-        w->free_list = f->next;
-        free(f);
-    }
-    w->free_count = 0;
+    free_frames(w);
     return NULL;
 }
 
@@ -357,8 +389,13 @@ static void stop_and_join(tes_pool *p, int started)
 
 static void pool_free(tes_pool *p, int ndeques)
 {
-    for (int i = 0; i < ndeques; i++)
+    tes__trace_finish(p);
+    for (int i = 0; i < ndeques; i++) {
         tes__deque_destroy(&p->workers[i].deque);
+        if (i >= p->nworkers)
+            free_frames(&p->workers[i]); /* lend slots keep theirs */
+    }
+    free(p->trace_path);
     pthread_mutex_destroy(&p->inj_lock);
     free(p->workers);
     free(p);
@@ -374,20 +411,36 @@ int tes_pool_create(tes_pool **out, const tes_pool_options *opts)
         o = *opts;
     if (o.threads < 0)
         return -EINVAL;
+    pthread_once(&fork_once, fork_register);
     int n = o.threads ? o.threads : tes_default_threads();
+    int nlend = o.lend_slots < 0 ? 0 : o.lend_slots ? o.lend_slots : 2;
+    if (nlend > 4096)
+        return -EINVAL;
     tes_pool *p = aligned_alloc(TES_CACHE_LINE,
                                 (sizeof *p + TES_CACHE_LINE - 1) /
                                     TES_CACHE_LINE * TES_CACHE_LINE);
     if (!p)
         return -ENOMEM;
     memset(p, 0, sizeof *p);
-    p->workers = aligned_alloc(TES_CACHE_LINE, sizeof(tes_worker) * (size_t)n);
+    size_t slots = (size_t)n + (size_t)nlend;
+    p->workers = aligned_alloc(TES_CACHE_LINE, sizeof(tes_worker) * slots);
     if (!p->workers) {
         free(p);
         return -ENOMEM;
     }
-    memset(p->workers, 0, sizeof(tes_worker) * (size_t)n);
+    memset(p->workers, 0, sizeof(tes_worker) * slots);
     p->nworkers = n;
+    p->nlend = nlend;
+    /* relaxed: read only by this process's threads, created after this. */
+    p->fork_gen = atomic_load_explicit(&tes__fork_gen, memory_order_relaxed);
+    p->t0_ns = tes__now_ns();
+    const char *tp = o.trace_path ? o.trace_path : getenv("TESSERA_TRACE");
+    if (tp && *tp && !(p->trace_path = strdup(tp))) {
+        free(p->workers);
+        free(p);
+        return -ENOMEM;
+    }
+    p->opts.trace_path = p->trace_path;
     p->opts = o;
     snprintf(p->name, sizeof p->name, "%s", o.name ? o.name : "tessera");
     p->opts.name = p->name;
@@ -399,8 +452,10 @@ int tes_pool_create(tes_pool **out, const tes_pool_options *opts)
     atomic_init(&p->stopping, 0);
     atomic_init(&p->idle, 0);
     atomic_init(&p->finished, 0);
-    for (int i = 0; i < n; i++) {
+    atomic_init(&p->lenders, 0);
+    for (int i = 0; i < (int)slots; i++) {
         tes_worker *w = &p->workers[i];
+        atomic_init(&w->lent, 0);
         if (tes__deque_init(&w->deque, 256) != 0) {
             pool_free(p, i);
             return -ENOMEM;
@@ -408,6 +463,10 @@ int tes_pool_create(tes_pool **out, const tes_pool_options *opts)
         w->pool = p;
         w->index = i;
         w->rng = 0x9e3779b97f4a7c15ULL * (uint64_t)(i + 1) | 1;
+    }
+    if (p->trace_path && tes__trace_init(p) != 0) {
+        pool_free(p, (int)slots);
+        return -ENOMEM;
     }
     pthread_attr_t attr;
     pthread_attr_init(&attr);
@@ -418,7 +477,7 @@ int tes_pool_create(tes_pool **out, const tes_pool_options *opts)
         if (rc != 0) {
             pthread_attr_destroy(&attr);
             stop_and_join(p, i);
-            pool_free(p, n);
+            pool_free(p, (int)slots);
             return -rc;
         }
     }
@@ -431,10 +490,77 @@ void tes_pool_destroy(tes_pool *p)
 {
     if (!p)
         return;
+    if (tes__forked(p))
+        return; /* a parent's pool: no threads to stop, locks maybe held */
     /* Broken contract: a pool's own task cannot wait for the pool to end. */
     assert(!(tes__self && tes__self->pool == p));
     stop_and_join(p, p->nworkers);
-    pool_free(p, p->nworkers);
+    pool_free(p, p->nworkers + p->nlend);
+}
+
+/* ---- lending a host thread ------------------------------------------------ */
+
+int tes_pool_lend(tes_pool *p, tes_future *until, long max_ms)
+{
+    if (!p || tes__self)
+        return -EINVAL;
+    if (tes__forked(p))
+        return TES_EFORKED;
+    /* acquire: pairs with the seq_cst store in tes_pool_destroy. */
+    if (atomic_load_explicit(&p->stopping, memory_order_acquire))
+        return TES_ESHUTDOWN;
+    tes_worker *w = NULL;
+    for (int i = 0; i < p->nlend && !w; i++) {
+        int free_slot = 0;
+        /* acquire: pairs with the release store that freed the slot, so
+         * the previous lender's use of it (free list, trace) is ours. */
+        if (atomic_compare_exchange_strong_explicit(
+                &p->workers[p->nworkers + i].lent, &free_slot, 1,
+                memory_order_acquire, memory_order_relaxed))
+            w = &p->workers[p->nworkers + i];
+    }
+    if (!w)
+        return -EBUSY;
+    /* seq_cst: thieves and parkers read it (relaxed hints) to include the
+     * lend slots; ordered before our first push as a plain hint. */
+    atomic_fetch_add_explicit(&p->lenders, 1, memory_order_seq_cst);
+    tes__self = w;
+    long long deadline =
+        max_ms >= 0 ? tes__now_ns() + (long long)max_ms * 1000000LL : -1;
+    int rc = 0;
+    unsigned idle = 0;
+    for (;;) {
+        if (until && tes_future_done(until))
+            break;
+        if (deadline >= 0 && tes__now_ns() >= deadline) {
+            rc = -ETIMEDOUT;
+            break;
+        }
+        tes_future *f = tes__find_work(w);
+        if (f) {
+            tes__run_frame(w, f);
+            idle = 0;
+            continue;
+        }
+        if (++idle < TES_SPIN_ROUNDS) {
+            sched_yield();
+        } else if (!until && deadline < 0) {
+            break; /* no work found for a while: the pool is idle */
+        } else {
+            struct timespec nap = {0, 100000};
+            nanosleep(&nap, NULL);
+        }
+    }
+    /* Leave nothing behind in our deque: its tasks are ours to run. */
+    tes_future *f;
+    while ((f = tes__deque_take(&w->deque)))
+        tes__run_frame(w, f);
+    tes__self = NULL;
+    /* relaxed: a hint (see tes__nslots); our deque is empty. */
+    atomic_fetch_sub_explicit(&p->lenders, 1, memory_order_relaxed);
+    /* release: pairs with the acquire CAS of the next lender. */
+    atomic_store_explicit(&w->lent, 0, memory_order_release);
+    return rc;
 }
 
 tes_pool *tes_current_pool(void)

@@ -20,7 +20,7 @@ int tes_pool_stats(const tes_pool *p, tes_worker_stats *total,
     if (!p)
         return -EINVAL;
     tes_worker_stats sum = {0};
-    for (int i = 0; i < p->nworkers; i++) {
+    for (int i = 0; i < p->nworkers + p->nlend; i++) {
         tes_worker_stats s;
         read_worker(&p->workers[i], &s);
         if (workers && (size_t)i < n)

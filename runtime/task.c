@@ -57,6 +57,7 @@ tes_future *tes__frame_new(tes_pool *pool, int refs)
     f->ops = NULL;
     f->ext = NULL;
     atomic_init(&f->thief, -1);
+    atomic_init(&f->conts, NULL);
     return f;
 }
 
@@ -78,16 +79,33 @@ void tes__frame_free(tes_future *f)
 
 /* ---- completion -------------------------------------------------------- */
 
-static TES_NOINLINE void complete_with_waiters(tes_future *f)
+/* Completion when someone sleeps on the word or continuations wait. */
+static TES_NOINLINE void complete_slow(tes_future *f)
 {
     /* release: publishes result and error to the acquire loads of word in
-     * the waiters (tes_await, tes_wait_any, tes_future_done). */
-    atomic_fetch_or_explicit(&f->word, TES_DONE, memory_order_release);
-    tes__futex_wake(&f->word, INT_MAX);
-    /* release: pairs with the acquire load of tes__any_seq in
-     * tes_wait_any, which then re-reads every future's word. */
-    atomic_fetch_add_explicit(&tes__any_seq, 1, memory_order_release);
-    tes__futex_wake(&tes__any_seq, INT_MAX);
+     * the waiters (tes_await, tes_wait_any, tes_future_done) and in
+     * tes__on_complete. */
+    uint32_t s = atomic_fetch_or_explicit(&f->word, TES_DONE,
+                                          memory_order_release);
+    if (s & TES_CONT) {
+        /* acq_rel: acquire pairs with the release CAS that pushed each
+         * continuation in tes__on_complete (its fields are visible);
+         * release: a registrant that then sees CLOSED also sees DONE. */
+        tes_cont *c = atomic_exchange_explicit(&f->conts, TES_CONTS_CLOSED,
+                                               memory_order_acq_rel);
+        while (c) {
+            tes_cont *next = c->next; /* fire may free c */
+            c->fire(c);
+            c = next;
+        }
+    }
+    if (s & TES_WAITERS) {
+        tes__futex_wake(&f->word, INT_MAX);
+        /* release: pairs with the acquire load of tes__any_seq in
+         * tes_wait_any, which then re-reads every future's word. */
+        atomic_fetch_add_explicit(&tes__any_seq, 1, memory_order_release);
+        tes__futex_wake(&tes__any_seq, INT_MAX);
+    }
     /* acq_rel: drops the running task's reference; acquire so that, when it
      * is the last, the frame's other users are done with it. */
     uint32_t prev =
@@ -101,9 +119,15 @@ static inline void frame_complete(tes_future *f)
 {
     /* relaxed: only a first guess for the CAS below. */
     uint32_t old = atomic_load_explicit(&f->word, memory_order_relaxed);
+    if (old == TES_REF) {
+        /* Detached and unflagged: no handle exists, so no other thread can
+         * reach the frame any more; free it without an atomic RMW. */
+        tes__frame_free(f);
+        return;
+    }
     for (;;) {
-        if (TES_UNLIKELY(old & TES_WAITERS)) {
-            complete_with_waiters(f);
+        if (TES_UNLIKELY(old & (TES_WAITERS | TES_CONT))) {
+            complete_slow(f);
             return;
         }
         uint32_t nw = (old | TES_DONE) - TES_REF;
@@ -133,8 +157,32 @@ static TES_NOINLINE void set_cancelled(tes_future *f)
         snprintf(f->msg, n, "%s: cancelled", name);
 }
 
-void tes__run_frame(tes_worker *w, tes_future *f)
+/* A frame with ops (actor call, dependent or group task). */
+static TES_NOINLINE void run_frame_ops(tes_worker *w, tes_future *f)
 {
+    const tes_frame_ops *ops = f->ops;
+    tes_future *prev = w->current;
+    w->current = f;
+    /* relaxed: as in run_frame_body. */
+    if (TES_UNLIKELY(atomic_load_explicit(&f->word, memory_order_relaxed) &
+                     TES_CANCEL_REQ))
+        set_cancelled(f);
+    else
+        f->result = ops->run(f);
+    w->current = prev;
+    tes__count(&w->n_run);
+    void *later = ops->finish ? ops->finish(f) : NULL;
+    frame_complete(f);
+    if (later)
+        ops->after(later);
+}
+
+static inline void run_frame_body(tes_worker *w, tes_future *f)
+{
+    if (TES_UNLIKELY(f->ops != NULL)) {
+        run_frame_ops(w, f);
+        return;
+    }
     tes_future *prev = w->current;
     w->current = f;
     /* relaxed: a cancel that races with the start is seen by the task
@@ -142,15 +190,86 @@ void tes__run_frame(tes_worker *w, tes_future *f)
     if (TES_UNLIKELY(atomic_load_explicit(&f->word, memory_order_relaxed) &
                      TES_CANCEL_REQ))
         set_cancelled(f);
-    else if (f->ops)
-        f->result = f->ops->run(f);
     else
         f->result = f->fn(f->arg);
     w->current = prev;
     tes__count(&w->n_run);
-    if (f->ops && f->ops->finish)
-        f->ops->finish(f);
     frame_complete(f);
+}
+
+static TES_NOINLINE void run_frame_traced(tes_worker *w, tes_future *f)
+{
+    const char *name = f->name ? f->name : "task"; /* f may be freed below */
+    tes__trace_event(w, TES_EV_BEGIN, name, 0);
+    run_frame_body(w, f);
+    tes__trace_event(w, TES_EV_END, name, 0);
+}
+
+void tes__run_frame(tes_worker *w, tes_future *f)
+{
+    /* Tracing off costs this one well-predicted branch. */
+    if (TES_UNLIKELY(w->trace != NULL)) {
+        run_frame_traced(w, f);
+        return;
+    }
+    run_frame_body(w, f);
+}
+
+void tes__submit_always(tes_pool *pool, tes_future *f)
+{
+    if (tes__submit(pool, f) != 0)
+        tes__inject(pool, f);
+}
+
+bool tes__on_complete(tes_future *f, tes_cont *c)
+{
+    /* acquire: pairs with the release in frame_complete / complete_slow. */
+    uint32_t s = atomic_load_explicit(&f->word, memory_order_acquire);
+    while (!(s & (TES_DONE | TES_CONT))) {
+        /* seq_cst: ordered against the completer's CAS on the same word,
+         * which then sees TES_CONT and takes the slow path (as for
+         * TES_WAITERS in announce_waiter). */
+        if (atomic_compare_exchange_weak_explicit(&f->word, &s, s | TES_CONT,
+                                                  memory_order_seq_cst,
+                                                  memory_order_acquire))
+            break;
+    }
+    if (s & TES_DONE)
+        return false;
+    /* relaxed: only a first guess for the CAS. */
+    tes_cont *head = atomic_load_explicit(&f->conts, memory_order_relaxed);
+    do {
+        if (head == TES_CONTS_CLOSED)
+            return false; /* the completer already took the list */
+        c->next = head;
+        /* release: publishes c's fields to the completer's acquire
+         * exchange in complete_slow; acquire on failure: we may read the
+         * CLOSED it stored (then DONE is visible too). */
+    } while (!atomic_compare_exchange_weak_explicit(
+        &f->conts, &head, c, memory_order_release, memory_order_acquire));
+    return true;
+}
+
+void tes__help_until(tes_worker *w, bool (*done)(void *), void *ctx)
+{
+    unsigned idle = 0;
+    while (!done(ctx)) {
+        tes_future *t = tes__find_work(w);
+        if (t) {
+            tes__run_frame(w, t);
+            idle = 0;
+            continue;
+        }
+        idle++;
+        if (idle < 64) {
+            tes__cpu_relax();
+        } else if (idle < 256) {
+            sched_yield();
+        } else {
+            struct timespec nap = {0, 100000};
+            nanosleep(&nap, NULL);
+        }
+    }
 }
 
 /* ---- spawn ------------------------------------------------------------- */
@@ -172,10 +291,13 @@ int tes__submit(tes_pool *pool, tes_future *f)
         }
         /* The deque could not grow: the injection queue takes it. */
     }
-    /* acquire: pairs with the seq_cst store in tes_pool_destroy. */
-    if (atomic_load_explicit(&pool->stopping, memory_order_acquire) &&
-        !(w && w->pool == pool))
-        return TES_ESHUTDOWN;
+    if (!(w && w->pool == pool)) {
+        if (TES_UNLIKELY(tes__forked(pool)))
+            return TES_EFORKED;
+        /* acquire: pairs with the seq_cst store in tes_pool_destroy. */
+        if (atomic_load_explicit(&pool->stopping, memory_order_acquire))
+            return TES_ESHUTDOWN;
+    }
     tes__inject(pool, f);
     return 0;
 }
@@ -271,6 +393,8 @@ static tes_future *help_find(tes_worker *w, tes_future *f)
             /* relaxed: read only as a hint by awaiters. */
             atomic_store_explicit(&t->thief, w->index, memory_order_relaxed);
             tes__count(&w->n_steal);
+            if (TES_UNLIKELY(w->trace != NULL))
+                tes__trace_event(w, TES_EV_STEAL, NULL, thief);
             return t;
         }
     }
@@ -322,6 +446,8 @@ int tes_await(tes_future *f, void **result)
                 await_helping(w, f);
             }
         } else {
+            if (TES_UNLIKELY(tes__forked(f->pool)))
+                return TES_EFORKED; /* no thread will ever complete it */
             await_blocking(f);
         }
     }

@@ -1,0 +1,265 @@
+/*
+ * actor.c — actors: a state whose method calls run one at a time, in the
+ * order they were made, as ordinary tasks on any worker. A call is a task
+ * frame queued in the actor's mailbox; the actor's turn passes from call to
+ * call, so no thread ever waits for it, and a caller pays one CAS.
+ *
+ * The mailbox is one word: a multi-producer stack of calls (Treiber, newest
+ * first, linked through tes_future.next) with a TURN bit in its low bit.
+ * Invariants:
+ *  1. TURN is set while some thread holds the actor's turn: the caller
+ *     whose push set it (it found TURN clear), then whoever runs the calls.
+ *     Only the turn holder touches ready_head/ready_tail and the state.
+ *  2. TURN clear implies the stack is empty: the holder clears TURN only by
+ *     a CAS from "TURN, empty stack", and callers set TURN with every push.
+ *  3. The holder takes the whole stack at once (exchange, keeping TURN) and
+ *     reverses it onto its private FIFO `ready`. ready (older) then the
+ *     stack (newer) hold every call pushed and not started, so the order of
+ *     calls is the order of their pushes — consistent with each caller's.
+ *  4. The holder keeps the turn while it finds calls; it gives the turn up
+ *     (invariant 2) only when ready and the stack are both empty.
+ */
+#include "internal.h"
+
+#include <assert.h>
+#include <stdlib.h>
+
+#define TURN ((uintptr_t)1)
+
+struct tes_actor {
+    tes_pool *pool;
+    void *state;
+    void (*destroy)(void *state);
+    /* The mailbox (see above): callers CAS (acq_rel), the turn holder
+     * exchanges and CASes it. On its own line: every caller writes it. */
+    alignas(TES_CACHE_LINE) _Atomic uintptr_t mailbox;
+    /* The turn holder's FIFO of calls taken from the mailbox. */
+    alignas(TES_CACHE_LINE) tes_future *ready_head, *ready_tail;
+};
+
+static void *call_run(tes_future *f);
+static void *call_finish(tes_future *f);
+static void call_after(void *next);
+static const tes_frame_ops call_ops = {call_run, call_finish, call_after};
+
+/* Marks the call made by tes_actor_destroy: after it, the actor is freed. */
+static void *destroy_method(void *state, void *arg)
+{
+    tes_actor *a = arg;
+    if (a->destroy)
+        a->destroy(state);
+    return NULL;
+}
+
+static void *call_run(tes_future *f)
+{
+    tes_actor *a = f->ext;
+    return f->method(a->state, f->arg);
+}
+
+/* Turn holder only: the oldest call not started, or NULL after giving the
+ * turn up because there is none (invariant 4). */
+static tes_future *next_call(tes_actor *a)
+{
+    tes_future *f = a->ready_head;
+    if (!f) {
+        /* acquire: pairs with the callers' release CAS in push_call, making
+         * each call's frame and link visible. Keeps TURN (invariant 3). */
+        uintptr_t m =
+            atomic_exchange_explicit(&a->mailbox, TURN, memory_order_acquire);
+        tes_future *batch = (tes_future *)(m & ~TURN);
+        if (!batch) {
+            uintptr_t expect = TURN;
+            /* release: hands the state (the calls' effects) to the next
+             * holder, whose push CAS acquires it. Fails if a call arrived
+             * since the exchange: then take it (relaxed on failure: the
+             * next exchange acquires). */
+            if (atomic_compare_exchange_strong_explicit(
+                    &a->mailbox, &expect, 0, memory_order_release,
+                    memory_order_relaxed))
+                return NULL;
+            /* acquire: as for the exchange above. */
+            m = atomic_exchange_explicit(&a->mailbox, TURN,
+                                         memory_order_acquire);
+            batch = (tes_future *)(m & ~TURN);
+            assert(batch != NULL);
+        }
+        /* Reverse the newest-first stack into a FIFO. */
+        tes_future *fifo = NULL, *tail = batch;
+        while (batch) {
+            tes_future *nx = batch->next;
+            batch->next = fifo;
+            fifo = batch;
+            batch = nx;
+        }
+        a->ready_tail = tail;
+        f = fifo;
+    }
+    a->ready_head = f->next;
+    if (!a->ready_head)
+        a->ready_tail = NULL;
+    f->next = NULL;
+    return f;
+}
+
+/* Calls one turn holder runs back to back before queueing the rest as a
+ * task again (so that other work, and thieves, get their chance). */
+#define DRAIN_BATCH 64
+
+/* The drain loop running on this thread, if any: its actor, and whether
+ * the call it just ran was the destroy call (the actor is gone). */
+typedef struct drain {
+    tes_actor *actor;
+    bool gone;
+} drain;
+static TES_TLS drain *tes__drain;
+
+/* Before the call's completion: pass the turn on. Returns the next call
+ * when this thread keeps the turn for it (call_after runs it), else NULL. */
+static void *call_finish(tes_future *f)
+{
+    tes_actor *a = f->ext;
+    drain *d = tes__drain;
+    if (f->method == destroy_method) {
+        /* The last call (no call may follow tes_actor_destroy). */
+        assert(a->ready_head == NULL);
+        if (d && d->actor == a)
+            d->gone = true;
+        free(a);
+        return NULL;
+    }
+    if (d && d->actor == a)
+        return NULL; /* inside this actor's drain loop: it runs the next */
+    return next_call(a); /* NULL: turn given up */
+}
+
+/* After the call's completion (so that its awaiters are not held up by the
+ * calls after it): run the next calls here, each completing as it goes,
+ * rather than one task round trip per call. */
+static void call_after(void *arg)
+{
+    tes_future *next = arg;
+    tes_actor *a = next->ext;
+    tes_worker *w = tes__self;
+    if (!w || w->pool != a->pool) {
+        tes__submit_always(a->pool, next);
+        return;
+    }
+    drain mine = {a, false}, *outer = tes__drain;
+    tes__drain = &mine;
+    for (int i = 0; next; i++) {
+        tes__run_frame(w, next);
+        if (mine.gone) {
+            next = NULL;
+            break;
+        }
+        next = next_call(a);
+        if (i + 1 == DRAIN_BATCH)
+            break;
+    }
+    tes__drain = outer;
+    if (next) /* the turn is still ours: queue the next call as a task */
+        tes__submit_always(a->pool, next);
+}
+
+int tes_actor_create(tes_actor **out, tes_pool *pool, void *state,
+                     void (*destroy)(void *state))
+{
+    if (!out)
+        return -EINVAL;
+    *out = NULL;
+    if (!pool)
+        return -EINVAL;
+    tes_actor *a = aligned_alloc(TES_CACHE_LINE, sizeof *a);
+    if (!a)
+        return -ENOMEM;
+    a->pool = pool;
+    a->state = state;
+    a->destroy = destroy;
+    atomic_init(&a->mailbox, 0);
+    a->ready_head = a->ready_tail = NULL;
+    *out = a;
+    return 0;
+}
+
+/* Pushes f; returns true when the caller took the turn (invariant 1). */
+static bool push_call(tes_actor *a, tes_future *f)
+{
+    /* relaxed: a first guess for the CAS. */
+    uintptr_t m = atomic_load_explicit(&a->mailbox, memory_order_relaxed);
+    do {
+        f->next = (tes_future *)(m & ~TURN);
+        /* release: pairs with the holder's acquire exchange in next_call,
+         * which then sees the frame's fields and its link; acquire: when
+         * TURN was clear, pairs with the release CAS that cleared it, so
+         * the state the last holder left is ours to hand on. */
+    } while (!atomic_compare_exchange_weak_explicit(
+        &a->mailbox, &m, (uintptr_t)f | TURN, memory_order_acq_rel,
+        memory_order_relaxed));
+    return !(m & TURN);
+}
+
+static int call(tes_future **out, tes_actor *a, const char *name,
+                void *(*method)(void *, void *), void *arg)
+{
+    if (out)
+        *out = NULL;
+    if (!a || !method)
+        return -EINVAL;
+    tes_pool *pool = a->pool;
+    tes_worker *w = tes__self;
+    if (!(w && w->pool == pool)) {
+        if (TES_UNLIKELY(tes__forked(pool)))
+            return TES_EFORKED;
+        /* acquire: pairs with the seq_cst store in tes_pool_destroy. */
+        if (atomic_load_explicit(&pool->stopping, memory_order_acquire))
+            return TES_ESHUTDOWN;
+    }
+    tes_future *f = tes__frame_new(pool, out ? 2 : 1);
+    if (!f)
+        return -ENOMEM;
+    f->method = method;
+    f->arg = arg;
+    f->name = name;
+    f->ops = &call_ops;
+    f->ext = a;
+    if (out)
+        *out = f; /* before the push: the call may complete at once */
+    if (push_call(a, f))
+        tes__submit_always(pool, next_call(a)); /* we hold the turn */
+    return 0;
+}
+
+int tes_actor_call_named(tes_future **f, tes_actor *a, const char *name,
+                         void *(*method)(void *state, void *arg), void *arg)
+{
+    return call(f, a, name, method, arg);
+}
+
+int tes_actor_call(tes_future **f, tes_actor *a,
+                   void *(*method)(void *state, void *arg), void *arg)
+{
+    return call(f, a, "actor call", method, arg);
+}
+
+void tes_actor_destroy(tes_actor *a)
+{
+    if (!a)
+        return;
+    tes_worker *w = tes__self;
+    /* From one of its own methods: the call cannot wait for itself. */
+    bool own = w && w->current && w->current->ops == &call_ops &&
+               w->current->ext == a;
+    tes_future *f = NULL;
+    int rc = call(own ? NULL : &f, a, "actor destroy", destroy_method, a);
+    if (rc != 0) {
+        /* No frame for the destroy call (-ENOMEM), or no pool to run it
+         * (a fork child's copy, or a pool being destroyed): the actor is
+         * left alone rather than freed under calls that may still run. */
+        return;
+    }
+    if (f) {
+        tes_await(f, NULL);
+        tes_future_release(f);
+    }
+}
