@@ -1,0 +1,166 @@
+/*
+ * cmd_info.c — `raster-tool info [--json] FILE`: size, bands, type, layout,
+ * compression, BigTIFF, georeferencing and nodata of a raster.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+static int run(int argc, char **argv);
+
+const cli_command cli_cmd_info = {
+    "info",
+    "describe a raster (size, type, layout, georeferencing, nodata)",
+    "Usage: raster-tool info [--json] FILE\n"
+    "\n"
+    "Prints the size, bands, sample type, layout (tiles or strips, chunky or\n"
+    "planar), compression, BigTIFF or not, georeferencing (origin, pixel size,\n"
+    "EPSG code) and nodata value of FILE.\n"
+    "\n"
+    "Options:\n"
+    "      --json           one JSON object on stdout, for scripts\n"
+    "      --help           this help\n",
+    run,
+};
+
+enum { OPT_JSON = CLI_OPT_FIRST_FREE };
+
+static void json_string(const char *s)
+{
+    putchar('"');
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\')
+            printf("\\%c", c);
+        else if (c < 0x20)
+            printf("\\u%04x", c);
+        else
+            putchar(c);
+    }
+    putchar('"');
+}
+
+static void json_number(double v)
+{
+    if (isfinite(v))
+        printf("%.17g", v);
+    else
+        printf("null");
+}
+
+static void print_json(const char *path, const tes_raster_info *in)
+{
+    printf("{\"file\": ");
+    json_string(path);
+    printf(", \"width\": %lld, \"height\": %lld, \"bands\": %d, "
+           "\"type\": \"%s\", \"tiled\": %s, \"block_width\": %d, "
+           "\"block_height\": %d, \"planar\": %s, \"compression\": ",
+           (long long)in->width, (long long)in->height, in->bands,
+           tes_sample_type_name(in->type), in->tiled ? "true" : "false",
+           in->block_width, in->block_height,
+           in->planar ? "true" : "false");
+    json_string(in->compression_name);
+    printf(", \"predictor\": %d, \"bigtiff\": %s, \"file_size\": %llu, "
+           "\"nodata\": ",
+           in->predictor, in->bigtiff ? "true" : "false",
+           (unsigned long long)in->file_size);
+    if (in->has_nodata) {
+        if (isnan(in->nodata))
+            printf("\"nan\"");
+        else
+            json_number(in->nodata);
+    } else {
+        printf("null");
+    }
+    printf(", \"geotransform\": ");
+    if (in->has_geotransform) {
+        putchar('[');
+        for (int i = 0; i < 6; i++) {
+            if (i)
+                printf(", ");
+            json_number(in->geotransform[i]);
+        }
+        putchar(']');
+    } else {
+        printf("null");
+    }
+    printf(", \"epsg\": ");
+    if (in->epsg)
+        printf("%d", in->epsg);
+    else
+        printf("null");
+    printf("}\n");
+}
+
+static void print_text(const char *path, const tes_raster_info *in)
+{
+    printf("File:        %s\n", path);
+    printf("Size:        %lld x %lld, %d band%s, %s\n", (long long)in->width,
+           (long long)in->height, in->bands, in->bands == 1 ? "" : "s",
+           tes_sample_type_name(in->type));
+    printf("Layout:      %s %dx%d, %s\n", in->tiled ? "tiles" : "strips",
+           in->block_width, in->block_height,
+           in->bands == 1 ? "one band"
+           : in->planar   ? "planar (band-separate)"
+                          : "chunky (pixel-interleaved)");
+    printf("Compression: %s", in->compression_name);
+    if (in->predictor > 1)
+        printf(", predictor %d", in->predictor);
+    printf("\nFormat:      %s, %llu bytes\n",
+           in->bigtiff ? "BigTIFF" : "classic TIFF",
+           (unsigned long long)in->file_size);
+    if (in->has_geotransform) {
+        const double *g = in->geotransform;
+        printf("Origin:      (%.17g, %.17g)\n", g[0], g[3]);
+        printf("Pixel size:  (%.17g, %.17g)\n", g[1], g[5]);
+        if (g[2] != 0 || g[4] != 0)
+            printf("Rotation:    (%.17g, %.17g)\n", g[2], g[4]);
+    } else {
+        printf("Origin:      none (not georeferenced)\n");
+    }
+    if (in->epsg)
+        printf("CRS:         EPSG:%d\n", in->epsg);
+    if (in->has_nodata)
+        printf("NoData:      %.17g\n", in->nodata);
+}
+
+static int run(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        { "json", no_argument, NULL, OPT_JSON },
+        CLI_COMMON_LONGOPTS,
+        { NULL, 0, NULL, 0 },
+    };
+    cli_common c;
+    cli_common_init(&c);
+    bool json = false;
+    int opt;
+    optind = 1;
+    while ((opt = getopt_long(argc, argv, "j:", longopts, NULL)) != -1) {
+        if (opt == OPT_JSON) {
+            json = true;
+            continue;
+        }
+        bool done;
+        int rc = cli_common_option(&cli_cmd_info, &c, opt, optarg, &done);
+        if (done)
+            return rc;
+    }
+    if (argc - optind != 1)
+        return cli_usage(&cli_cmd_info, argc - optind < 1
+                                            ? "missing FILE"
+                                            : "too many arguments");
+    const char *path = argv[optind];
+    tes_raster *r;
+    tes_raster_error err;
+    if (tes_raster_open(&r, path, &err))
+        return cli_fail_err(&err);
+    if (json)
+        print_json(path, tes_raster_info_get(r));
+    else
+        print_text(path, tes_raster_info_get(r));
+    tes_raster_close(r);
+    return CLI_EXIT_OK;
+}

@@ -1,0 +1,63 @@
+/*
+ * main.c — raster-tool's entry point: the command table, top-level
+ * --help and --version, dispatch to the command.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+extern const cli_command cli_cmd_aspect; /* cmd_terrain.c */
+extern const cli_command cli_cmd_calc; /* cmd_calc.c */
+extern const cli_command cli_cmd_hillshade; /* cmd_terrain.c */
+extern const cli_command cli_cmd_slope; /* cmd_terrain.c */
+extern const cli_command cli_cmd_blur; /* cmd_convolve.c */
+extern const cli_command cli_cmd_convolve; /* cmd_convolve.c */
+extern const cli_command cli_cmd_stats; /* cmd_stats.c */
+/* One line per command; keep sorted by name. */
+static const cli_command *const commands[] = {
+    &cli_cmd_aspect,
+    &cli_cmd_blur,
+    &cli_cmd_calc,
+    &cli_cmd_convert,
+    &cli_cmd_convolve,
+    &cli_cmd_hillshade,
+    &cli_cmd_info,
+    &cli_cmd_slope,
+    &cli_cmd_stats,
+    &cli_cmd_synth,
+};
+
+static void top_usage(FILE *f)
+{
+    fprintf(f, "Usage: raster-tool COMMAND [OPTIONS] ARGS...\n"
+               "       raster-tool COMMAND --help\n"
+               "       raster-tool --version\n\nCommands:\n");
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        fprintf(f, "  %-10s %s\n", commands[i]->name, commands[i]->summary);
+    fprintf(f, "\nSee raster-tool(1).\n");
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        top_usage(stderr);
+        return CLI_EXIT_USAGE;
+    }
+    const char *name = argv[1];
+    if (strcmp(name, "--help") == 0 || strcmp(name, "-h") == 0 ||
+        strcmp(name, "help") == 0) {
+        top_usage(stdout);
+        return CLI_EXIT_OK;
+    }
+    if (strcmp(name, "--version") == 0 || strcmp(name, "-V") == 0) {
+        printf("raster-tool (tessera) %s\n", TES_VERSION_STRING);
+        return CLI_EXIT_OK;
+    }
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (strcmp(name, commands[i]->name) == 0)
+            return commands[i]->run(argc - 1, argv + 1);
+    fprintf(stderr, "raster-tool: unknown command '%s'\n", name);
+    top_usage(stderr);
+    return CLI_EXIT_USAGE;
+}

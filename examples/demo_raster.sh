@@ -1,0 +1,44 @@
+#!/bin/sh
+# The raster part of `make demo` (issue 3): makes an 8192 x 8192 synthetic
+# DEM with raster-tool synth, copies it with raster-tool convert, and prints
+# the time and peak memory of each (GNU time -v). TES_BUILD names the build
+# folder; the files go to $TES_DEMO_DIR (default $TES_BUILD/demo).
+set -eu
+B=${TES_BUILD:-build}
+TOOL="$B/raster-tool"
+OUT=${TES_DEMO_DIR:-$B/demo}
+SIZE=${TES_DEMO_SIZE:-8192}
+
+echo "== raster demo (raster-tool, ${SIZE}x${SIZE} float32)"
+if [ ! -x "$TOOL" ]; then
+    echo "   $TOOL is not built; skipped"
+    exit 0
+fi
+mkdir -p "$OUT"
+
+# Runs a command under GNU time and prints "<label>: <seconds> s, <MB> MB".
+measure() {
+    label=$1
+    shift
+    log="$OUT/.time.$$"
+    if [ -x /usr/bin/time ]; then
+        /usr/bin/time -v "$@" 2>"$log" >/dev/null || { cat "$log" >&2; rm -f "$log"; exit 1; }
+        wall=$(sed -n 's/.*Elapsed (wall clock) time (h:mm:ss or m:ss): //p' "$log")
+        kb=$(sed -n 's/.*Maximum resident set size (kbytes): //p' "$log")
+        printf '   %-34s %10s wall  %6d MB peak RSS\n' "$label" "$wall" "$((kb / 1024))"
+        rm -f "$log"
+    else
+        start=$(date +%s)
+        "$@" >/dev/null
+        printf '   %-34s %10s s (install GNU time for peak memory)\n' "$label" "$(( $(date +%s) - start ))"
+    fi
+}
+
+measure "synth ${SIZE}x${SIZE} (deflate)" \
+    "$TOOL" synth --quiet --overwrite --size "${SIZE}x${SIZE}" --seed 7 --holes 0.01 "$OUT/dem.tif"
+measure "convert to zstd, 512 tiles" \
+    "$TOOL" convert --quiet --overwrite --compress zstd --tile 512 "$OUT/dem.tif" "$OUT/dem_zstd.tif"
+measure "convert to int16, lzw" \
+    "$TOOL" convert --quiet --overwrite --type int16 --compress lzw "$OUT/dem.tif" "$OUT/dem_i16.tif"
+"$TOOL" info "$OUT/dem.tif" | sed 's/^/   /'
+echo "   files: $OUT/dem.tif $OUT/dem_zstd.tif $OUT/dem_i16.tif"

@@ -1,0 +1,241 @@
+/*
+ * calc.c — evaluates compiled band-math bytecode over tile rows (one tight
+ * loop per instruction over a whole row) and the calc kernel around it.
+ * Nodata inputs load as NaN and NaN propagates; isnodata() observes it,
+ * where() reads only the chosen branch, && and || are three-valued (a
+ * known false/true decides), and a NaN result is written as nodata.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "calc_internal.h"
+
+#if defined(__GNUC__) && !defined(__clang__)
+/* The row loops are worth GCC's full vectoriser (-O2 tries only trivial
+ * loops); no result changes: nothing here reads errno or traps. */
+#pragma GCC optimize("O3", "no-math-errno", "no-trapping-math")
+#endif
+
+static inline double nan_or(double a, double b, double v)
+{
+    return (a != a || b != b) ? NAN : v;
+}
+
+static inline double and3(double a, double b)
+{
+    if ((a == a && a == 0) || (b == b && b == 0))
+        return 0;
+    return (a != a || b != b) ? NAN : 1;
+}
+
+static inline double or3(double a, double b)
+{
+    if ((a == a && a != 0) || (b == b && b != 0))
+        return 1;
+    return (a != a || b != b) ? NAN : 0;
+}
+
+double tes__calc_scalar(calc_op op, double a, double b, double c)
+{
+    switch (op) {
+    case OP_ISND: return a != a;
+    case OP_NEG: return -a;
+    case OP_NOT: return a != a ? NAN : a == 0;
+    case OP_ABS: return fabs(a);
+    case OP_SQRT: return sqrt(a);
+    case OP_EXP: return exp(a);
+    case OP_LOG: return log(a);
+    case OP_LOG10: return log10(a);
+    case OP_SIN: return sin(a);
+    case OP_COS: return cos(a);
+    case OP_TAN: return tan(a);
+    case OP_FLOOR: return floor(a);
+    case OP_CEIL: return ceil(a);
+    case OP_ROUND: return round(a);
+    case OP_ADD: return a + b;
+    case OP_SUB: return a - b;
+    case OP_MUL: return a * b;
+    case OP_DIV: return a / b;
+    case OP_MOD: return fmod(a, b);
+    case OP_POW: return nan_or(a, b, pow(a, b));
+    case OP_LT: return nan_or(a, b, a < b);
+    case OP_LE: return nan_or(a, b, a <= b);
+    case OP_GT: return nan_or(a, b, a > b);
+    case OP_GE: return nan_or(a, b, a >= b);
+    case OP_EQ: return nan_or(a, b, a == b);
+    case OP_NE: return nan_or(a, b, a != b);
+    case OP_AND: return and3(a, b);
+    case OP_OR: return or3(a, b);
+    case OP_MIN: return nan_or(a, b, a < b ? a : b);
+    case OP_MAX: return nan_or(a, b, a > b ? a : b);
+    case OP_ATAN2: return atan2(a, b);
+    case OP_WHERE: return a != a ? NAN : a != 0 ? b : c;
+    case OP_CLAMP:
+        return (a != a || b != b || c != c) ? NAN : a < b ? b : a > c ? c : a;
+    case OP_LOAD: break;
+    }
+    return NAN;
+}
+
+/* One instruction over n values. Loops the compiler can vectorise for the
+ * arithmetic; libm calls stay scalar. */
+static void run_insn(const calc_insn *in, double *const *R, size_t n)
+{
+    double *restrict d = R[in->dst];
+    const double *a = R[in->a];
+    const double *b = in->b >= 0 ? R[in->b] : NULL;
+    const double *c = in->c >= 0 ? R[in->c] : NULL;
+    size_t i;
+#define LOOP(EXPR) for (i = 0; i < n; i++) d[i] = (EXPR); break
+    switch (in->op) {
+    case OP_ADD: LOOP(a[i] + b[i]);
+    case OP_SUB: LOOP(a[i] - b[i]);
+    case OP_MUL: LOOP(a[i] * b[i]);
+    case OP_DIV: LOOP(a[i] / b[i]);
+    case OP_NEG: LOOP(-a[i]);
+    case OP_ABS: LOOP(fabs(a[i]));
+    case OP_SQRT: LOOP(sqrt(a[i]));
+    case OP_ISND: LOOP(a[i] != a[i] ? 1.0 : 0.0);
+    case OP_LT: LOOP(nan_or(a[i], b[i], a[i] < b[i]));
+    case OP_LE: LOOP(nan_or(a[i], b[i], a[i] <= b[i]));
+    case OP_GT: LOOP(nan_or(a[i], b[i], a[i] > b[i]));
+    case OP_GE: LOOP(nan_or(a[i], b[i], a[i] >= b[i]));
+    case OP_EQ: LOOP(nan_or(a[i], b[i], a[i] == b[i]));
+    case OP_NE: LOOP(nan_or(a[i], b[i], a[i] != b[i]));
+    case OP_MIN: LOOP(nan_or(a[i], b[i], a[i] < b[i] ? a[i] : b[i]));
+    case OP_MAX: LOOP(nan_or(a[i], b[i], a[i] > b[i] ? a[i] : b[i]));
+    case OP_WHERE: LOOP(a[i] != a[i] ? NAN : a[i] != 0 ? b[i] : c[i]);
+    default:
+        for (i = 0; i < n; i++)
+            d[i] = tes__calc_scalar(in->op, a[i], b ? b[i] : 0,
+                                    c ? c[i] : 0);
+        break;
+    }
+#undef LOOP
+}
+
+/* Loads row y of every input band the program reads and runs it; the
+ * result is in R[e->result]. Constant registers must be filled. */
+static void run_row(const tes_expr *e, double *const *R, const tes_tile *in,
+                    const int *slot, int y, size_t n)
+{
+    for (int k = 0; k < e->n_code; k++) {
+        const calc_insn *ins = &e->code[k];
+        if (ins->op != OP_LOAD) {
+            run_insn(ins, R, n);
+            continue;
+        }
+        const tes_tile *t = &in[slot[ins->in]];
+        double *d = R[ins->dst];
+        tes_convert_samples(d, TES_F64, tes_tile_row(t, ins->band, y),
+                            t->type, n);
+        if (t->has_nodata) {
+            double nd = t->type == TES_F32 ? (double)(float)t->nodata
+                                           : t->nodata;
+            for (size_t i = 0; i < n; i++)
+                d[i] = d[i] == nd ? NAN : d[i];
+        }
+    }
+}
+
+static double **alloc_regs(const tes_expr *e, size_t n)
+{
+    size_t nr = (size_t)(e->n_regs ? e->n_regs : 1);
+    double **R = malloc(nr * sizeof *R + nr * n * sizeof(double));
+    if (!R)
+        return NULL;
+    double *base = (double *)(R + nr);
+    for (size_t r = 0; r < nr; r++) {
+        R[r] = base + r * n;
+        if ((int)r < e->n_regs && e->is_const[r])
+            for (size_t i = 0; i < n; i++)
+                R[r][i] = e->konst[r];
+    }
+    return R;
+}
+
+double tes__expr_eval1(const tes_expr *e, const double *const *in,
+                       const bool *const *isnd)
+{
+    double **R = alloc_regs(e, 1);
+    if (!R)
+        return NAN;
+    for (int k = 0; k < e->n_code; k++) {
+        const calc_insn *ins = &e->code[k];
+        if (ins->op == OP_LOAD)
+            R[ins->dst][0] = isnd[ins->in][ins->band]
+                                 ? NAN
+                                 : in[ins->in][ins->band];
+        else
+            run_insn(ins, R, 1);
+    }
+    double v = R[e->result][0];
+    free(R);
+    return v;
+}
+
+static int calc_tile(tes_tile_job *job)
+{
+    const tes_calc_state *st = job->arg;
+    const tes_expr *e = st->expr;
+    tes_tile *out = job->out;
+    for (int i = 0; i < 26; i++)
+        if (e->inputs & (1u << i)) {
+            int s = st->slot[i];
+            if (s < 0 || s >= job->n_in)
+                return tes_tile_fail(job, -EINVAL, "input %c not given",
+                                     'A' + i);
+            if (e->max_band[i] > job->in[s].bands)
+                return tes_tile_fail(job, -EINVAL,
+                                     "input %c has %d band(s), not %d",
+                                     'A' + i, job->in[s].bands,
+                                     e->max_band[i]);
+        }
+    size_t n = (size_t)out->width;
+    double **R = alloc_regs(e, n);
+    if (!R)
+        return tes_tile_fail(job, -ENOMEM, "out of memory");
+    double *res = R[e->result];
+    double *tmp = NULL;
+    if (e->is_const[e->result] || out->type != TES_F64) {
+        tmp = malloc(n * sizeof *tmp);
+        if (!tmp) {
+            free(R);
+            return tes_tile_fail(job, -ENOMEM, "out of memory");
+        }
+    }
+    for (int y = 0; y < out->height; y++) {
+        run_row(e, R, job->in, st->slot, y, n);
+        double *v = tmp ? tmp : res;
+        for (size_t i = 0; i < n; i++)
+            v[i] = res[i] != res[i] ? st->out_nodata : res[i];
+        tes_convert_samples(tes_tile_row(out, 0, y), out->type, v, TES_F64,
+                            n);
+    }
+    free(tmp);
+    free(R);
+    return 0;
+}
+
+void tes__calc_slots_identity(tes_calc_state *st)
+{
+    for (int i = 0; i < 26; i++)
+        st->slot[i] = i;
+}
+
+int tes__kernel_calc(tes_kernel *k, tes_calc_state *st)
+{
+    if (!k || !st || !st->expr || st->n_in < 0 || st->n_in > 26 ||
+        !tes_sample_size(st->out_type))
+        return -EINVAL;
+    tes_kernel kk = TES_KERNEL_INIT;
+    kk.name = "calc";
+    kk.halo = 0;
+    kk.out_type = st->out_type;
+    kk.out_bands = 1;
+    kk.tile = calc_tile;
+    kk.arg = st;
+    *k = kk;
+    return 0;
+}

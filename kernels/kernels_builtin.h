@@ -1,0 +1,183 @@
+/*
+ * kernels_builtin.h — private: the built-in kernels of kernels/ (terrain,
+ * band math, convolution and blur, statistics) as raster-tool and the tests
+ * use them. Not installed; the pipeline's types come from tessera_raster.h.
+ *
+ * Every tes__kernel_* function fills a tes_kernel whose arg points to a
+ * caller-owned state struct: keep the state alive, unchanged, while the
+ * kernel is in use. They return 0 or -EINVAL (bad options), -ENOMEM.
+ */
+#ifndef TES_KERNELS_BUILTIN_H
+#define TES_KERNELS_BUILTIN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "tessera_raster.h"
+
+/* ---- terrain: slope, aspect, hillshade with gdaldem's conventions ------ */
+
+typedef enum tes_terrain_kind {
+    TES_TERRAIN_SLOPE = 0,
+    TES_TERRAIN_ASPECT,
+    TES_TERRAIN_HILLSHADE
+} tes_terrain_kind;
+
+typedef struct tes_terrain_options {
+    tes_terrain_kind kind;
+    bool zt;               /* Zevenbergen-Thorne instead of Horn */
+    double ewres, nsres;   /* geotransform[1] and [5] (nsres < 0 north-up) */
+    double scale;          /* horizontal units per vertical unit */
+    double z;              /* vertical exaggeration (hillshade) */
+    double azimuth;        /* degrees clockwise from north (hillshade) */
+    double altitude;       /* degrees above the horizon (hillshade) */
+    bool percent;          /* slope in percent instead of degrees */
+    bool trigonometric;    /* aspect counter-clockwise from east */
+    bool zero_for_flat;    /* aspect: 0 for flat cells and no nodata */
+    bool compute_edges;    /* extrapolate edges as gdaldem does */
+    bool multidirectional; /* hillshade from 225, 270, 315 and 360 */
+    bool combined;         /* hillshade combined with slope */
+    int band;              /* 0-based band of the input to use */
+} tes_terrain_options;
+
+#define TES_TERRAIN_OPTIONS_INIT                                             \
+    { TES_TERRAIN_SLOPE, false, 1.0, -1.0, 1.0, 1.0, 315.0, 45.0, false,     \
+      false, false, false, false, false, 0 }
+
+typedef struct tes_terrain_state {
+    tes_terrain_options o;
+    double inv_ew, inv_ns;   /* 1 / (res * scale) */
+    double zf, zf2;          /* z / 8 (Horn) or z / 2 (ZT), squared */
+    double sin_alt, sin_alt254, cos_az_alt_z, sin_az_alt_z;
+    double cos_az_alt_z254, sin_az_alt_z254;
+    double md_sin127, md_cos127, md_cos225_127;
+    float out_nodata;        /* value written for nodata (and flat aspect) */
+} tes_terrain_state;
+
+/* Fills k: halo 1, one input, one output band, float32 (slope, aspect) or
+ * uint8 (hillshade). */
+int tes__kernel_terrain(tes_kernel *k, tes_terrain_state *st,
+                        const tes_terrain_options *o);
+/* The output's nodata: returns true and *v when the output has one. */
+bool tes__terrain_nodata(const tes_terrain_state *st, double *v);
+/* The value for one 3x3 window w (row-major, no nodata in it), as the
+ * kernel computes it before storing (for tests). */
+double tes__terrain_value(const tes_terrain_state *st, const double w[9]);
+
+/* ---- calc: band math ---------------------------------------------------- */
+
+typedef struct tes_expr tes_expr; /* compiled expression, opaque */
+
+typedef struct tes_expr_error {
+    int column;       /* 1-based column of the problem, 0 when none */
+    char message[200]; /* "unexpected ')' at column 12" */
+} tes_expr_error;
+
+/* Compiles text. Returns 0 and *e, or -EINVAL with err filled, -ENOMEM.
+ * Free with tes__expr_free (NULL fine). */
+int tes__expr_compile(tes_expr **e, const char *text, tes_expr_error *err);
+void tes__expr_free(tes_expr *e);
+/* Bit i set when input i (A = 0) is read; *max_band[i] the highest band
+ * (1-based) read of input i. */
+uint32_t tes__expr_inputs(const tes_expr *e, int max_band[26]);
+/* Evaluates e for one pixel: in[i][b] the value of input i band b
+ * (nodata given by isnd[i][b]); returns NaN when the result is nodata.
+ * Slow, for tests. */
+double tes__expr_eval1(const tes_expr *e, const double *const *in,
+                       const bool *const *isnd);
+
+typedef struct tes_calc_state {
+    const tes_expr *expr;
+    int n_in;                 /* inputs the pipeline passes */
+    int slot[26];             /* job->in index of input letter i (A = 0) */
+    tes_sample_type out_type;
+    double out_nodata;        /* written where the result is nodata */
+} tes_calc_state;
+
+/* Fills k: halo 0, out_bands 1, out_type st->out_type. Set slot[] (or
+ * call tes__calc_slots_identity) before running. */
+void tes__calc_slots_identity(tes_calc_state *st);
+int tes__kernel_calc(tes_kernel *k, tes_calc_state *st);
+
+/* ---- convolve and blur -------------------------------------------------- */
+
+#define TES_CONV_MAX 63 /* largest kernel side */
+
+typedef struct tes_conv_state {
+    int kw, kh;                  /* odd sizes */
+    double w[TES_CONV_MAX * TES_CONV_MAX]; /* row-major weights */
+    bool separable;              /* blur: w1d used twice */
+    int radius;                  /* separable: half width */
+    double w1d[2 * 256 + 1];
+    tes_sample_type out_type;    /* NONE: as the input */
+} tes_conv_state;
+
+/* Parses "1 2 1; 2 4 2; 1 2 1" (rows split by ';', numbers by spaces or
+ * commas; odd sizes up to TES_CONV_MAX). With normalize, divides by the
+ * sum when it is not 0. Returns 0 or -EINVAL with msg. */
+int tes__conv_parse(tes_conv_state *st, const char *text, bool normalize,
+                    char *msg, size_t msg_size);
+/* A normalised Gaussian of sigma (0 < sigma <= 80), radius ceil(3 sigma). */
+int tes__conv_gaussian(tes_conv_state *st, double sigma);
+/* Fills k: halo = radius, edges replicated, all bands. */
+int tes__kernel_conv(tes_kernel *k, tes_conv_state *st);
+
+/* ---- statistics --------------------------------------------------------- */
+
+typedef struct tes_band_stats {
+    uint64_t count;        /* valid pixels */
+    uint64_t nodata_count;
+    double min, max;
+    double mean;
+    double m2;             /* sum of squared deviations from mean */
+} tes_band_stats;
+
+typedef struct tes_stats_state {
+    int bands;
+    int bins;              /* 0: no histogram */
+    double lo, hi;         /* histogram range (bins > 0) */
+    const double *band_lo; /* NULL, or a range per band (bands entries, */
+    const double *band_hi; /* set after tes__kernel_stats, kept alive) */
+    size_t partial_size;
+} tes_stats_state;
+
+/* The partial/result layout: bands tes_band_stats, then, when bins > 0,
+ * bands * bins uint64_t counts. */
+static inline tes_band_stats *tes__stats_band(void *p, int b)
+{
+    return (tes_band_stats *)p + b;
+}
+static inline uint64_t *tes__stats_hist(void *p, const tes_stats_state *st,
+                                        int b)
+{
+    return (uint64_t *)((tes_band_stats *)p + st->bands) +
+           (size_t)b * (size_t)st->bins;
+}
+
+/* Fills k: a pure reduction, halo 0. bands must be the input's count. */
+int tes__kernel_stats(tes_kernel *k, tes_stats_state *st, int bands,
+                      int bins, double lo, double hi);
+/* Population standard deviation of a combined result. */
+double tes__stats_stddev(const tes_band_stats *s);
+/* Combines b into a (Chan et al.): exact for counts, min, max. */
+void tes__stats_merge(tes_band_stats *a, const tes_band_stats *b);
+
+/* ---- running a kernel on in-memory images ------------------------------ */
+
+/*
+ * Runs k over whole in-memory images the way the pipeline does: output
+ * tiles of tile_w x tile_h in row-major order, each input window grown by
+ * k->halo and filled beyond the edges per k->edge, partials combined in
+ * tile order into result (partial_size bytes, may be NULL without a
+ * reduction). out (when k->tile) must be allocated with the inputs' size,
+ * k's output type and band count. pool NULL runs serially on the caller;
+ * otherwise one task per tile. For tests, examples and small images.
+ * Returns 0 or the first failing tile's code (msg filled, may be NULL).
+ */
+int tes__kernel_run_memory(tes_pool *pool, const tes_kernel *k,
+                           const tes_tile *in, int n_in, tes_tile *out,
+                           void *result, int tile_w, int tile_h, char *msg,
+                           size_t msg_size);
+
+#endif

@@ -1,0 +1,269 @@
+/*
+ * cache.c — the shared cache of decoded input blocks. Each block is decoded
+ * once, by the first thread that asks for it (with a libtiff handle it
+ * borrows from the raster); others asking meanwhile wait for it. Blocks in
+ * use are pinned; unpinned ones sit on an LRU list and are evicted when the
+ * cache holds more than its limit.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "raster_internal.h"
+
+enum { LOADING, READY, FAILED };
+
+struct tes__block {
+    /* Immutable after insertion: */
+    uint64_t raster_id;
+    uint32_t index;
+    size_t bytes;
+    /* Guarded by tes__cache.lock: */
+    int state;
+    int pins;
+    int rc;                       /* FAILED: the loader's code */
+    char *msg;                    /* FAILED: the loader's message */
+    tes__block *hnext;            /* hash chain */
+    tes__block *prev, *next;      /* LRU links; only while unpinned */
+    bool in_lru;
+    /* Written by the loader while LOADING, read-only once READY (the
+     * lock's release/acquire orders the two). */
+    void *data;
+};
+
+#define NBUCKETS 4096
+
+struct tes__cache {
+    pthread_mutex_t lock;  /* protects every field below and the guarded
+                              fields of every block. Lock order: no other
+                              lock is taken while it is held (decoding and
+                              tes_raster.lock happen outside it). */
+    pthread_cond_t changed; /* broadcast when a block leaves LOADING */
+    size_t limit, used;    /* bytes of all entries, pinned or not */
+    tes__block lru;        /* sentinel: lru.next is the least recent */
+    tes__block *buckets[NBUCKETS];
+    /* Readers still to come per block, per input (set before use; the
+     * counts are then guarded by lock). */
+    struct {
+        uint64_t raster_id;
+        uint32_t *left;
+        uint32_t n;
+    } uses[TES_CACHE_MAX_INPUTS];
+    int n_uses;
+};
+
+int tes__cache_create(tes__cache **out, size_t limit)
+{
+    tes__cache *c = calloc(1, sizeof *c);
+    if (!c)
+        return -ENOMEM;
+    int rc = pthread_mutex_init(&c->lock, NULL);
+    if (rc) {
+        free(c);
+        return -rc;
+    }
+    rc = pthread_cond_init(&c->changed, NULL);
+    if (rc) {
+        pthread_mutex_destroy(&c->lock);
+        free(c);
+        return -rc;
+    }
+    c->limit = limit;
+    c->lru.prev = c->lru.next = &c->lru;
+    *out = c;
+    return 0;
+}
+
+static void block_free(tes__block *b)
+{
+    free(b->data);
+    free(b->msg);
+    free(b);
+}
+
+int tes__cache_set_uses(tes__cache *c, const tes_raster *r, uint32_t *left,
+                        uint32_t n)
+{
+    if (c->n_uses >= TES_CACHE_MAX_INPUTS) {
+        free(left);
+        return -EINVAL;
+    }
+    c->uses[c->n_uses].raster_id = r->id;
+    c->uses[c->n_uses].left = left;
+    c->uses[c->n_uses].n = n;
+    c->n_uses++;
+    return 0;
+}
+
+/* Caller holds c->lock. Counts one reader of b done; true when it was the
+ * last one expected. */
+static bool last_reader(tes__cache *c, const tes__block *b)
+{
+    for (int i = 0; i < c->n_uses; i++)
+        if (c->uses[i].raster_id == b->raster_id) {
+            if (b->index >= c->uses[i].n || c->uses[i].left[b->index] == 0)
+                return false;
+            return --c->uses[i].left[b->index] == 0;
+        }
+    return false;
+}
+
+void tes__cache_destroy(tes__cache *c)
+{
+    if (!c)
+        return;
+    for (int i = 0; i < c->n_uses; i++)
+        free(c->uses[i].left);
+    for (size_t i = 0; i < NBUCKETS; i++)
+        for (tes__block *b = c->buckets[i], *n; b; b = n) {
+            n = b->hnext;
+            block_free(b);
+        }
+    pthread_cond_destroy(&c->changed);
+    pthread_mutex_destroy(&c->lock);
+    free(c);
+}
+
+static size_t bucket(uint64_t id, uint32_t index)
+{
+    uint64_t h = (id * 0x9E3779B97F4A7C15ull) ^ (index * 0xC2B2AE3D27D4EB4Full);
+    return (size_t)((h ^ (h >> 29)) % NBUCKETS);
+}
+
+/* Caller holds c->lock. */
+static void lru_unlink(tes__block *b)
+{
+    if (!b->in_lru)
+        return;
+    b->prev->next = b->next;
+    b->next->prev = b->prev;
+    b->in_lru = false;
+}
+
+/* Caller holds c->lock. */
+static void unhash(tes__cache *c, tes__block *b)
+{
+    tes__block **p = &c->buckets[bucket(b->raster_id, b->index)];
+    while (*p != b)
+        p = &(*p)->hnext;
+    *p = b->hnext;
+    c->used -= b->bytes;
+}
+
+/* Caller holds c->lock. Drops least-recent unpinned blocks while over the
+ * limit; pinned ones may keep the cache above it for a while. */
+static void evict(tes__cache *c)
+{
+    while (c->used > c->limit && c->lru.next != &c->lru) {
+        tes__block *b = c->lru.next;
+        lru_unlink(b);
+        unhash(c, b);
+        block_free(b);
+    }
+}
+
+static int load(tes_raster *r, tes__block *b, tes_raster_error *err)
+{
+    b->data = malloc(b->bytes);
+    if (!b->data)
+        return tes__err(err, -ENOMEM, r->path, "out of memory");
+    tes__tiff *h;
+    int rc = tes__raster_handle_get(r, &h, err);
+    if (rc)
+        return rc;
+    rc = tes__raster_read_block(r, h, b->index, b->data, err);
+    tes__raster_handle_put(r, h);
+    return rc;
+}
+
+int tes__cache_get(tes__cache *c, tes_raster *r, uint32_t index,
+                   tes__block **out, const void **data, tes_raster_error *err)
+{
+    pthread_mutex_lock(&c->lock);
+    tes__block *b = c->buckets[bucket(r->id, index)];
+    while (b && (b->raster_id != r->id || b->index != index))
+        b = b->hnext;
+    if (b) {
+        lru_unlink(b);
+        b->pins++;
+        while (b->state == LOADING)
+            pthread_cond_wait(&c->changed, &c->lock);
+        if (b->state == FAILED) {
+            int rc = b->rc;
+            if (err) {
+                err->code = rc;
+                snprintf(err->message, sizeof err->message, "%s",
+                         b->msg ? b->msg : "block failed to decode");
+            }
+            pthread_mutex_unlock(&c->lock);
+            tes__cache_put(c, b);
+            return rc;
+        }
+        pthread_mutex_unlock(&c->lock);
+        *out = b;
+        *data = b->data;
+        return 0;
+    }
+    b = calloc(1, sizeof *b);
+    if (!b) {
+        pthread_mutex_unlock(&c->lock);
+        return tes__err(err, -ENOMEM, r->path, "out of memory");
+    }
+    b->raster_id = r->id;
+    b->index = index;
+    b->bytes = tes__raster_block_bytes(r);
+    b->state = LOADING;
+    b->pins = 1;
+    size_t k = bucket(r->id, index);
+    b->hnext = c->buckets[k];
+    c->buckets[k] = b;
+    c->used += b->bytes;
+    evict(c);
+    pthread_mutex_unlock(&c->lock);
+
+    tes_raster_error local;
+    int rc = load(r, b, &local);
+
+    pthread_mutex_lock(&c->lock);
+    if (rc) {
+        b->state = FAILED;
+        b->rc = rc;
+        b->msg = strdup(local.message);
+        free(b->data);
+        b->data = NULL;
+        if (err)
+            *err = local;
+    } else {
+        b->state = READY;
+    }
+    pthread_cond_broadcast(&c->changed);
+    pthread_mutex_unlock(&c->lock);
+    if (rc) {
+        tes__cache_put(c, b);
+        return rc;
+    }
+    *out = b;
+    *data = b->data;
+    return 0;
+}
+
+void tes__cache_put(tes__cache *c, tes__block *b)
+{
+    if (!b)
+        return;
+    pthread_mutex_lock(&c->lock);
+    bool done = b->state == READY && last_reader(c, b);
+    if (--b->pins == 0) {
+        if (b->state == FAILED || done) {
+            unhash(c, b);
+            block_free(b);
+        } else {
+            b->prev = c->lru.prev;
+            b->next = &c->lru;
+            c->lru.prev->next = b;
+            c->lru.prev = b;
+            b->in_lru = true;
+            evict(c);
+        }
+    }
+    pthread_mutex_unlock(&c->lock);
+}

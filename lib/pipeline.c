@@ -1,0 +1,482 @@
+/*
+ * pipeline.c — tes_raster_run: one task per output tile on a tessera pool,
+ * at most max_in_flight of them at once, each assembling its input windows
+ * through the shared block cache, running the kernel and compressing its
+ * tile; the calling thread awaits the tiles in row-major order, appends
+ * them to the output and folds reduction partials, so the bytes and the
+ * results never depend on the thread count. Also tes_raster_write_tile.
+ */
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "raster_internal.h"
+
+/* Shared by the driver and every tile task; read-only while tasks run,
+ * except stop (atomic) and free_ctx (ctx_lock). */
+typedef struct run_ctx {
+    tes_pool *pool;
+    const tes_kernel *k;
+    tes_raster *const *in;
+    int n_in;
+    tes_sample_type *win_type;  /* per input */
+    tes__cache *cache;
+    int64_t width, height;
+    int tw, th;
+    int64_t across, total;
+    bool write;
+    tes__enc_params enc;
+    tes_sample_type out_type;
+    int out_bands;
+    bool out_has_nodata;
+    double out_nodata;
+    const char *out_name;       /* for messages */
+    /* Set when a tile fails (or the run is cancelled): tiles that have not
+     * started skip their work. A hint only: results travel through the
+     * futures, so relaxed loads and stores suffice (no data is published
+     * through this flag). */
+    atomic_bool stop;
+    pthread_mutex_t ctx_lock;   /* protects free_ctx */
+    tes__enc_ctx *free_ctx;
+} run_ctx;
+
+/* One tile in flight. The driver fills run, tile and partial before the
+ * spawn; the task writes rc, skipped, err, enc and partial; the driver reads
+ * them only after tes_await returns, which orders the two (the future's
+ * completion is the hand-over). Slot i % max_in_flight is reused for tile i. */
+typedef struct slot {
+    run_ctx *run;
+    int64_t tile;
+    tes_future *f;
+    int rc;
+    bool skipped;               /* did nothing because stop was set */
+    tes_raster_error err;
+    tes__encoded enc;
+    void *partial;
+} slot;
+
+static tes__enc_ctx *ctx_get(run_ctx *c)
+{
+    pthread_mutex_lock(&c->ctx_lock);
+    tes__enc_ctx *e = c->free_ctx;
+    if (e)
+        c->free_ctx = e->next;
+    pthread_mutex_unlock(&c->ctx_lock);
+    return e ? e : calloc(1, sizeof *e);
+}
+
+static void ctx_put(run_ctx *c, tes__enc_ctx *e)
+{
+    pthread_mutex_lock(&c->ctx_lock);
+    e->next = c->free_ctx;
+    c->free_ctx = e;
+    pthread_mutex_unlock(&c->ctx_lock);
+}
+
+/* A kernel's failure as the run reports it: its code (a positive or
+ * unknown value becomes TES_EKERNEL) and "OUT: tile N: NAME: reason". */
+static int kernel_failed(slot *s, const tes_tile_job *job, int rc)
+{
+    const run_ctx *c = s->run;
+    int code = rc < 0 ? rc : TES_EKERNEL;
+    return tes__err(&s->err, code, c->out_name, "tile %lld: %s: %s",
+                    (long long)s->tile, c->k->name ? c->k->name : "kernel",
+                    job->msg[0] ? job->msg : tes_raster_strerror(code));
+}
+
+static int tile_work(slot *s, tes_tile *win, tes_tile *out)
+{
+    run_ctx *c = s->run;
+    const tes_kernel *k = c->k;
+    int64_t tx = s->tile % c->across, ty = s->tile / c->across;
+    int64_t x0 = tx * c->tw, y0 = ty * c->th;
+    int w = (int)(x0 + c->tw > c->width ? c->width - x0 : c->tw);
+    int h = (int)(y0 + c->th > c->height ? c->height - y0 : c->th);
+    int halo = k->halo;
+    for (int i = 0; i < c->n_in; i++) {
+        const tes_raster_info *ri = &c->in[i]->info;
+        int rc = tes_tile_alloc(&win[i], c->win_type[i], w + 2 * halo,
+                                h + 2 * halo, ri->bands);
+        if (rc)
+            return tes__err(&s->err, rc, c->in[i]->path, "out of memory");
+        rc = tes__read_window(c->in[i], c->cache, x0 - halo, y0 - halo,
+                              &win[i], k->edge, k->edge_fill, &s->err);
+        if (rc)
+            return rc;
+    }
+    tes_tile_job job;
+    memset(&job, 0, sizeof job);
+    job.in = win;
+    job.n_in = c->n_in;
+    job.arg = k->arg;
+    job.tile_index = s->tile;
+    job.worker = tes_worker_index() < 0 ? 0 : tes_worker_index();
+    if (k->tile) {
+        int rc = tes_tile_alloc(out, c->out_type, w, h, c->out_bands);
+        if (rc)
+            return tes__err(&s->err, rc, c->out_name, "out of memory");
+        out->x0 = x0;
+        out->y0 = y0;
+        out->raster_width = c->width;
+        out->raster_height = c->height;
+        out->has_nodata = c->out_has_nodata;
+        out->nodata = c->out_nodata;
+        job.out = out;
+        rc = k->tile(&job);
+        if (rc)
+            return kernel_failed(s, &job, rc);
+    }
+    if (k->partial) {
+        job.out = k->tile ? out : NULL;
+        job.partial = s->partial;
+        int rc = k->partial(&job);
+        if (rc)
+            return kernel_failed(s, &job, rc);
+    }
+    if (c->write) {
+        tes__enc_ctx *e = ctx_get(c);
+        int rc = e ? tes__encode_tile(&c->enc, out, &s->enc, e) : -ENOMEM;
+        if (e)
+            ctx_put(c, e);
+        if (rc)
+            return tes__err(&s->err, rc, c->out_name,
+                            "tile %lld: compression failed: %s",
+                            (long long)s->tile, tes_raster_strerror(rc));
+    }
+    return 0;
+}
+
+static void *tile_task(void *arg)
+{
+    slot *s = arg;
+    run_ctx *c = s->run;
+    /* relaxed: a hint to skip work; see run_ctx.stop */
+    if (atomic_load_explicit(&c->stop, memory_order_relaxed)) {
+        s->skipped = true;
+        return NULL;
+    }
+    tes_tile win[c->n_in > 0 ? c->n_in : 1];
+    tes_tile out;
+    memset(win, 0, sizeof win);
+    memset(&out, 0, sizeof out);
+    s->rc = tile_work(s, win, &out);
+    for (int i = 0; i < c->n_in; i++)
+        tes_tile_free(&win[i]);
+    tes_tile_free(&out);
+    if (s->rc) {
+        tes__encoded_free(&s->enc);
+        /* relaxed: a hint to other tiles; see run_ctx.stop */
+        atomic_store_explicit(&c->stop, true, memory_order_relaxed);
+    }
+    return NULL;
+}
+
+/* How many tile windows read each block of r: the cache drops a block
+ * after its last reader, so aligned copies keep almost nothing cached. */
+static int count_uses(run_ctx *c, tes_raster *r, tes_raster_error *err)
+{
+    const tes_raster_info *in = &r->info;
+    uint32_t n = r->blocks_across * r->blocks_down;
+    uint32_t *left = calloc(n ? n : 1, sizeof *left);
+    if (!left)
+        return tes__err(err, -ENOMEM, r->path, "out of memory");
+    int64_t halo = c->k->halo, bw = in->block_width, bh = in->block_height;
+    for (int64_t y0 = 0; y0 < c->height; y0 += c->th)
+        for (int64_t x0 = 0; x0 < c->width; x0 += c->tw) {
+            int64_t wx0 = x0 - halo, wy0 = y0 - halo;
+            int64_t wx1 = x0 + c->tw + halo, wy1 = y0 + c->th + halo;
+            wx0 = wx0 < 0 ? 0 : wx0;
+            wy0 = wy0 < 0 ? 0 : wy0;
+            wx1 = wx1 > in->width ? in->width : wx1;
+            wy1 = wy1 > in->height ? in->height : wy1;
+            for (int64_t by = wy0 / bh; by <= (wy1 - 1) / bh; by++)
+                for (int64_t bx = wx0 / bw; bx <= (wx1 - 1) / bw; bx++) {
+                    uint32_t *u = &left[by * r->blocks_across + bx];
+                    if (*u < UINT32_MAX)
+                        (*u)++;
+                }
+        }
+    int rc = tes__cache_set_uses(c->cache, r, left, n);
+    return rc ? tes__err(err, rc, r->path, "too many inputs") : 0;
+}
+
+static int setup(run_ctx *c, const tes_kernel *k, tes_raster *const *in,
+                 int n_in, const char *out_path,
+                 const tes_pipeline_options *po, tes_raster_error *err)
+{
+    const char *name = out_path ? out_path
+                       : n_in > 0 ? in[0]->path
+                                  : (k->name ? k->name : "pipeline");
+    c->out_name = name;
+    if (!k || n_in < 0 || (n_in > 0 && !in) || (!k->tile && !k->partial) ||
+        k->halo < 0 || k->halo > 4096 || (out_path && !k->tile) ||
+        (k->partial && (!k->partial_init || !k->combine || !k->partial_size)))
+        return tes__err(err, -EINVAL, name, "invalid kernel or arguments");
+    for (int i = 0; i < n_in; i++)
+        if (!in[i])
+            return tes__err(err, -EINVAL, name, "input %d is missing", i + 1);
+    if (n_in > 0) {
+        c->width = in[0]->info.width;
+        c->height = in[0]->info.height;
+        for (int i = 1; i < n_in; i++)
+            if (in[i]->info.width != c->width ||
+                in[i]->info.height != c->height)
+                return tes__err(err, -EINVAL, in[i]->path,
+                                "size %lldx%lld differs from %s (%lldx%lld)",
+                                (long long)in[i]->info.width,
+                                (long long)in[i]->info.height, in[0]->path,
+                                (long long)c->width, (long long)c->height);
+    } else {
+        c->width = po->width;
+        c->height = po->height;
+        if (c->width < 1 || c->height < 1)
+            return tes__err(err, -EINVAL, name, "no output size given");
+    }
+    tes_sample_type t0 = n_in > 0 ? in[0]->info.type : TES_F32;
+    if (k->in_type)
+        t0 = k->in_type;
+    c->out_type = k->out_type ? k->out_type : t0;
+    c->out_bands = k->out_bands ? k->out_bands
+                   : n_in > 0   ? in[0]->info.bands
+                                : 1;
+    c->win_type = calloc(n_in > 0 ? (size_t)n_in : 1, sizeof *c->win_type);
+    if (!c->win_type)
+        return tes__err(err, -ENOMEM, name, "out of memory");
+    for (int i = 0; i < n_in; i++)
+        c->win_type[i] = k->in_type ? k->in_type : in[i]->info.type;
+    return 0;
+}
+
+TES_API int tes_raster_run(tes_pool *pool, const tes_kernel *k,
+                           tes_raster *const *in, int n_in,
+                           const char *out_path,
+                           const tes_raster_create_options *oo, void *result,
+                           const tes_pipeline_options *po,
+                           tes_raster_error *err)
+{
+    tes_pipeline_options pd = TES_PIPELINE_OPTIONS_INIT;
+    tes_raster_create_options od = TES_RASTER_CREATE_OPTIONS_INIT;
+    if (!po)
+        po = &pd;
+    if (!oo)
+        oo = &od;
+    if (!pool)
+        return tes__err(err, -EINVAL, out_path, "no pool");
+    run_ctx c;
+    memset(&c, 0, sizeof c);
+    c.pool = pool;
+    c.k = k;
+    c.in = in;
+    c.n_in = n_in;
+    atomic_init(&c.stop, false);
+    int rc = setup(&c, k, in, n_in, out_path, po, err);
+    if (rc) {
+        free(c.win_type);
+        return rc;
+    }
+    if (k->partial && !result) {
+        free(c.win_type);
+        return tes__err(err, -EINVAL, c.out_name, "no result buffer");
+    }
+    c.write = out_path != NULL;
+    tes__writer *w = NULL;
+    bool bigtiff = false;
+    if (c.write) {
+        rc = tes__resolve_output(oo, c.out_type, c.out_bands, c.width,
+                                 c.height, out_path, &c.enc, &bigtiff, err);
+        if (rc) {
+            free(c.win_type);
+            return rc;
+        }
+        c.tw = c.enc.tile_width;
+        c.th = c.enc.tile_height;
+    } else {
+        c.tw = oo->tile_width > 0 ? oo->tile_width : 256;
+        c.th = oo->tile_height > 0 ? oo->tile_height : 256;
+    }
+    if (oo->nodata_mode == TES_NODATA_SET) {
+        c.out_has_nodata = true;
+        c.out_nodata = oo->nodata;
+    } else if (oo->nodata_mode == TES_NODATA_INHERIT && n_in > 0 &&
+               in[0]->info.has_nodata) {
+        c.out_has_nodata = true;
+        double v = in[0]->info.nodata;
+        /* As the output type stores it. */
+        uint8_t one[8];
+        tes_convert_samples(one, c.out_type, &v, TES_F64, 1);
+        tes_convert_samples(&c.out_nodata, TES_F64, one, c.out_type, 1);
+    }
+    c.across = (c.width + c.tw - 1) / c.tw;
+    c.total = c.across * ((c.height + c.th - 1) / c.th);
+    int threads = tes_pool_threads(pool);
+    int K = po->max_in_flight > 0 ? po->max_in_flight : 2 * threads + 2;
+    slot *slots = calloc((size_t)K, sizeof *slots);
+    rc = slots ? tes__cache_create(&c.cache, po->cache_bytes
+                                                 ? po->cache_bytes
+                                                 : (size_t)64 << 20)
+               : -ENOMEM;
+    if (!rc && pthread_mutex_init(&c.ctx_lock, NULL))
+        rc = -ENOMEM;
+    if (rc) {
+        tes__cache_destroy(c.cache);
+        free(slots);
+        free(c.win_type);
+        return tes__err(err, rc, c.out_name, "out of memory");
+    }
+    for (int i = 0; i < n_in && !rc; i++)
+        rc = count_uses(&c, in[i], err);
+    if (k->partial) {
+        for (int i = 0; i < K && !rc; i++)
+            if (!(slots[i].partial = malloc(k->partial_size)))
+                rc = tes__err(err, -ENOMEM, c.out_name, "out of memory");
+        if (!rc)
+            k->partial_init(result, k->arg);
+    }
+    if (!rc && c.write) {
+        tes__writer_params wp = {
+            .path = out_path, .width = c.width, .height = c.height,
+            .enc = c.enc,
+            .georef = oo->georef ? oo->georef
+                      : n_in > 0 ? &in[0]->info.georef : NULL,
+            .has_nodata = c.out_has_nodata, .nodata = c.out_nodata,
+            .software = oo->software, .bigtiff = bigtiff,
+            .overwrite = oo->overwrite,
+            .inputs = (const tes_raster *const *)in, .n_inputs = n_in,
+        };
+        rc = tes__writer_open(&w, &wp, err);
+    }
+
+    int64_t next_spawn = 0, next_done = 0;
+    bool failed = rc != 0;
+    while (!rc || next_done < next_spawn) {
+        while (!failed && next_spawn < c.total && next_spawn - next_done < K) {
+            slot *s = &slots[next_spawn % K];
+            s->run = &c;
+            s->tile = next_spawn;
+            s->rc = 0;
+            s->skipped = false;
+            if (k->partial)
+                k->partial_init(s->partial, k->arg);
+            int src = tes_spawn(&s->f, pool, tile_task, s);
+            if (src) {
+                rc = tes__err(err, src, c.out_name, "cannot start a tile: %s",
+                              tes_strerror(src));
+                failed = true;
+                atomic_store_explicit(&c.stop, true, memory_order_relaxed);
+                break;
+            }
+            next_spawn++;
+        }
+        if (next_done == next_spawn)
+            break;
+        slot *s = &slots[next_done % K];
+        tes_await(s->f, NULL);
+        tes_future_release(s->f);
+        s->f = NULL;
+        next_done++;
+        if (s->skipped || (failed && !s->rc)) {
+            failed = true;
+        } else if (s->rc) {
+            if (!rc) {
+                rc = s->rc;
+                if (err)
+                    *err = s->err;
+            }
+            failed = true;
+        } else {
+            int wrc = 0;
+            if (c.write)
+                wrc = tes__writer_put(w, s->tile, &s->enc, err);
+            if (!wrc && k->partial)
+                k->combine(result, s->partial, k->arg);
+            if (!wrc && po->progress &&
+                po->progress((uint64_t)next_done, (uint64_t)c.total,
+                             po->progress_ctx))
+                wrc = tes__err(err, -ECANCELED, c.out_name, "cancelled");
+            if (wrc) {
+                rc = wrc;
+                failed = true;
+                /* relaxed: a hint; see run_ctx.stop */
+                atomic_store_explicit(&c.stop, true, memory_order_relaxed);
+            }
+        }
+        tes__encoded_free(&s->enc);
+    }
+    if (failed && !rc)
+        rc = tes__err(err, -ECANCELED, c.out_name, "stopped");
+    if (c.write && w) {
+        if (rc)
+            tes__writer_abort(w);
+        else
+            rc = tes__writer_commit(w, err);
+    }
+    for (int i = 0; i < K; i++)
+        free(slots[i].partial);
+    free(slots);
+    for (tes__enc_ctx *e = c.free_ctx, *n; e; e = n) {
+        n = e->next;
+        tes__enc_ctx_free(e);
+        free(e);
+    }
+    pthread_mutex_destroy(&c.ctx_lock);
+    tes__cache_destroy(c.cache);
+    free(c.win_type);
+    return rc;
+}
+
+TES_API int tes_raster_write_tile(const char *path, const tes_tile *t,
+                                  const tes_raster_create_options *o,
+                                  tes_raster_error *err)
+{
+    tes_raster_create_options od = TES_RASTER_CREATE_OPTIONS_INIT;
+    if (!o)
+        o = &od;
+    if (!path || !t || !t->data)
+        return tes__err(err, -EINVAL, path, "invalid argument");
+    tes__enc_params enc;
+    bool bigtiff;
+    int rc = tes__resolve_output(o, t->type, t->bands, t->width, t->height,
+                                 path, &enc, &bigtiff, err);
+    if (rc)
+        return rc;
+    tes__writer_params wp = {
+        .path = path, .width = t->width, .height = t->height, .enc = enc,
+        .georef = o->georef,
+        .has_nodata = o->nodata_mode == TES_NODATA_SET ||
+                      (o->nodata_mode == TES_NODATA_INHERIT && t->has_nodata),
+        .nodata = o->nodata_mode == TES_NODATA_SET ? o->nodata : t->nodata,
+        .software = o->software, .bigtiff = bigtiff,
+        .overwrite = o->overwrite,
+    };
+    tes__writer *w;
+    rc = tes__writer_open(&w, &wp, err);
+    if (rc)
+        return rc;
+    tes__enc_ctx ctx;
+    memset(&ctx, 0, sizeof ctx);
+    int64_t tile = 0;
+    for (int y0 = 0; y0 < t->height && !rc; y0 += enc.tile_height)
+        for (int x0 = 0; x0 < t->width && !rc; x0 += enc.tile_width, tile++) {
+            tes_tile v = *t;
+            v.data = (char *)t->data + ((size_t)y0 * t->stride + (size_t)x0) *
+                                           tes_sample_size(t->type);
+            v.width = x0 + enc.tile_width > t->width ? t->width - x0
+                                                     : enc.tile_width;
+            v.height = y0 + enc.tile_height > t->height ? t->height - y0
+                                                        : enc.tile_height;
+            tes__encoded e;
+            rc = tes__encode_tile(&enc, &v, &e, &ctx);
+            if (rc)
+                tes__err(err, rc, path, "compression failed: %s",
+                         tes_raster_strerror(rc));
+            else
+                rc = tes__writer_put(w, tile, &e, err);
+            tes__encoded_free(&e);
+        }
+    tes__enc_ctx_free(&ctx);
+    if (rc) {
+        tes__writer_abort(w);
+        return rc;
+    }
+    return tes__writer_commit(w, err);
+}

@@ -1,0 +1,211 @@
+/*
+ * raster_internal.h — private to lib/: the raster handle's layout, libtiff
+ * handles with captured error text, block decoding, the tile cache, the
+ * tile encoder and the atomic writer. Not installed.
+ */
+#ifndef TES_RASTER_INTERNAL_H
+#define TES_RASTER_INTERNAL_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <sys/types.h>
+#include <tiffio.h>
+
+#include "tessera_raster.h"
+
+/* GeoTIFF and GDAL private tags (registered with libtiff by tes__tiff_init). */
+#define TES_TAG_PIXEL_SCALE 33550
+#define TES_TAG_TIEPOINT 33922
+#define TES_TAG_TRANSFORMATION 34264
+#define TES_TAG_GEOKEYS 34735
+#define TES_TAG_GEO_DOUBLES 34736
+#define TES_TAG_GEO_ASCII 34737
+#define TES_TAG_GDAL_METADATA 42112
+#define TES_TAG_GDAL_NODATA 42113
+
+/* Largest decoded block (all bands) we accept; beyond this a file is
+ * refused rather than risking memory blow-ups on lying headers. */
+#define TES_MAX_BLOCK_BYTES ((size_t)256 << 20)
+
+/* One libtiff handle and the text of its last error. Used by one thread at
+ * a time: whoever borrowed it from the raster's free list. */
+typedef struct tes__tiff {
+    TIFF *tif;
+    char msg[256];         /* last error libtiff reported on this handle */
+    void *scratch;         /* interleaved block buffer for chunky files */
+    size_t scratch_bytes;
+    void *raw;             /* compressed block (decode.c) */
+    size_t raw_cap;
+    void *inflater;        /* struct libdeflate_decompressor * */
+    void *zstd_d;          /* ZSTD_DCtx * */
+    struct tes__tiff *next; /* free list link; guarded by tes_raster.lock */
+} tes__tiff;
+
+struct tes_raster {
+    char *path;
+    tes_raster_info info;
+    dev_t dev;
+    ino_t ino;
+    uint64_t id;            /* unique per open raster (cache keys) */
+    int bits;               /* bits per sample */
+    bool fast_ok;           /* decode.c may decode blocks itself */
+    uint32_t blocks_across, blocks_down; /* block grid of one band plane */
+    uint32_t blocks_per_plane;
+    size_t block_plane_samples; /* block_width * block_height */
+    /* Storage of info.georef (freed at close). */
+    double *pixel_scale, *tiepoints, *transformation, *geo_doubles;
+    uint16_t *geokeys;
+    char *geo_ascii, *gdal_metadata, *gdal_nodata;
+    char compression_name[32];
+
+    pthread_mutex_t lock;   /* protects free_handles and n_handles */
+    tes__tiff *free_handles;
+    int n_handles;
+};
+
+/* Registers the GeoTIFF and GDAL tags with libtiff, once per process. */
+void tes__tiff_init(void);
+
+/* Opens path (mode "r", "w", "w8") or fd (when fd >= 0) with error text
+ * captured in h->msg rather than printed. Returns h->tif or NULL. */
+TIFF *tes__tiff_open(tes__tiff *h, const char *path, int fd,
+                     const char *mode);
+
+/* Fills err (when not NULL) with code and "path: reason"; returns code. */
+int tes__err(tes_raster_error *err, int code, const char *path,
+             const char *fmt, ...) TES_PRINTF(4, 5);
+
+/* Borrow / return one of r's libtiff handles (opened on demand). */
+int tes__raster_handle_get(tes_raster *r, tes__tiff **h,
+                           tes_raster_error *err);
+void tes__raster_handle_put(tes_raster *r, tes__tiff *h);
+
+/* Decodes block `block` (row-major in the plane's block grid) of every
+ * band into dst: band-sequential, block_width x block_height per band,
+ * the raster's own type. Rows past the image's end (last strip) are left
+ * untouched. Returns 0 or a code with err. */
+int tes__raster_read_block(tes_raster *r, tes__tiff *h, uint32_t block,
+                           void *dst, tes_raster_error *err);
+
+/* Decodes TIFF strile idx (rows rows of spp-sample pixels, want bytes)
+ * into dst without libtiff's codec: 0 done, 1 not handled (use libtiff),
+ * or a negative code. */
+int tes__decode_fast(tes_raster *r, tes__tiff *h, uint32_t idx, void *dst,
+                     size_t want, size_t rows, size_t spp);
+void tes__tiff_free_codecs(tes__tiff *h);
+
+/* Bytes of one decoded block, all bands. */
+size_t tes__raster_block_bytes(const tes_raster *r);
+
+/* ---- the shared, bounded cache of decoded blocks (cache.c) ---------- */
+
+typedef struct tes__cache tes__cache;
+typedef struct tes__block tes__block;
+
+int tes__cache_create(tes__cache **c, size_t limit_bytes);
+void tes__cache_destroy(tes__cache *c);
+
+/* Tells the cache how many windows will read each block of r (uses[i] for
+ * block i; the cache takes ownership of the malloc'd array): a block is
+ * dropped as soon as its last reader is done, instead of waiting for LRU
+ * eviction. Before any tes__cache_get; at most TES_CACHE_MAX_INPUTS. */
+#define TES_CACHE_MAX_INPUTS 32
+int tes__cache_set_uses(tes__cache *c, const tes_raster *r, uint32_t *uses,
+                        uint32_t n);
+
+/* Returns, pinned, the decoded block of r: decoding it on this thread when
+ * no one has, waiting when another thread is decoding it. *data points to
+ * its samples (layout of tes__raster_read_block). Unpin with
+ * tes__cache_put. Any thread. */
+int tes__cache_get(tes__cache *c, tes_raster *r, uint32_t block,
+                   tes__block **b, const void **data, tes_raster_error *err);
+void tes__cache_put(tes__cache *c, tes__block *b);
+
+/* Reads a window into dst (see tes_raster_read), through cache c when not
+ * NULL, else directly with a borrowed handle. */
+int tes__read_window(tes_raster *r, tes__cache *c, int64_t x0, int64_t y0,
+                     tes_tile *dst, tes_edge_mode edge, double edge_fill,
+                     tes_raster_error *err);
+
+/* ---- encoding one output tile (encode.c, lzw.c) --------------------- */
+
+typedef struct tes__enc_params {
+    tes_sample_type type;
+    int bands;
+    bool planar;            /* one TIFF tile per band */
+    int tile_width, tile_height;
+    tes_compress compress;
+    int level;
+    int predictor;          /* 1, 2 or 3 (resolved) */
+} tes__enc_params;
+
+/* Compressed bytes of one output tile: chunk i is TIFF tile i of it (one
+ * chunk for chunky output, one per band for planar). */
+typedef struct tes__encoded {
+    int n;                  /* chunks */
+    uint8_t **data;
+    size_t *size;
+} tes__encoded;
+
+/* A compressor's reusable state (codec contexts, buffers). Used by one
+ * thread at a time; made lazily by tes__encode_tile. */
+typedef struct tes__enc_ctx {
+    void *deflate;          /* struct libdeflate_compressor * */
+    int deflate_level;
+    void *zstd;             /* ZSTD_CCtx * */
+    uint8_t *raw;           /* one chunk, predicted, before compression */
+    size_t raw_cap;
+    uint8_t *row;           /* one row, for the floating-point predictor */
+    size_t row_cap;
+    struct tes__enc_ctx *next; /* free list link (owner's lock) */
+} tes__enc_ctx;
+
+/* Encodes t (t->type must be p->type; its width x height padded with zeros
+ * to the full tile) into out (chunks malloc'd; free with
+ * tes__encoded_free). Returns 0 or -ENOMEM / -EIO. */
+int tes__encode_tile(const tes__enc_params *p, const tes_tile *t,
+                     tes__encoded *out, tes__enc_ctx *ctx);
+void tes__encoded_free(tes__encoded *e);
+void tes__enc_ctx_free(tes__enc_ctx *ctx); /* the contents; not ctx */
+
+/* TIFF LZW (MSB-first, early change) of n bytes into a malloc'd buffer. */
+int tes__lzw_encode(const uint8_t *src, size_t n, uint8_t **dst,
+                    size_t *dst_n);
+
+/* ---- the atomic writer (writer.c) ------------------------------------ */
+
+typedef struct tes__writer tes__writer;
+
+typedef struct tes__writer_params {
+    const char *path;
+    int64_t width, height;
+    tes__enc_params enc;
+    const tes_georef *georef;      /* may be NULL */
+    bool has_nodata;
+    double nodata;
+    const char *software;
+    bool bigtiff;
+    bool overwrite;
+    const tes_raster *const *inputs; /* refused as outputs (same inode) */
+    int n_inputs;
+} tes__writer_params;
+
+int tes__writer_open(tes__writer **w, const tes__writer_params *p,
+                     tes_raster_error *err);
+/* Appends the chunks of output tile `tile` (row-major), in order. */
+int tes__writer_put(tes__writer *w, int64_t tile, const tes__encoded *e,
+                    tes_raster_error *err);
+/* Writes the directory, fsyncs, renames into place. Frees w either way. */
+int tes__writer_commit(tes__writer *w, tes_raster_error *err);
+/* Removes the temporary file and frees w. NULL is fine. */
+void tes__writer_abort(tes__writer *w);
+
+/* Resolves options against the output's type: tile size, predictor,
+ * level, BigTIFF. Returns 0 or -EINVAL with err. */
+int tes__resolve_output(const tes_raster_create_options *o,
+                        tes_sample_type type, int bands, int64_t width,
+                        int64_t height, const char *path,
+                        tes__enc_params *enc, bool *bigtiff,
+                        tes_raster_error *err);
+
+#endif /* TES_RASTER_INTERNAL_H */

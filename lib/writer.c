@@ -1,0 +1,347 @@
+/*
+ * writer.c — the single writer of an output: a temporary file beside the
+ * destination, the TIFF and GeoTIFF tags, already-compressed tiles appended
+ * with TIFFWriteRawTile in the order they are given, then flush, fsync and
+ * rename on success; on any failure the temporary file is removed and the
+ * destination is untouched. Also resolves output options.
+ */
+#include <fcntl.h>
+#include <libgen.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "raster_internal.h"
+
+struct tes__writer {
+    tes__tiff h;            /* the output's libtiff handle */
+    int fd;
+    char *path, *tmp, *dir;
+    bool overwrite;
+    bool planar;
+    uint32_t tiles_per_plane;
+    uint64_t written;       /* tile bytes appended so far */
+    uint64_t kicked;        /* writeback started up to here */
+};
+
+/* Start writeback every this many bytes, so that the final fsync has little
+ * left to do and dirty pages do not pile up. */
+#define WRITEBACK_STEP ((uint64_t)32 << 20)
+
+int tes__resolve_output(const tes_raster_create_options *o,
+                        tes_sample_type type, int bands, int64_t width,
+                        int64_t height, const char *path, tes__enc_params *e,
+                        bool *bigtiff, tes_raster_error *err)
+{
+    tes_raster_create_options d = TES_RASTER_CREATE_OPTIONS_INIT;
+    if (!o)
+        o = &d;
+    memset(e, 0, sizeof *e);
+    e->type = type;
+    e->bands = bands;
+    e->planar = o->planar && bands > 1;
+    e->tile_width = o->tile_width ? o->tile_width : 256;
+    e->tile_height = o->tile_height ? o->tile_height : 256;
+    if (!tes_sample_size(type) || bands < 1 || bands > 65535 || width < 1 ||
+        height < 1 || width > UINT32_MAX || height > UINT32_MAX)
+        return tes__err(err, -EINVAL, path, "invalid output size or type");
+    if (e->tile_width % 16 || e->tile_height % 16 || e->tile_width < 16 ||
+        e->tile_height < 16 || e->tile_width > 65536 ||
+        e->tile_height > 65536)
+        return tes__err(err, -EINVAL, path,
+                        "tile size %dx%d is not a multiple of 16",
+                        e->tile_width, e->tile_height);
+    e->compress = o->compress;
+    e->level = o->level;
+    switch (o->compress) {
+    case TES_COMPRESS_NONE:
+    case TES_COMPRESS_LZW:
+        e->level = 0;
+        break;
+    case TES_COMPRESS_DEFLATE:
+        if (o->level < 0 || o->level > 12)
+            return tes__err(err, -EINVAL, path,
+                            "deflate level %d is not in 1..12", o->level);
+        break;
+    case TES_COMPRESS_ZSTD:
+        if (o->level < 0 || o->level > 22)
+            return tes__err(err, -EINVAL, path,
+                            "zstd level %d is not in 1..22", o->level);
+        break;
+    default:
+        return tes__err(err, -EINVAL, path, "unknown compression %d",
+                        (int)o->compress);
+    }
+    bool fp = tes_sample_type_is_float(type);
+    e->predictor = o->predictor;
+    if (o->compress == TES_COMPRESS_NONE)
+        e->predictor = 1;
+    else if (e->predictor == -1 || e->predictor == 0)
+        e->predictor = fp ? 3 : 2;
+    if (e->predictor < 1 || e->predictor > 3 || (e->predictor == 3 && !fp))
+        return tes__err(err, -EINVAL, path,
+                        "predictor %d does not suit %s samples",
+                        o->predictor, tes_sample_type_name(type));
+    uint64_t raw = (uint64_t)width * (uint64_t)height * (uint64_t)bands *
+                   tes_sample_size(type);
+    *bigtiff = o->bigtiff == TES_BIGTIFF_YES ||
+               (o->bigtiff == TES_BIGTIFF_AUTO && raw > 4000000000ull);
+    if (o->bigtiff == TES_BIGTIFF_NO && raw > 4200000000ull &&
+        o->compress == TES_COMPRESS_NONE)
+        return tes__err(err, -EFBIG, path,
+                        "needs BigTIFF (%llu bytes uncompressed)",
+                        (unsigned long long)raw);
+    return 0;
+}
+
+/* The mode a new file gets: 0666 less the umask, read without changing it. */
+static mode_t file_mode(void)
+{
+    mode_t m = 022;
+    FILE *f = fopen("/proc/self/status", "re");
+    if (f) {
+        char line[128];
+        while (fgets(line, sizeof line, f))
+            if (strncmp(line, "Umask:", 6) == 0) {
+                m = (mode_t)strtoul(line + 6, NULL, 8);
+                break;
+            }
+        fclose(f);
+    }
+    return 0666 & ~m;
+}
+
+static int set_tags(tes__writer *w, const tes__writer_params *p)
+{
+    TIFF *t = w->h.tif;
+    const tes__enc_params *e = &p->enc;
+    uint16_t fmt = tes_sample_type_is_float(e->type) ? SAMPLEFORMAT_IEEEFP
+                   : tes_sample_type_is_signed(e->type) ? SAMPLEFORMAT_INT
+                                                        : SAMPLEFORMAT_UINT;
+    static const uint16_t codec[] = { COMPRESSION_NONE,
+                                      COMPRESSION_ADOBE_DEFLATE,
+                                      COMPRESSION_LZW, COMPRESSION_ZSTD };
+    int ok = TIFFSetField(t, TIFFTAG_IMAGEWIDTH, (uint32_t)p->width) &&
+             TIFFSetField(t, TIFFTAG_IMAGELENGTH, (uint32_t)p->height) &&
+             TIFFSetField(t, TIFFTAG_BITSPERSAMPLE,
+                          (uint16_t)(8 * tes_sample_size(e->type))) &&
+             TIFFSetField(t, TIFFTAG_SAMPLESPERPIXEL, (uint16_t)e->bands) &&
+             TIFFSetField(t, TIFFTAG_SAMPLEFORMAT, fmt) &&
+             TIFFSetField(t, TIFFTAG_PLANARCONFIG,
+                          e->planar ? PLANARCONFIG_SEPARATE
+                                    : PLANARCONFIG_CONTIG) &&
+             TIFFSetField(t, TIFFTAG_PHOTOMETRIC, PHOTOMETRIC_MINISBLACK) &&
+             TIFFSetField(t, TIFFTAG_TILEWIDTH, (uint32_t)e->tile_width) &&
+             TIFFSetField(t, TIFFTAG_TILELENGTH, (uint32_t)e->tile_height) &&
+             TIFFSetField(t, TIFFTAG_COMPRESSION, codec[e->compress]) &&
+             TIFFSetField(t, TIFFTAG_SOFTWARE,
+                          p->software ? p->software : "tessera " TES_VERSION_STRING);
+    if (ok && e->predictor > 1)
+        ok = TIFFSetField(t, TIFFTAG_PREDICTOR, (uint16_t)e->predictor);
+    if (ok && e->bands > 1) {
+        uint16_t n = (uint16_t)(e->bands - 1);
+        uint16_t *extra = calloc(n, sizeof *extra); /* EXTRASAMPLE_UNSPECIFIED */
+        ok = extra && TIFFSetField(t, TIFFTAG_EXTRASAMPLES, n, extra);
+        free(extra);
+    }
+    const tes_georef *g = p->georef;
+    if (ok && g) {
+        if (g->n_pixel_scale)
+            ok &= TIFFSetField(t, TES_TAG_PIXEL_SCALE, g->n_pixel_scale,
+                               g->pixel_scale);
+        if (g->n_tiepoints)
+            ok &= TIFFSetField(t, TES_TAG_TIEPOINT, g->n_tiepoints,
+                               g->tiepoints);
+        if (g->n_transformation)
+            ok &= TIFFSetField(t, TES_TAG_TRANSFORMATION,
+                               g->n_transformation, g->transformation);
+        if (g->n_geokeys)
+            ok &= TIFFSetField(t, TES_TAG_GEOKEYS, g->n_geokeys, g->geokeys);
+        if (g->n_geo_doubles)
+            ok &= TIFFSetField(t, TES_TAG_GEO_DOUBLES, g->n_geo_doubles,
+                               g->geo_doubles);
+        if (g->geo_ascii)
+            ok &= TIFFSetField(t, TES_TAG_GEO_ASCII, g->geo_ascii);
+        if (g->gdal_metadata)
+            ok &= TIFFSetField(t, TES_TAG_GDAL_METADATA, g->gdal_metadata);
+    }
+    if (ok && p->has_nodata) {
+        char s[64];
+        if (isnan(p->nodata))
+            snprintf(s, sizeof s, "nan");
+        else
+            snprintf(s, sizeof s, "%.17g", p->nodata);
+        ok = TIFFSetField(t, TES_TAG_GDAL_NODATA, s);
+    }
+    return ok ? 0 : -EIO;
+}
+
+int tes__writer_open(tes__writer **out, const tes__writer_params *p,
+                     tes_raster_error *err)
+{
+    const char *path = p->path;
+    struct stat st;
+    if (stat(path, &st) == 0) {
+        for (int i = 0; i < p->n_inputs; i++)
+            if (p->inputs[i] && p->inputs[i]->dev == st.st_dev &&
+                p->inputs[i]->ino == st.st_ino)
+                return tes__err(err, -EINVAL, path,
+                                "output is the same file as input %d", i + 1);
+        if (S_ISDIR(st.st_mode))
+            return tes__err(err, -EISDIR, path, "is a directory");
+        if (!p->overwrite)
+            return tes__err(err, -EEXIST, path, "already exists");
+    }
+    tes__writer *w = calloc(1, sizeof *w);
+    char *copy = strdup(path);
+    if (!w || !copy) {
+        free(w);
+        free(copy);
+        return tes__err(err, -ENOMEM, path, "out of memory");
+    }
+    w->fd = -1;
+    w->overwrite = p->overwrite;
+    w->planar = p->enc.planar;
+    w->path = strdup(path);
+    w->dir = strdup(dirname(copy));
+    free(copy);
+    copy = strdup(path);
+    size_t n = (w->dir ? strlen(w->dir) : 0) + strlen(path) + 32;
+    w->tmp = malloc(n);
+    if (!w->path || !w->dir || !copy || !w->tmp) {
+        free(copy);
+        tes__writer_abort(w);
+        return tes__err(err, -ENOMEM, path, "out of memory");
+    }
+    snprintf(w->tmp, n, "%s/.%s.tmp-XXXXXX", w->dir, basename(copy));
+    free(copy);
+    w->fd = mkostemp(w->tmp, O_CLOEXEC);
+    if (w->fd < 0) {
+        int e = errno;
+        free(w->tmp);
+        w->tmp = NULL;
+        tes__writer_abort(w);
+        return tes__err(err, -e, path, "cannot create a file beside it: %s",
+                        strerror(e));
+    }
+    if (fchmod(w->fd, file_mode()) != 0) {
+        int e = errno;
+        tes__writer_abort(w);
+        return tes__err(err, -e, path, "%s", strerror(e));
+    }
+    if (!tes__tiff_open(&w->h, w->tmp, w->fd, p->bigtiff ? "w8" : "w")) {
+        int rc = tes__err(err, -EIO, path, "cannot start TIFF: %s", w->h.msg);
+        tes__writer_abort(w);
+        return rc;
+    }
+    uint64_t across = ((uint64_t)p->width + p->enc.tile_width - 1) /
+                      (uint64_t)p->enc.tile_width;
+    uint64_t down = ((uint64_t)p->height + p->enc.tile_height - 1) /
+                    (uint64_t)p->enc.tile_height;
+    w->tiles_per_plane = (uint32_t)(across * down);
+    if (set_tags(w, p)) {
+        int rc = tes__err(err, -EIO, path, "cannot set tags: %s", w->h.msg);
+        tes__writer_abort(w);
+        return rc;
+    }
+    *out = w;
+    return 0;
+}
+
+int tes__writer_put(tes__writer *w, int64_t tile, const tes__encoded *e,
+                    tes_raster_error *err)
+{
+    for (int k = 0; k < e->n; k++) {
+        uint32_t idx = (uint32_t)tile + (w->planar ? (uint32_t)k * w->tiles_per_plane : 0);
+        errno = 0;
+        if (TIFFWriteRawTile(w->h.tif, idx, e->data[k], (tmsize_t)e->size[k]) < 0) {
+            int code = errno ? -errno : -EIO;
+            return tes__err(err, code, w->path, "write failed: %s",
+                            errno ? strerror(errno) : w->h.msg);
+        }
+        w->written += e->size[k];
+    }
+    if (w->written - w->kicked >= WRITEBACK_STEP) {
+        /* Asynchronous and advisory: errors show up at fsync. */
+        (void)sync_file_range(w->fd, (off_t)w->kicked, 0,
+                              SYNC_FILE_RANGE_WRITE);
+        w->kicked = w->written;
+    }
+    return 0;
+}
+
+static void sync_dir(const char *dir)
+{
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd >= 0) {
+        fsync(fd);
+        close(fd);
+    }
+}
+
+int tes__writer_commit(tes__writer *w, tes_raster_error *err)
+{
+    errno = 0;
+    if (!TIFFFlush(w->h.tif)) {
+        int code = errno ? -errno : -EIO;
+        int rc = tes__err(err, code, w->path, "write failed: %s",
+                          errno ? strerror(errno) : w->h.msg);
+        tes__writer_abort(w);
+        return rc;
+    }
+    if (fsync(w->fd) != 0) {
+        int e = errno;
+        tes__writer_abort(w);
+        return tes__err(err, -e, w->path, "fsync: %s", strerror(e));
+    }
+    TIFFClose(w->h.tif); /* closes fd */
+    w->h.tif = NULL;
+    w->fd = -1;
+    int rc = 0;
+    if (w->overwrite) {
+        if (rename(w->tmp, w->path) != 0)
+            rc = -errno;
+    } else if (renameat2(AT_FDCWD, w->tmp, AT_FDCWD, w->path,
+                         RENAME_NOREPLACE) != 0) {
+        rc = -errno;
+        /* Filesystems without RENAME_NOREPLACE: link fails if it exists. */
+        if (rc == -EINVAL || rc == -ENOSYS) {
+            rc = link(w->tmp, w->path) == 0 ? 0 : -errno;
+            if (rc == 0)
+                unlink(w->tmp);
+        }
+    }
+    if (rc) {
+        tes__err(err, rc, w->path, "%s",
+                 rc == -EEXIST ? "already exists" : strerror(-rc));
+        tes__writer_abort(w);
+        return rc;
+    }
+    sync_dir(w->dir);
+    free(w->tmp);
+    w->tmp = NULL;
+    tes__writer_abort(w);
+    return 0;
+}
+
+void tes__writer_abort(tes__writer *w)
+{
+    if (!w)
+        return;
+    if (w->h.tif) {
+        /* No flush: the directory of a file being removed is not wanted. */
+        TIFFCleanup(w->h.tif);
+        w->h.tif = NULL;
+    }
+    if (w->fd >= 0)
+        close(w->fd);
+    if (w->tmp)
+        unlink(w->tmp);
+    free(w->tmp);
+    free(w->path);
+    free(w->dir);
+    free(w);
+}

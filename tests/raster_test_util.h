@@ -1,0 +1,290 @@
+/*
+ * raster_test_util.h — helpers for the raster suites (header-only, since
+ * helper .c files in tests/ are linked into the runtime suites too, which have no
+ * libtiff): scratch folders, deterministic sample data, an independent
+ * writer that uses libtiff's own codecs, and folder listings.
+ */
+#ifndef TES_RASTER_TEST_UTIL_H
+#define TES_RASTER_TEST_UTIL_H
+
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <tiffio.h>
+#include <unistd.h>
+
+#include "tessera_raster.h"
+
+/* A fresh folder under $TMPDIR or /tmp; caller frees the string. */
+static inline char *tu_tmpdir(void)
+{
+    const char *base = getenv("TMPDIR");
+    char *p = malloc(4096);
+    snprintf(p, 4096, "%s/tes-raster-XXXXXX", base && *base ? base : "/tmp");
+    if (!mkdtemp(p)) {
+        free(p);
+        return NULL;
+    }
+    return p;
+}
+
+/* Removes every file in dir, then dir. */
+static inline void tu_rmdir(char *dir)
+{
+    if (!dir)
+        return;
+    DIR *d = opendir(dir);
+    if (d) {
+        struct dirent *e;
+        char p[4200];
+        while ((e = readdir(d)))
+            if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) {
+                snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
+                unlink(p);
+            }
+        closedir(d);
+    }
+    rmdir(dir);
+    free(dir);
+}
+
+/* Entries in dir other than . and .. */
+static inline int tu_count_files(const char *dir)
+{
+    int n = 0;
+    DIR *d = opendir(dir);
+    if (!d)
+        return -1;
+    struct dirent *e;
+    while ((e = readdir(d)))
+        if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
+            n++;
+    closedir(d);
+    return n;
+}
+
+static inline bool tu_exists(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0;
+}
+
+static inline char *tu_path(const char *dir, const char *name)
+{
+    char *p = malloc(4200);
+    snprintf(p, 4200, "%s/%s", dir, name);
+    return p;
+}
+
+/* Deterministic pseudo-random bytes. */
+static inline void tu_fill_random(void *buf, size_t n, uint64_t seed)
+{
+    uint8_t *b = buf;
+    uint64_t s = seed * 0x9E3779B97F4A7C15ull + 1;
+    for (size_t i = 0; i < n; i++) {
+        s ^= s << 13;
+        s ^= s >> 7;
+        s ^= s << 17;
+        b[i] = (uint8_t)(s >> 24);
+    }
+}
+
+/* Smooth-ish values of type t (so predictors matter), band-sequential. */
+static inline void tu_fill_smooth(tes_tile *t, uint64_t seed)
+{
+    uint8_t noise[64];
+    tu_fill_random(noise, sizeof noise, seed);
+    for (int b = 0; b < t->bands; b++)
+        for (int y = 0; y < t->height; y++)
+            for (int x = 0; x < t->width; x++) {
+                double v = 50 + 40 * (b + 1) + (x * 3 + y * 2) % 97 +
+                           noise[(x + 7 * y + b) & 63] % 5;
+                if (tes_sample_type_is_float(t->type))
+                    v += 0.25 * (x % 4) - 100;
+                else if (tes_sample_type_is_signed(t->type))
+                    v -= 100;
+                tes_tile_set(t, b, x, y, v);
+            }
+}
+
+static inline void tu_tiff_format(tes_sample_type t, uint16_t *fmt,
+                                  uint16_t *bits)
+{
+    *bits = (uint16_t)(8 * tes_sample_size(t));
+    *fmt = tes_sample_type_is_float(t)    ? SAMPLEFORMAT_IEEEFP
+           : tes_sample_type_is_signed(t) ? SAMPLEFORMAT_INT
+                                          : SAMPLEFORMAT_UINT;
+}
+
+/* Writes tile t (band-sequential) with libtiff's own encoder. block_w == 0
+ * writes strips of block_h rows. Returns 0 or -1. */
+static inline int tu_write_libtiff(const char *path, const tes_tile *t,
+                                   bool bigtiff, int block_w, int block_h,
+                                   bool planar, uint16_t compression,
+                                   uint16_t predictor)
+{
+    TIFF *tif = TIFFOpen(path, bigtiff ? "w8" : "w");
+    if (!tif)
+        return -1;
+    uint16_t fmt, bits;
+    tu_tiff_format(t->type, &fmt, &bits);
+    size_t ss = tes_sample_size(t->type);
+    int spp = t->bands;
+    planar = planar && spp > 1;
+    TIFFSetField(tif, TIFFTAG_IMAGEWIDTH, (uint32_t)t->width);
+    TIFFSetField(tif, TIFFTAG_IMAGELENGTH, (uint32_t)t->height);
+    TIFFSetField(tif, TIFFTAG_BITSPERSAMPLE, bits);
+    TIFFSetField(tif, TIFFTAG_SAMPLEFORMAT, fmt);
+    TIFFSetField(tif, TIFFTAG_SAMPLESPERPIXEL, (uint16_t)spp);
+    TIFFSetField(tif, TIFFTAG_PHOTOMETRIC, PHOTOMETRIC_MINISBLACK);
+    TIFFSetField(tif, TIFFTAG_PLANARCONFIG,
+                 planar ? PLANARCONFIG_SEPARATE : PLANARCONFIG_CONTIG);
+    TIFFSetField(tif, TIFFTAG_COMPRESSION, compression);
+    if (predictor > 1)
+        TIFFSetField(tif, TIFFTAG_PREDICTOR, predictor);
+    if (spp > 1) {
+        uint16_t extra[16] = { 0 };
+        TIFFSetField(tif, TIFFTAG_EXTRASAMPLES, (uint16_t)(spp - 1), extra);
+    }
+    int bw = block_w ? block_w : t->width;
+    if (block_w) {
+        TIFFSetField(tif, TIFFTAG_TILEWIDTH, (uint32_t)block_w);
+        TIFFSetField(tif, TIFFTAG_TILELENGTH, (uint32_t)block_h);
+    } else {
+        TIFFSetField(tif, TIFFTAG_ROWSPERSTRIP, (uint32_t)block_h);
+    }
+    int planes = planar ? spp : 1, per = planar ? 1 : spp;
+    size_t bytes = (size_t)bw * block_h * per * ss;
+    uint8_t *buf = malloc(bytes);
+    int rc = 0;
+    uint32_t idx = 0;
+    for (int p = 0; p < planes && !rc; p++)
+        for (int by = 0; by < t->height && !rc; by += block_h)
+            for (int bx = 0; bx < t->width && !rc; bx += bw, idx++) {
+                memset(buf, 0, bytes);
+                int rows = block_w ? block_h
+                           : by + block_h > t->height ? t->height - by
+                                                      : block_h;
+                for (int y = 0; y < rows; y++)
+                    for (int x = 0; x < bw; x++)
+                        for (int s = 0; s < per; s++) {
+                            int X = bx + x, Y = by + y, B = planar ? p : s;
+                            if (X >= t->width || Y >= t->height)
+                                continue;
+                            memcpy(buf + (((size_t)y * bw + x) * per + s) * ss,
+                                   (char *)tes_tile_row(t, B, Y) + (size_t)X * ss,
+                                   ss);
+                        }
+                size_t n = (size_t)bw * rows * per * ss;
+                tmsize_t w = block_w ? TIFFWriteEncodedTile(tif, idx, buf, (tmsize_t)n)
+                                     : TIFFWriteEncodedStrip(tif, idx, buf, (tmsize_t)n);
+                if (w < 0)
+                    rc = -1;
+            }
+    free(buf);
+    TIFFClose(tif);
+    return rc;
+}
+
+/* Reads a whole file with libtiff's own API (TIFFReadRGBA excluded: raw
+ * samples) into a band-sequential tile of type t. Returns 0 or -1. */
+static inline int tu_read_libtiff(const char *path, tes_tile *out,
+                                  tes_sample_type t, int bands)
+{
+    TIFF *tif = TIFFOpen(path, "r");
+    if (!tif)
+        return -1;
+    uint32_t w, h;
+    uint16_t spp = 1, planar = 1;
+    TIFFGetField(tif, TIFFTAG_IMAGEWIDTH, &w);
+    TIFFGetField(tif, TIFFTAG_IMAGELENGTH, &h);
+    TIFFGetFieldDefaulted(tif, TIFFTAG_SAMPLESPERPIXEL, &spp);
+    TIFFGetFieldDefaulted(tif, TIFFTAG_PLANARCONFIG, &planar);
+    if (spp != bands || tes_tile_alloc(out, t, (int)w, (int)h, bands)) {
+        TIFFClose(tif);
+        return -1;
+    }
+    size_t ss = tes_sample_size(t);
+    int rc = 0;
+    if (TIFFIsTiled(tif)) {
+        uint32_t tw, th;
+        TIFFGetField(tif, TIFFTAG_TILEWIDTH, &tw);
+        TIFFGetField(tif, TIFFTAG_TILELENGTH, &th);
+        uint8_t *buf = malloc(TIFFTileSize(tif));
+        int planes = planar == PLANARCONFIG_SEPARATE ? spp : 1;
+        int per = planar == PLANARCONFIG_SEPARATE ? 1 : spp;
+        for (int p = 0; p < planes && !rc; p++)
+            for (uint32_t y0 = 0; y0 < h && !rc; y0 += th)
+                for (uint32_t x0 = 0; x0 < w && !rc; x0 += tw) {
+                    if (TIFFReadTile(tif, buf, x0, y0, 0, (uint16_t)p) < 0) {
+                        rc = -1;
+                        break;
+                    }
+                    for (uint32_t y = 0; y < th && y0 + y < h; y++)
+                        for (uint32_t x = 0; x < tw && x0 + x < w; x++)
+                            for (int s = 0; s < per; s++)
+                                memcpy((char *)tes_tile_row(out, planes > 1 ? p : s,
+                                                            (int)(y0 + y)) +
+                                           (x0 + x) * ss,
+                                       buf + (((size_t)y * tw + x) * per + s) * ss,
+                                       ss);
+                }
+        free(buf);
+    } else {
+        rc = -1;
+    }
+    TIFFClose(tif);
+    if (rc)
+        tes_tile_free(out);
+    return rc;
+}
+
+static inline bool tu_tiles_equal(const tes_tile *a, const tes_tile *b)
+{
+    if (a->type != b->type || a->width != b->width ||
+        a->height != b->height || a->bands != b->bands)
+        return false;
+    size_t row = (size_t)a->width * tes_sample_size(a->type);
+    for (int k = 0; k < a->bands; k++)
+        for (int y = 0; y < a->height; y++)
+            if (memcmp(tes_tile_row(a, k, y), tes_tile_row(b, k, y), row))
+                return false;
+    return true;
+}
+
+/* Whole file contents (malloc'd) and size; NULL on failure. */
+static inline uint8_t *tu_slurp(const char *path, size_t *n)
+{
+    *n = 0;
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    fseek(f, 0, SEEK_END);
+    long sz = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    uint8_t *b = malloc(sz > 0 ? (size_t)sz : 1);
+    *n = fread(b, 1, (size_t)sz, f);
+    fclose(f);
+    return b;
+}
+
+static inline bool tu_files_equal(const char *a, const char *b)
+{
+    size_t na = 0, nb = 0;
+    uint8_t *x = tu_slurp(a, &na), *y = tu_slurp(b, &nb);
+    bool eq = x && y && na == nb && memcmp(x, y, na) == 0;
+    free(x);
+    free(y);
+    return eq;
+}
+
+/* libtiff's default handlers print; the suites silence them. */
+static inline void tu_quiet_libtiff(void)
+{
+    TIFFSetErrorHandler(NULL);
+    TIFFSetWarningHandler(NULL);
+}
+
+#endif

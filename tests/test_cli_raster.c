@@ -1,0 +1,284 @@
+/*
+ * test_cli_raster.c — raster-tool as a user runs it ($TES_BUILD/raster-tool):
+ * --help and --version, exit statuses 0/1/2, the exact one-line errors,
+ * synth / info / convert end to end, info --json, band selection, and the
+ * same output bytes at any -j.
+ */
+#include <check.h>
+#include <sys/wait.h>
+
+#include "raster_test_util.h"
+#include "suite_main.h"
+
+static char *dir;
+static char tool[4096];
+static char out_txt[1 << 16], err_txt[1 << 16];
+
+static void setup(void)
+{
+    dir = tu_tmpdir();
+    const char *b = getenv("TES_BUILD");
+    char cwd[2048];
+    ck_assert_ptr_nonnull(getcwd(cwd, sizeof cwd));
+    b = b && *b ? b : "build";
+    snprintf(tool, sizeof tool, "%s%s%s/raster-tool", b[0] == '/' ? "" : cwd,
+             b[0] == '/' ? "" : "/", b);
+}
+
+/* dir/name in one of a few static buffers (no frees needed). */
+static const char *P(const char *name)
+{
+    static char buf[4][4200];
+    static int i;
+    i = (i + 1) % 4;
+    snprintf(buf[i], sizeof buf[i], "%s/%s", dir, name);
+    return buf[i];
+}
+
+static void teardown(void) { tu_rmdir(dir); }
+
+static void load(const char *path, char *buf, size_t cap)
+{
+    buf[0] = '\0';
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return;
+    size_t n = fread(buf, 1, cap - 1, f);
+    buf[n] = '\0';
+    fclose(f);
+}
+
+/* Runs raster-tool with args (a shell fragment); returns its exit status
+ * and leaves its stdout and stderr in out_txt and err_txt. */
+static int run(const char *fmt, ...) TES_PRINTF(1, 2);
+static int run(const char *fmt, ...)
+{
+    char args[8192], cmd[16384];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(args, sizeof args, fmt, ap);
+    va_end(ap);
+    snprintf(cmd, sizeof cmd, "cd '%s' && '%s' %s >stdout.txt 2>stderr.txt",
+             dir, tool, args);
+    int st = system(cmd);
+    char p[4200];
+    snprintf(p, sizeof p, "%s/stdout.txt", dir);
+    load(p, out_txt, sizeof out_txt);
+    unlink(p);
+    snprintf(p, sizeof p, "%s/stderr.txt", dir);
+    load(p, err_txt, sizeof err_txt);
+    unlink(p);
+    ck_assert(WIFEXITED(st));
+    return WEXITSTATUS(st);
+}
+
+START_TEST(cli_version_and_help)
+{
+    ck_assert_int_eq(run("--version"), 0);
+    ck_assert_str_eq(out_txt, "raster-tool (tessera) " TES_VERSION_STRING "\n");
+    ck_assert_int_eq(run("--help"), 0);
+    ck_assert(strstr(out_txt, "convert") && strstr(out_txt, "info") &&
+              strstr(out_txt, "synth"));
+    static const char *const cmds[] = { "convert", "info", "synth" };
+    for (int i = 0; i < 3; i++) {
+        ck_assert_int_eq(run("%s --help", cmds[i]), 0);
+        char want[64];
+        snprintf(want, sizeof want, "Usage: raster-tool %s", cmds[i]);
+        ck_assert_msg(strncmp(out_txt, want, strlen(want)) == 0, "%s",
+                      out_txt);
+        ck_assert_str_eq(err_txt, "");
+    }
+}
+END_TEST
+
+START_TEST(cli_usage_errors_exit_2)
+{
+    ck_assert_int_eq(run("%s", ""), 2);
+    ck_assert_int_eq(run("frobnicate"), 2);
+    ck_assert(strstr(err_txt, "unknown command 'frobnicate'"));
+    ck_assert_int_eq(run("convert only-one.tif"), 2);
+    ck_assert_str_eq(err_txt, "raster-tool convert: needs IN and OUT\n"
+                              "Try 'raster-tool convert --help'.\n");
+    ck_assert_int_eq(run("synth out.tif"), 2);
+    ck_assert(strstr(err_txt, "--size WxH is required"));
+    ck_assert_int_eq(run("synth --size 10by10 out.tif"), 2);
+    ck_assert_int_eq(run("convert --compress jpeg a.tif b.tif"), 2);
+    ck_assert_str_eq(err_txt, "raster-tool convert: invalid value 'jpeg'\n"
+                              "Try 'raster-tool convert --help'.\n");
+    ck_assert_int_eq(run("convert --tile 100 a.tif b.tif"), 2);
+    ck_assert_int_eq(run("info --no-such-option x.tif"), 2);
+    ck_assert_int_eq(run("info"), 2);
+    ck_assert_int_eq(tu_count_files(dir), 0);
+}
+END_TEST
+
+START_TEST(cli_file_errors_exit_1_with_one_line)
+{
+    ck_assert_int_eq(run("info missing.tif"), 1);
+    ck_assert_str_eq(err_txt,
+                     "raster-tool: missing.tif: No such file or directory\n");
+    ck_assert_str_eq(out_txt, "");
+    FILE *f = fopen(P("notes.txt"), "w");
+    fputs("not an image at all", f);
+    fclose(f);
+    ck_assert_int_eq(run("info notes.txt"), 1);
+    ck_assert_str_eq(err_txt, "raster-tool: notes.txt: not a TIFF file\n");
+    ck_assert_int_eq(run("convert notes.txt out.tif"), 1);
+    ck_assert_str_eq(err_txt, "raster-tool: notes.txt: not a TIFF file\n");
+    ck_assert(!tu_exists(P("out.tif")));
+    ck_assert_int_eq(run("synth --size 64x64 --quiet dem.tif"), 0);
+    ck_assert_int_eq(run("synth --size 64x64 dem.tif"), 1);
+    ck_assert_str_eq(err_txt,
+                     "raster-tool: dem.tif: already exists (use --overwrite)\n");
+    ck_assert_int_eq(run("convert dem.tif dem.tif --overwrite"), 1);
+    ck_assert_str_eq(err_txt,
+                     "raster-tool: dem.tif: output is the same file as input 1\n");
+    ck_assert_int_eq(run("convert --level 15 dem.tif o.tif"), 1);
+    ck_assert_str_eq(err_txt,
+                     "raster-tool: o.tif: deflate level 15 is not in 1..12\n");
+}
+END_TEST
+
+START_TEST(cli_synth_info_convert)
+{
+    ck_assert_int_eq(run("synth --size 300x200 --seed 3 --holes 0.05 dem.tif"), 0);
+    ck_assert_str_eq(err_txt, ""); /* no bar: stderr is not a terminal */
+    ck_assert_int_eq(run("info dem.tif"), 0);
+    ck_assert_msg(strstr(out_txt, "Size:        300 x 200, 1 band, float32\n") &&
+                      strstr(out_txt, "Layout:      tiles 256x256") &&
+                      strstr(out_txt, "Compression: deflate, predictor 3") &&
+                      strstr(out_txt, "Origin:      (500000, 5000000)") &&
+                      strstr(out_txt, "Pixel size:  (30, -30)") &&
+                      strstr(out_txt, "CRS:         EPSG:32633") &&
+                      strstr(out_txt, "NoData:      -9999"),
+                  "%s", out_txt);
+    ck_assert_int_eq(run("convert --type int16 --compress zstd --level 3 "
+                         "--tile 64 dem.tif dem16.tif"), 0);
+    ck_assert_int_eq(run("info --json dem16.tif"), 0);
+    ck_assert_msg(strstr(out_txt, "\"width\": 300, \"height\": 200") &&
+                      strstr(out_txt, "\"type\": \"int16\"") &&
+                      strstr(out_txt, "\"compression\": \"zstd\"") &&
+                      strstr(out_txt, "\"block_width\": 64") &&
+                      strstr(out_txt, "\"nodata\": -9999") &&
+                      strstr(out_txt, "\"epsg\": 32633"),
+                  "%s", out_txt);
+    if (system("python3 -c 'pass' 2>/dev/null") == 0) {
+        char cmd[8400];
+        FILE *f = fopen(P("j.json"), "w");
+        fputs(out_txt, f);
+        fclose(f);
+        snprintf(cmd, sizeof cmd,
+                 "python3 -c 'import json,sys; json.load(open(sys.argv[1]))' "
+                 "'%s/j.json'", dir);
+        ck_assert_int_eq(system(cmd), 0);
+    }
+    /* Values: int16 is the rounded float. */
+    tes_raster *a, *b;
+    tes_raster_error err;
+    char *pa = tu_path(dir, "dem.tif"), *pb = tu_path(dir, "dem16.tif");
+    ck_assert_int_eq(tes_raster_open(&a, pa, &err), 0);
+    ck_assert_int_eq(tes_raster_open(&b, pb, &err), 0);
+    tes_tile ta, tb;
+    ck_assert_int_eq(tes_tile_alloc(&ta, TES_F64, 300, 200, 1), 0);
+    ck_assert_int_eq(tes_tile_alloc(&tb, TES_F64, 300, 200, 1), 0);
+    ck_assert_int_eq(tes_raster_read(a, 0, 0, &ta, 0, 0, &err), 0);
+    ck_assert_int_eq(tes_raster_read(b, 0, 0, &tb, 0, 0, &err), 0);
+    for (int y = 0; y < 200; y++)
+        for (int x = 0; x < 300; x++) {
+            double v = tes_tile_get(&ta, 0, x, y);
+            ck_assert(tes_tile_get(&tb, 0, x, y) == (double)(int)(v < 0 ? v - 0.5 : v + 0.5));
+        }
+    tes_tile_free(&ta);
+    tes_tile_free(&tb);
+    tes_raster_close(a);
+    tes_raster_close(b);
+    free(pa);
+    free(pb);
+}
+END_TEST
+
+START_TEST(cli_same_bytes_at_any_thread_count)
+{
+    ck_assert_int_eq(run("synth --size 400x300 -j 1 a.tif"), 0);
+    ck_assert_int_eq(run("synth --size 400x300 -j 3 b.tif"), 0);
+    ck_assert(tu_files_equal(P("a.tif"), P("b.tif")));
+    ck_assert_int_eq(run("convert --tile 48 --compress lzw -j 1 a.tif c.tif"), 0);
+    ck_assert_int_eq(run("convert --tile 48 --compress lzw --threads 7 a.tif d.tif"), 0);
+    ck_assert(tu_files_equal(P("c.tif"), P("d.tif")));
+}
+END_TEST
+
+START_TEST(cli_convert_selects_bands)
+{
+    tes_tile t;
+    ck_assert_int_eq(tes_tile_alloc(&t, TES_U8, 40, 30, 3), 0);
+    tu_fill_smooth(&t, 2);
+    tes_raster_error err;
+    char *src = tu_path(dir, "rgb.tif");
+    ck_assert_int_eq(tes_raster_write_tile(src, &t, NULL, &err), 0);
+    ck_assert_int_eq(run("convert --bands 3,1 --planar-is-not-an-option rgb.tif o.tif"), 2);
+    ck_assert_int_eq(run("convert --bands 3,1 rgb.tif o.tif"), 0);
+    ck_assert_int_eq(run("convert --bands 4 rgb.tif p.tif"), 2);
+    tes_raster *r;
+    char *o = tu_path(dir, "o.tif");
+    ck_assert_int_eq(tes_raster_open(&r, o, &err), 0);
+    ck_assert_int_eq(tes_raster_info_get(r)->bands, 2);
+    tes_tile g;
+    ck_assert_int_eq(tes_tile_alloc(&g, TES_U8, 40, 30, 2), 0);
+    ck_assert_int_eq(tes_raster_read(r, 0, 0, &g, 0, 0, &err), 0);
+    for (int y = 0; y < 30; y++)
+        for (int x = 0; x < 40; x++) {
+            ck_assert(tes_tile_get(&g, 0, x, y) == tes_tile_get(&t, 2, x, y));
+            ck_assert(tes_tile_get(&g, 1, x, y) == tes_tile_get(&t, 0, x, y));
+        }
+    tes_tile_free(&g);
+    tes_raster_close(r);
+    tes_tile_free(&t);
+    free(src);
+    free(o);
+}
+END_TEST
+
+START_TEST(cli_interrupt_leaves_nothing)
+{
+    /* A long synth, interrupted: the run is cancelled, its temporary file
+     * removed. (Were the signal to land before the handler is installed,
+     * the default action kills the process before any file exists.) */
+    char cmd[9000];
+    snprintf(cmd, sizeof cmd,
+             "cd '%s' && { '%s' synth --size 30000x30000 big.tif "
+             "2>stderr.txt & pid=$!; sleep 0.7; kill -INT $pid; wait $pid; "
+             "echo $? >status.txt; }", dir, tool);
+    ck_assert_int_eq(system(cmd), 0);
+    char st[64], err[512];
+    load(P("status.txt"), st, sizeof st);
+    load(P("stderr.txt"), err, sizeof err);
+    unlink(P("status.txt"));
+    unlink(P("stderr.txt"));
+    if (atoi(st) == 1)
+        ck_assert_str_eq(err, "raster-tool: big.tif: cancelled\n");
+    else
+        ck_assert_int_eq(atoi(st), 130);
+    ck_assert_int_eq(tu_count_files(dir), 0);
+}
+END_TEST
+
+static Suite *suite(void)
+{
+    tu_quiet_libtiff();
+    Suite *s = suite_create("cli_raster");
+    TCase *tc = tcase_create("cli");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, cli_version_and_help);
+    tcase_add_test(tc, cli_usage_errors_exit_2);
+    tcase_add_test(tc, cli_file_errors_exit_1_with_one_line);
+    tcase_add_test(tc, cli_synth_info_convert);
+    tcase_add_test(tc, cli_same_bytes_at_any_thread_count);
+    tcase_add_test(tc, cli_convert_selects_bands);
+    tcase_add_test(tc, cli_interrupt_leaves_nothing);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+TES_CHECK_MAIN(suite)
