@@ -24,9 +24,16 @@ typedef struct cli_command {
 } cli_command;
 
 /* The commands (one per cmd_<name>.c). */
-extern const cli_command cli_cmd_convert;
-extern const cli_command cli_cmd_info;
-extern const cli_command cli_cmd_synth;
+extern const cli_command cli_cmd_aspect;    /* cmd_terrain.c */
+extern const cli_command cli_cmd_blur;      /* cmd_convolve.c */
+extern const cli_command cli_cmd_calc;      /* cmd_calc.c */
+extern const cli_command cli_cmd_convert;   /* cmd_convert.c */
+extern const cli_command cli_cmd_convolve;  /* cmd_convolve.c */
+extern const cli_command cli_cmd_hillshade; /* cmd_terrain.c */
+extern const cli_command cli_cmd_info;      /* cmd_info.c */
+extern const cli_command cli_cmd_slope;     /* cmd_terrain.c */
+extern const cli_command cli_cmd_stats;     /* cmd_stats.c */
+extern const cli_command cli_cmd_synth;     /* cmd_synth.c */
 
 /* "raster-tool: FILE: reason" on stderr; returns CLI_EXIT_FAIL. */
 int cli_fail(const char *file, const char *fmt, ...) TES_PRINTF(2, 3);

@@ -7,13 +7,6 @@
 
 #include "cli.h"
 
-extern const cli_command cli_cmd_aspect; /* cmd_terrain.c */
-extern const cli_command cli_cmd_calc; /* cmd_calc.c */
-extern const cli_command cli_cmd_hillshade; /* cmd_terrain.c */
-extern const cli_command cli_cmd_slope; /* cmd_terrain.c */
-extern const cli_command cli_cmd_blur; /* cmd_convolve.c */
-extern const cli_command cli_cmd_convolve; /* cmd_convolve.c */
-extern const cli_command cli_cmd_stats; /* cmd_stats.c */
 /* One line per command; keep sorted by name. */
 static const cli_command *const commands[] = {
     &cli_cmd_aspect,

@@ -1,8 +1,9 @@
 #!/bin/sh
-# The raster part of `make demo` (issue 3): makes an 8192 x 8192 synthetic
-# DEM with raster-tool synth, copies it with raster-tool convert, and prints
-# the time and peak memory of each (GNU time -v). TES_BUILD names the build
-# folder; the files go to $TES_DEMO_DIR (default $TES_BUILD/demo).
+# The raster part of `make demo`: makes an 8192 x 8192 synthetic DEM with
+# raster-tool synth, copies it with raster-tool convert, shades it, computes
+# its slope and statistics, and prints the time and peak memory of each
+# (GNU time -v). TES_BUILD names the build folder; the files go to
+# $TES_DEMO_DIR (default $TES_BUILD/demo).
 set -eu
 B=${TES_BUILD:-build}
 TOOL="$B/raster-tool"
@@ -40,5 +41,12 @@ measure "convert to zstd, 512 tiles" \
     "$TOOL" convert --quiet --overwrite --compress zstd --tile 512 "$OUT/dem.tif" "$OUT/dem_zstd.tif"
 measure "convert to int16, lzw" \
     "$TOOL" convert --quiet --overwrite --type int16 --compress lzw "$OUT/dem.tif" "$OUT/dem_i16.tif"
+measure "hillshade" \
+    "$TOOL" hillshade --quiet --overwrite "$OUT/dem.tif" "$OUT/hillshade.tif"
+measure "slope (degrees)" \
+    "$TOOL" slope --quiet --overwrite "$OUT/dem.tif" "$OUT/slope.tif"
+measure "stats" "$TOOL" stats "$OUT/dem.tif"
 "$TOOL" info "$OUT/dem.tif" | sed 's/^/   /'
-echo "   files: $OUT/dem.tif $OUT/dem_zstd.tif $OUT/dem_i16.tif"
+echo "   statistics of the DEM:"
+"$TOOL" stats "$OUT/dem.tif" | sed 's/^/   /'
+echo "   files: $OUT/dem.tif $OUT/dem_zstd.tif $OUT/dem_i16.tif $OUT/hillshade.tif $OUT/slope.tif"

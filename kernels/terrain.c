@@ -446,7 +446,7 @@ static int terrain_tile(tes_tile_job *job)
         uint8_t *col_nd = (uint8_t *)(gy + ww); /* the bytes after gy */
         if (fast && holes)
             for (int x = 0; x < ww; x++)
-                col_nd[x] = is_nd(&c, r0[x]) | is_nd(&c, r1[x]) |
+                col_nd[x] = is_nd(&c, r0[x]) || is_nd(&c, r1[x]) ||
                             is_nd(&c, r2[x]);
         for (int x = 0; x < ow; x++) {
             if (fast && x >= x_lo && x < x_hi) {

@@ -406,6 +406,40 @@ START_TEST(cli_convolve_identity_and_blur)
 }
 END_TEST
 
+/* --band picks the DEM's band; --type changes the output's type. */
+START_TEST(cli_terrain_band_and_type)
+{
+    synth("dem.tif", 80, 60, 6, 0.02);
+    ck_assert_int_eq(rt("convert --quiet --type float64 --bands 1,1 dem.tif "
+                        "two.tif"), 0);
+    ck_assert_int_eq(rt("slope --quiet dem.tif a.tif"), 0);
+    ck_assert_int_eq(rt("slope --quiet -b 2 --type float64 two.tif b.tif"),
+                     0);
+    tes_tile a, b;
+    read_all("a.tif", &a);
+    read_all("b.tif", &b);
+    tes_raster *r;
+    tes_raster_error err;
+    ck_assert_int_eq(tes_raster_open(&r, P("b.tif"), &err), 0);
+    ck_assert_int_eq(tes_raster_info_get(r)->type, TES_F64);
+    tes_raster_close(r);
+    for (int y = 0; y < 60; y++)
+        for (int x = 0; x < 80; x++)
+            ck_assert_double_eq(tes_tile_get(&a, 0, x, y),
+                                (float)tes_tile_get(&b, 0, x, y));
+    tes_tile_free(&a);
+    tes_tile_free(&b);
+    /* a band with no valid pixel gives nulls in JSON */
+    ck_assert_int_eq(rt("calc --quiet -A dem.tif --expr 'A / 0 * 0' x.tif"),
+                     0);
+    ck_assert_int_eq(rt("stats --json x.tif"), 0);
+    ck_assert_msg(strstr(out_txt, "\"count\": 0, \"nodata_count\": 4800, "
+                                  "\"min\": null, \"max\": null, "
+                                  "\"mean\": null, \"stddev\": null"),
+                  "%s", out_txt);
+}
+END_TEST
+
 /* gdaldem (GDAL 3.6 conventions) on the same DEM, pixel by pixel. */
 START_TEST(cli_terrain_agrees_with_gdaldem)
 {
@@ -486,6 +520,7 @@ static Suite *cli_kernels_suite(void)
     tcase_add_test(tc, cli_stats_json);
     tcase_add_test(tc, cli_calc_two_inputs);
     tcase_add_test(tc, cli_convolve_identity_and_blur);
+    tcase_add_test(tc, cli_terrain_band_and_type);
     tcase_add_test(tc, cli_terrain_agrees_with_gdaldem);
     suite_add_tcase(s, tc);
     return s;

@@ -304,6 +304,83 @@ START_TEST(calc_kernel_reports_missing_band)
 }
 END_TEST
 
+START_TEST(calc_run_memory_rejects_bad_arguments)
+{
+    tes_tile in[2];
+    make_inputs(&in[0], &in[1]);
+    tes_expr *e;
+    ck_assert_int_eq(tes__expr_compile(&e, "A", NULL), 0);
+    tes_calc_state st = { e, 1, { 0 }, TES_F32, -9999 };
+    tes__calc_slots_identity(&st);
+    tes_kernel k;
+    ck_assert_int_eq(tes__kernel_calc(&k, &st), 0);
+    tes_tile out;
+    ck_assert_int_eq(tes_tile_alloc(&out, TES_F32, W, H, 1), 0);
+    /* no output, bad tile sizes, too many inputs, mismatched sizes */
+    ck_assert_int_eq(tes__kernel_run_memory(NULL, &k, in, 1, NULL, NULL, 8,
+                                            8, NULL, 0), -EINVAL);
+    ck_assert_int_eq(tes__kernel_run_memory(NULL, &k, in, 1, &out, NULL, 0,
+                                            8, NULL, 0), -EINVAL);
+    ck_assert_int_eq(tes__kernel_run_memory(NULL, &k, in, 27, &out, NULL, 8,
+                                            8, NULL, 0), -EINVAL);
+    tes_tile small;
+    ck_assert_int_eq(tes_tile_alloc(&small, TES_F32, W - 1, H, 1), 0);
+    tes_tile pair[2] = { in[0], small };
+    ck_assert_int_eq(tes__kernel_run_memory(NULL, &k, pair, 2, &out, NULL, 8,
+                                            8, NULL, 0), -EINVAL);
+    st.out_type = TES_TYPE_NONE;
+    ck_assert_int_eq(tes__kernel_calc(&k, &st), -EINVAL);
+    tes_tile_free(&small);
+    tes_tile_free(&out);
+    tes__expr_free(e);
+    tes_tile_free(&in[0]);
+    tes_tile_free(&in[1]);
+}
+END_TEST
+
+/* Random token soup never crashes the parser, and every rejection names a
+ * column inside the text (or just past its end). */
+START_TEST(calc_random_text_fails_cleanly)
+{
+    static const char *const toks[] = {
+        "A", "B[2]", "C[", "]", "(", ")", ",", "+", "-", "*", "/", "%", "^",
+        "<", "<=", "==", "!=", "&&", "||", "!", "1", "2.5", "1e3", ".", "e",
+        "where", "min", "max(", "sqrt(", "isnodata(", "clamp(", "pow", " ",
+        "$", "Z", "a", "A[65]", "A[0]",
+    };
+    unsigned seed = 12345;
+    char text[256];
+    for (int i = 0; i < 3000; i++) {
+        text[0] = 0;
+        int n = 1 + (int)((seed = seed * 1103515245u + 12345u) >> 16) % 12;
+        for (int k = 0; k < n; k++) {
+            seed = seed * 1103515245u + 12345u;
+            strcat(text, toks[(seed >> 16) % (sizeof toks / sizeof toks[0])]);
+        }
+        tes_expr *e = NULL;
+        tes_expr_error err;
+        int rc = tes__expr_compile(&e, text, &err);
+        if (rc == 0) {
+            ck_assert_ptr_nonnull(e);
+            double A[2] = { 1, 2 }, B[2] = { 3, 4 }, Z[1] = { 5 };
+            bool nd[2] = { false, false };
+            const double *in[26] = { A, B, A, [25] = Z };
+            const bool *isnd[26] = { nd, nd, nd, [25] = nd };
+            (void)tes__expr_eval1(e, in, isnd);
+            tes__expr_free(e);
+            continue;
+        }
+        ck_assert_int_eq(rc, -EINVAL);
+        ck_assert_ptr_null(e);
+        ck_assert_msg(err.column >= 1 &&
+                          err.column <= (int)strlen(text) + 1,
+                      "%s: column %d", text, err.column);
+        ck_assert_msg(strstr(err.message, " at column "), "%s: %s", text,
+                      err.message);
+    }
+}
+END_TEST
+
 static Suite *calc_suite(void)
 {
     Suite *s = suite_create("kernel_calc");
@@ -316,6 +393,8 @@ static Suite *calc_suite(void)
     tcase_add_test(tc, calc_kernel_matches_reference);
     tcase_add_test(tc, calc_kernel_integer_output_saturates);
     tcase_add_test(tc, calc_kernel_reports_missing_band);
+    tcase_add_test(tc, calc_run_memory_rejects_bad_arguments);
+    tcase_add_test(tc, calc_random_text_fails_cleanly);
     suite_add_tcase(s, tc);
     return s;
 }

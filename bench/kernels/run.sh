@@ -134,7 +134,7 @@ done
 # The kernels alone: no decode, no encode.
 kb=$BUILD/bench/kern_bench
 mkdir -p "$BUILD/bench"
-if ${CC:-cc} -std=c11 -O2 -D_GNU_SOURCE -Iinclude -o "$kb" "$src/kern_bench.c" \
+if ${CC:-cc} -std=c11 -O2 -D_GNU_SOURCE -I"$src/../../include" -o "$kb" "$src/kern_bench.c" \
     "$BUILD/libtessera_raster.a" "$BUILD/libtessera.a" \
     $(pkg-config --libs libtiff-4 libzstd libdeflate zlib 2>/dev/null || echo -ltiff -lzstd -ldeflate -lz) \
     -lm -pthread; then
