@@ -212,7 +212,9 @@ TES_API bool tes_cancelled(void);
  * whole (TBB's task_group with its task_group_context). Tasks of a group that
  * have not started when it is cancelled never run (they complete with
  * -ECANCELED); running ones see tes_cancelled(). With
- * TES_GROUP_CANCEL_ON_FAILURE, the first task to fail cancels the rest. */
+ * TES_GROUP_CANCEL_ON_FAILURE, the first task to fail cancels the rest.
+ * Membership is explicit: a task that a group task spawns with tes_spawn is
+ * not in the group (spawn it with tes_group_spawn to include it). */
 typedef struct tes_group tes_group; /* opaque */
 
 #define TES_GROUP_CANCEL_ON_FAILURE 1u
@@ -250,7 +252,8 @@ TES_API int tes_group_wait(tes_group *group);
 TES_API const char *tes_group_error(const tes_group *group);
 
 /* Waits for the group's tasks (as tes_group_wait) and frees it. NULL is
- * fine. Futures of its tasks stay valid until released. */
+ * fine. Not from one of the group's own tasks (it would wait for itself).
+ * Futures of its tasks stay valid until released. */
 TES_API void tes_group_destroy(tes_group *group);
 
 /* ---- dependencies ----------------------------------------------------------

@@ -4,8 +4,11 @@
  * frame queued in the actor's mailbox; the actor's turn passes from call to
  * call, so no thread ever waits for it, and a caller pays one CAS.
  *
- * The mailbox is one word: a multi-producer stack of calls (Treiber, newest
+ * The mailbox is one word: a multi-producer stack of calls (R. K. Treiber,
+ * "Systems programming: coping with parallelism", IBM RJ 5118, 1986; newest
  * first, linked through tes_future.next) with a TURN bit in its low bit.
+ * ABA cannot arise: only the turn holder removes calls, and it takes the
+ * whole stack with one exchange, never a CAS on a node it read.
  * Invariants:
  *  1. TURN is set while some thread holds the actor's turn: the caller
  *     whose push set it (it found TURN clear), then whoever runs the calls.
@@ -63,35 +66,34 @@ static tes_future *next_call(tes_actor *a)
 {
     tes_future *f = a->ready_head;
     if (!f) {
-        /* acquire: pairs with the callers' release CAS in push_call, making
-         * each call's frame and link visible. Keeps TURN (invariant 3). */
-        uintptr_t m =
-            atomic_exchange_explicit(&a->mailbox, TURN, memory_order_acquire);
-        tes_future *batch = (tes_future *)(m & ~TURN);
-        if (!batch) {
+        tes_future *batch;
+        for (;;) {
+            /* acquire: pairs with the callers' release CAS in push_call,
+             * making each call's frame and link visible. Keeps TURN
+             * (invariant 3). */
+            uintptr_t m = atomic_exchange_explicit(&a->mailbox, TURN,
+                                                   memory_order_acquire);
+            batch = (tes_future *)(m & ~TURN);
+            if (batch)
+                break;
             uintptr_t expect = TURN;
             /* release: hands the state (the calls' effects) to the next
-             * holder, whose push CAS acquires it. Fails if a call arrived
-             * since the exchange: then take it (relaxed on failure: the
-             * next exchange acquires). */
+             * holder, whose push CAS acquires it. Fails only if a call
+             * arrived since the exchange: then go round and take it
+             * (relaxed on failure: the exchange acquires). */
             if (atomic_compare_exchange_strong_explicit(
                     &a->mailbox, &expect, 0, memory_order_release,
                     memory_order_relaxed))
                 return NULL;
-            /* acquire: as for the exchange above. */
-            m = atomic_exchange_explicit(&a->mailbox, TURN,
-                                         memory_order_acquire);
-            batch = (tes_future *)(m & ~TURN);
-            assert(batch != NULL);
         }
-        /* Reverse the newest-first stack into a FIFO. */
+        /* Reverse the newest-first stack (not empty) into a FIFO. */
         tes_future *fifo = NULL, *tail = batch;
-        while (batch) {
+        do {
             tes_future *nx = batch->next;
             batch->next = fifo;
             fifo = batch;
             batch = nx;
-        }
+        } while (batch);
         a->ready_tail = tail;
         f = fifo;
     }

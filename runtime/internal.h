@@ -104,6 +104,9 @@ struct tes_worker {
     tes_future *current;     /* frame being run, for tes_fail / cancelled */
     tes_future *free_list;   /* recycled frames */
     int free_count;
+    tes_future *spill;       /* frames beyond the free list's cap, gathered
+                                into a batch for the pool's spare list */
+    int nspill;
     pthread_t thread;
     tes_trace_buf *trace;    /* NULL: tracing off (the one branch it costs) */
     /* Lend slots only: 1 while a host thread occupies the slot (claimed by
@@ -144,6 +147,15 @@ struct tes_pool {
     _Atomic int finished;
     /* Host threads lent right now; while 0, thieves skip the lend slots. */
     _Atomic int lenders;
+
+    /* Spare frames, moved between workers in batches of TES_FRAME_BATCH
+     * (so that a worker that frees more frames than it allocates feeds one
+     * that allocates more than it frees, without malloc). Batches are
+     * chains through next; the head's arg links the batches. frames_lock
+     * protects spare and nspare; it is a leaf (never held with another). */
+    alignas(TES_CACHE_LINE) pthread_mutex_t frames_lock;
+    tes_future *spare;
+    int nspare; /* batches */
 };
 
 extern TES_TLS tes_worker *tes__self;

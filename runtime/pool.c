@@ -283,14 +283,23 @@ static void worker_loop(tes_worker *w)
     }
 }
 
+static void free_chain(tes_future *f)
+{
+    while (f) {
+        tes_future *nx = f->next;
+        free(f);
+        f = nx;
+    }
+}
+
 static void free_frames(tes_worker *w)
 {
-    while (w->free_list) {
-        tes_future *f = w->free_list;
-        w->free_list = f->next;
-        free(f);
-    }
+    free_chain(w->free_list);
+    w->free_list = NULL;
     w->free_count = 0;
+    free_chain(w->spill);
+    w->spill = NULL;
+    w->nspill = 0;
 }
 
 static void *worker_main(void *arg)
@@ -396,6 +405,12 @@ static void pool_free(tes_pool *p, int ndeques)
             free_frames(&p->workers[i]); /* lend slots keep theirs */
     }
     free(p->trace_path);
+    while (p->spare) { /* workers joined: no lock needed */
+        tes_future *b = p->spare;
+        p->spare = b->arg;
+        free_chain(b);
+    }
+    pthread_mutex_destroy(&p->frames_lock);
     pthread_mutex_destroy(&p->inj_lock);
     free(p->workers);
     free(p);
@@ -445,6 +460,7 @@ int tes_pool_create(tes_pool **out, const tes_pool_options *opts)
     snprintf(p->name, sizeof p->name, "%s", o.name ? o.name : "tessera");
     p->opts.name = p->name;
     pthread_mutex_init(&p->inj_lock, NULL);
+    pthread_mutex_init(&p->frames_lock, NULL);
     atomic_init(&p->inj_count, 0);
     atomic_init(&p->sleepers, 0);
     atomic_init(&p->epoch, 0);

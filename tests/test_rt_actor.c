@@ -386,6 +386,45 @@ START_TEST(actor_call_completes_before_the_calls_after_it)
 }
 END_TEST
 
+struct flood {
+    tes_actor *a;
+    long calls;
+};
+
+/* One task floods an actor whose calls other workers may drain: frames are
+ * allocated on one worker and freed on another, far past the per-worker
+ * free lists, so they travel back through the pool's spare batches. */
+static void *flood(void *arg)
+{
+    struct flood *fl = arg;
+    for (long i = 0; i < fl->calls; i++)
+        ck_assert_int_eq(tes_actor_call(NULL, fl->a, add, (void *)1), 0);
+    tes_future *f;
+    ck_assert_int_eq(tes_actor_call(&f, fl->a, add, (void *)0), 0);
+    ck_assert_int_eq(tes_await(f, NULL), 0);
+    tes_future_release(f);
+    return NULL;
+}
+
+START_TEST(actor_flood_from_one_worker_recycles_frames)
+{
+    tes_pool *p = make_pool(thread_counts[_i]);
+    long sum = 0;
+    tes_actor *a;
+    ck_assert_int_eq(tes_actor_create(&a, p, &sum, NULL), 0);
+    struct flood fl = {a, 30000};
+    for (int round = 0; round < 3; round++) {
+        tes_future *f;
+        ck_assert_int_eq(tes_spawn(&f, p, flood, &fl), 0);
+        ck_assert_int_eq(tes_await(f, NULL), 0);
+        tes_future_release(f);
+    }
+    tes_actor_destroy(a);
+    ck_assert_int_eq(sum, 3 * 30000);
+    tes_pool_destroy(p);
+}
+END_TEST
+
 START_TEST(actor_rejects_bad_arguments)
 {
     tes_pool *p = make_pool(1);
@@ -415,6 +454,7 @@ static Suite *actor_suite(void)
     tcase_add_test(tc, actor_destroy_from_its_own_method);
     tcase_add_test(tc, actor_different_actors_run_in_parallel);
     tcase_add_loop_test(tc, actor_call_completes_before_the_calls_after_it, 0, 2);
+    tcase_add_loop_test(tc, actor_flood_from_one_worker_recycles_frames, 0, 4);
     tcase_add_test(tc, actor_rejects_bad_arguments);
     suite_add_tcase(s, tc);
     return s;
