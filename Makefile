@@ -4,6 +4,7 @@
 #   make check        every test suite (Check), after installing what is missing
 #   make demo         builds, then runs the demo
 #   make bench        benchmarks against serial C and the installed peers
+#                     (BENCH="sched raster" picks sections of bench/)
 #   make install / uninstall   (PREFIX, DESTDIR)
 #   make SANITIZE=thread check, make SANITIZE=address,undefined check
 #   CC=clang works as well as gcc.
@@ -155,7 +156,7 @@ demo: deps
 
 bench: deps
 	@$(MAKE) --no-print-directory all
-	@TES_BUILD=$(B) sh bench/run.sh
+	@TES_BUILD=$(B) sh bench/run.sh $(BENCH)
 
 # ---- install ---------------------------------------------------------------
 install: all
