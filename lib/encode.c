@@ -9,6 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <zstd.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include "raster_internal.h"
 
@@ -73,11 +76,11 @@ static void hdiff(uint8_t *row, size_t n, size_t stride, size_t ss)
     }
 }
 
-/* Predictor 3 (libtiff's fpDiff): the row's bytes regrouped by
+/* Predictor 3 (libtiff's fpDiff), scalar: the row's bytes regrouped by
  * significance, most significant first, then byte differences with a
  * stride of one pixel's sample count. Little-endian hosts. */
-static void fpdiff(uint8_t *row, size_t n, size_t stride, size_t ss,
-                   uint8_t *tmp)
+static void fpdiff_scalar(uint8_t *row, size_t n, size_t stride, size_t ss,
+                          uint8_t *tmp)
 {
     size_t cc = n * ss;
     memcpy(tmp, row, cc);
@@ -108,6 +111,77 @@ static void fpdiff(uint8_t *row, size_t n, size_t stride, size_t ss,
     }
 }
 
+#if defined(__SSE2__)
+/* Predictor 3 for one-sample float32 rows, 16 samples at a time: the
+ * samples' bytes split into the four significance planes in tmp (two
+ * rounds of masking and saturating packs), then each byte of tmp minus
+ * the one before it into row. Same bytes as fpdiff_scalar. */
+static void fpdiff_f32(uint8_t *row, size_t n, uint8_t *tmp)
+{
+    uint8_t *p0 = tmp, *p1 = tmp + n, *p2 = tmp + 2 * n, *p3 = tmp + 3 * n;
+    const __m128i lo8 = _mm_set1_epi16(0x00FF);
+    size_t k = 0;
+    for (; k + 16 <= n; k += 16) {
+        const uint8_t *s = row + 4 * k;
+        __m128i v0 = _mm_loadu_si128((const __m128i *)s);
+        __m128i v1 = _mm_loadu_si128((const __m128i *)(s + 16));
+        __m128i v2 = _mm_loadu_si128((const __m128i *)(s + 32));
+        __m128i v3 = _mm_loadu_si128((const __m128i *)(s + 48));
+        /* bytes 0 and 2 of each sample, then bytes 1 and 3 */
+        __m128i e01 = _mm_packus_epi16(_mm_and_si128(v0, lo8),
+                                       _mm_and_si128(v1, lo8));
+        __m128i e23 = _mm_packus_epi16(_mm_and_si128(v2, lo8),
+                                       _mm_and_si128(v3, lo8));
+        __m128i o01 = _mm_packus_epi16(_mm_srli_epi16(v0, 8),
+                                       _mm_srli_epi16(v1, 8));
+        __m128i o23 = _mm_packus_epi16(_mm_srli_epi16(v2, 8),
+                                       _mm_srli_epi16(v3, 8));
+        __m128i b0 = _mm_packus_epi16(_mm_and_si128(e01, lo8),
+                                      _mm_and_si128(e23, lo8));
+        __m128i b2 = _mm_packus_epi16(_mm_srli_epi16(e01, 8),
+                                      _mm_srli_epi16(e23, 8));
+        __m128i b1 = _mm_packus_epi16(_mm_and_si128(o01, lo8),
+                                      _mm_and_si128(o23, lo8));
+        __m128i b3 = _mm_packus_epi16(_mm_srli_epi16(o01, 8),
+                                      _mm_srli_epi16(o23, 8));
+        _mm_storeu_si128((__m128i *)(p0 + k), b3);
+        _mm_storeu_si128((__m128i *)(p1 + k), b2);
+        _mm_storeu_si128((__m128i *)(p2 + k), b1);
+        _mm_storeu_si128((__m128i *)(p3 + k), b0);
+    }
+    const uint32_t *w = (const uint32_t *)row;
+    for (; k < n; k++) {
+        uint32_t v;
+        memcpy(&v, w + k, 4);
+        p0[k] = (uint8_t)(v >> 24);
+        p1[k] = (uint8_t)(v >> 16);
+        p2[k] = (uint8_t)(v >> 8);
+        p3[k] = (uint8_t)v;
+    }
+    size_t cc = 4 * n, i = 1;
+    row[0] = tmp[0];
+    for (; i + 16 <= cc; i += 16) {
+        __m128i c = _mm_loadu_si128((const __m128i *)(tmp + i));
+        __m128i p = _mm_loadu_si128((const __m128i *)(tmp + i - 1));
+        _mm_storeu_si128((__m128i *)(row + i), _mm_sub_epi8(c, p));
+    }
+    for (; i < cc; i++)
+        row[i] = (uint8_t)(tmp[i] - tmp[i - 1]);
+}
+#endif
+
+static void fpdiff(uint8_t *row, size_t n, size_t stride, size_t ss,
+                   uint8_t *tmp)
+{
+#if defined(__SSE2__)
+    if (stride == 1 && ss == 4) {
+        fpdiff_f32(row, n, tmp);
+        return;
+    }
+#endif
+    fpdiff_scalar(row, n, stride, ss, tmp);
+}
+
 #define INTERLEAVE(T)                                                        \
     do {                                                                     \
         T *d_ = (T *)dst;                                                    \
@@ -122,17 +196,17 @@ static void fpdiff(uint8_t *row, size_t n, size_t stride, size_t ss,
 static void fill_row(uint8_t *dst, const tes_tile *t, int band, int y,
                      size_t row_bytes, size_t ss)
 {
+    if (y >= t->height) {
+        memset(dst, 0, row_bytes);
+        return;
+    }
+    if (band >= 0 || t->bands == 1) {
+        size_t n = (size_t)t->width * ss;
+        memcpy(dst, tes_tile_row(t, band >= 0 ? band : 0, y), n);
+        memset(dst + n, 0, row_bytes - n);
+        return;
+    }
     memset(dst, 0, row_bytes);
-    if (y >= t->height)
-        return;
-    if (band >= 0) {
-        memcpy(dst, tes_tile_row(t, band, y), (size_t)t->width * ss);
-        return;
-    }
-    if (t->bands == 1) {
-        memcpy(dst, tes_tile_row(t, 0, y), (size_t)t->width * ss);
-        return;
-    }
     switch (ss) {
     case 1: INTERLEAVE(uint8_t); break;
     case 2: INTERLEAVE(uint16_t); break;
@@ -215,13 +289,26 @@ int tes__encode_tile(const tes__enc_params *p, const tes_tile *t,
     }
     e->n = n;
     for (int k = 0; k < n; k++) {
+        /* Uncompressed chunks are laid out in their own buffer, which
+         * becomes the chunk: no copy after. */
+        bool direct = p->compress == TES_COMPRESS_NONE;
+        uint8_t *raw = c->raw;
+        if (direct && !(raw = malloc(bytes ? bytes : 1))) {
+            tes__encoded_free(e);
+            return -ENOMEM;
+        }
         for (int y = 0; y < p->tile_height; y++) {
-            uint8_t *row = c->raw + (size_t)y * row_bytes;
+            uint8_t *row = raw + (size_t)y * row_bytes;
             fill_row(row, t, p->planar ? k : -1, y, row_bytes, ss);
             if (p->predictor == 2)
                 hdiff(row, row_samples, spp, ss);
             else if (p->predictor == 3)
                 fpdiff(row, row_samples, spp, ss, c->row);
+        }
+        if (direct) {
+            e->data[k] = raw;
+            e->size[k] = bytes;
+            continue;
         }
         int rc = compress_chunk(p, c, c->raw, bytes, &e->data[k],
                                 &e->size[k]);

@@ -1,10 +1,12 @@
 /*
  * pipeline.c — tes_raster_run: one task per output tile on a tessera pool,
  * at most max_in_flight of them at once, each assembling its input windows
- * through the shared block cache, running the kernel and compressing its
- * tile; the calling thread awaits the tiles in row-major order, appends
- * them to the output and folds reduction partials, so the bytes and the
- * results never depend on the thread count. Also tes_raster_write_tile.
+ * through the shared block cache (or borrowing the cached block itself
+ * when a halo-free window is one block), running the kernel and
+ * compressing its tile with buffers reused from tile to tile; the calling
+ * thread awaits the tiles in row-major order, appends them to the output
+ * and folds reduction partials, so the bytes and the results never depend
+ * on the thread count. Also tes_raster_write_tile.
  */
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -13,7 +15,7 @@
 #include "raster_internal.h"
 
 /* Shared by the driver and every tile task; read-only while tasks run,
- * except stop (atomic) and free_ctx (ctx_lock). */
+ * except stop (atomic) and free_work (ctx_lock). */
 typedef struct run_ctx {
     tes_pool *pool;
     const tes_kernel *k;
@@ -36,9 +38,23 @@ typedef struct run_ctx {
      * futures, so relaxed loads and stores suffice (no data is published
      * through this flag). */
     atomic_bool stop;
-    pthread_mutex_t ctx_lock;   /* protects free_ctx */
-    tes__enc_ctx *free_ctx;
+    pthread_mutex_t ctx_lock;   /* protects free_work */
+    struct work *free_work;
 } run_ctx;
+
+/* What one tile task needs besides its slot, reused from tile to tile so
+ * that the pixel buffers are neither allocated nor cleared per tile: the
+ * window buffers (one per input), the output tile's buffer, and the
+ * compressor. Owned by one task at a time (taken from and returned to
+ * run_ctx.free_work). */
+typedef struct work {
+    tes__enc_ctx enc;
+    void *out_buf;
+    size_t out_cap;
+    void **win_buf;             /* n_in of them */
+    size_t *win_cap;
+    struct work *next;          /* free list link (run_ctx.ctx_lock) */
+} work;
 
 /* One tile in flight. The driver fills run, tile and partial before the
  * spawn; the task writes rc, skipped, err, enc and partial; the driver reads
@@ -55,22 +71,77 @@ typedef struct slot {
     void *partial;
 } slot;
 
-static tes__enc_ctx *ctx_get(run_ctx *c)
+static work *work_get(run_ctx *c)
 {
     pthread_mutex_lock(&c->ctx_lock);
-    tes__enc_ctx *e = c->free_ctx;
-    if (e)
-        c->free_ctx = e->next;
+    work *w = c->free_work;
+    if (w)
+        c->free_work = w->next;
     pthread_mutex_unlock(&c->ctx_lock);
-    return e ? e : calloc(1, sizeof *e);
+    if (w)
+        return w;
+    size_t n = c->n_in > 0 ? (size_t)c->n_in : 1;
+    w = calloc(1, sizeof *w);
+    if (w) {
+        w->win_buf = calloc(n, sizeof *w->win_buf);
+        w->win_cap = calloc(n, sizeof *w->win_cap);
+    }
+    if (!w || !w->win_buf || !w->win_cap) {
+        if (w) {
+            free(w->win_buf);
+            free(w->win_cap);
+        }
+        free(w);
+        return NULL;
+    }
+    return w;
 }
 
-static void ctx_put(run_ctx *c, tes__enc_ctx *e)
+static void work_put(run_ctx *c, work *w)
 {
     pthread_mutex_lock(&c->ctx_lock);
-    e->next = c->free_ctx;
-    c->free_ctx = e;
+    w->next = c->free_work;
+    c->free_work = w;
     pthread_mutex_unlock(&c->ctx_lock);
+}
+
+static void work_free(run_ctx *c, work *w)
+{
+    tes__enc_ctx_free(&w->enc);
+    free(w->out_buf);
+    for (int i = 0; i < c->n_in; i++)
+        free(w->win_buf[i]);
+    free(w->win_buf);
+    free(w->win_cap);
+    free(w);
+}
+
+/* Points t at a buffer of *cap bytes at *buf, grown as needed, shaped as
+ * tes_tile_alloc shapes a tile but not cleared: the window's assembly and
+ * the kernel (which writes every pixel of its output) fill it. */
+static int tile_in(tes_tile *t, void **buf, size_t *cap, tes_sample_type type,
+                   int width, int height, int bands)
+{
+    size_t n = (size_t)width * (size_t)height;
+    size_t bytes = n * (size_t)bands * tes_sample_size(type);
+    if (*cap < bytes) {
+        free(*buf);
+        *buf = malloc(bytes);
+        *cap = *buf ? bytes : 0;
+        if (!*buf)
+            return -ENOMEM;
+    }
+    memset(t, 0, sizeof *t);
+    t->data = *buf;
+    t->type = type;
+    t->width = width;
+    t->height = height;
+    t->bands = bands;
+    t->stride = (size_t)width;
+    t->band_stride = n;
+    t->raster_width = width;
+    t->raster_height = height;
+    return 0;
 }
 
 /* A kernel's failure as the run reports it: its code (a positive or
@@ -84,7 +155,17 @@ static int kernel_failed(slot *s, const tes_tile_job *job, int rc)
                     job->msg[0] ? job->msg : tes_raster_strerror(code));
 }
 
-static int tile_work(slot *s, tes_tile *win, tes_tile *out)
+/* Unpins the blocks lent as windows. */
+static void windows_return(run_ctx *c, tes__block **held)
+{
+    for (int i = 0; i < c->n_in; i++) {
+        tes__cache_put(c->cache, held[i]);
+        held[i] = NULL;
+    }
+}
+
+static int tile_work(slot *s, work *wk, tes_tile *win, tes__block **held,
+                     tes_tile *out)
 {
     run_ctx *c = s->run;
     const tes_kernel *k = c->k;
@@ -95,8 +176,19 @@ static int tile_work(slot *s, tes_tile *win, tes_tile *out)
     int halo = k->halo;
     for (int i = 0; i < c->n_in; i++) {
         const tes_raster_info *ri = &c->in[i]->info;
-        int rc = tes_tile_alloc(&win[i], c->win_type[i], w + 2 * halo,
-                                h + 2 * halo, ri->bands);
+        if (halo == 0) {
+            int rc = tes__window_borrow(c->in[i], c->cache, x0, y0, w, h,
+                                        c->win_type[i], &win[i], &held[i],
+                                        &s->err);
+            if (rc <= 0) {
+                if (rc < 0)
+                    return rc;
+                continue;
+            }
+        }
+        int rc = tile_in(&win[i], &wk->win_buf[i], &wk->win_cap[i],
+                         c->win_type[i], w + 2 * halo, h + 2 * halo,
+                         ri->bands);
         if (rc)
             return tes__err(&s->err, rc, c->in[i]->path, "out of memory");
         rc = tes__read_window(c->in[i], c->cache, x0 - halo, y0 - halo,
@@ -112,7 +204,8 @@ static int tile_work(slot *s, tes_tile *win, tes_tile *out)
     job.tile_index = s->tile;
     job.worker = tes_worker_index() < 0 ? 0 : tes_worker_index();
     if (k->tile) {
-        int rc = tes_tile_alloc(out, c->out_type, w, h, c->out_bands);
+        int rc = tile_in(out, &wk->out_buf, &wk->out_cap, c->out_type, w, h,
+                         c->out_bands);
         if (rc)
             return tes__err(&s->err, rc, c->out_name, "out of memory");
         out->x0 = x0;
@@ -133,11 +226,9 @@ static int tile_work(slot *s, tes_tile *win, tes_tile *out)
         if (rc)
             return kernel_failed(s, &job, rc);
     }
+    windows_return(c, held);
     if (c->write) {
-        tes__enc_ctx *e = ctx_get(c);
-        int rc = e ? tes__encode_tile(&c->enc, out, &s->enc, e) : -ENOMEM;
-        if (e)
-            ctx_put(c, e);
+        int rc = tes__encode_tile(&c->enc, out, &s->enc, &wk->enc);
         if (rc)
             return tes__err(&s->err, rc, c->out_name,
                             "tile %lld: compression failed: %s",
@@ -159,10 +250,16 @@ static void *tile_task(void *arg)
     tes_tile out;
     memset(win, 0, sizeof win);
     memset(&out, 0, sizeof out);
-    s->rc = tile_work(s, win, &out);
-    for (int i = 0; i < c->n_in; i++)
-        tes_tile_free(&win[i]);
-    tes_tile_free(&out);
+    tes__block *held[c->n_in > 0 ? c->n_in : 1];
+    memset(held, 0, sizeof held);
+    work *wk = work_get(c);
+    if (wk) {
+        s->rc = tile_work(s, wk, win, held, &out);
+        windows_return(c, held);
+        work_put(c, wk);
+    } else {
+        s->rc = tes__err(&s->err, -ENOMEM, c->out_name, "out of memory");
+    }
     if (s->rc) {
         tes__encoded_free(&s->enc);
         /* relaxed: a hint to other tiles; see run_ctx.stop */
@@ -413,10 +510,9 @@ TES_API int tes_raster_run(tes_pool *pool, const tes_kernel *k,
     for (int i = 0; i < K; i++)
         free(slots[i].partial);
     free(slots);
-    for (tes__enc_ctx *e = c.free_ctx, *n; e; e = n) {
-        n = e->next;
-        tes__enc_ctx_free(e);
-        free(e);
+    for (work *wk = c.free_work, *n; wk; wk = n) {
+        n = wk->next;
+        work_free(&c, wk);
     }
     pthread_mutex_destroy(&c.ctx_lock);
     tes__cache_destroy(c.cache);

@@ -127,6 +127,16 @@ int tes__read_window(tes_raster *r, tes__cache *c, int64_t x0, int64_t y0,
                      tes_tile *dst, tes_edge_mode edge, double edge_fill,
                      tes_raster_error *err);
 
+/* Lends the window [x0, x0 + w) x [y0, y0 + h) of r in its own sample
+ * type straight from the cached block that holds all of it, with no copy:
+ * dst points into the block (stride: the block's width), which stays
+ * pinned in *held until the caller's tes__cache_put. Returns 0, 1 when the
+ * window is not inside one block of r or needs converting (assemble it
+ * with tes__read_window instead), or a negative code with err. */
+int tes__window_borrow(tes_raster *r, tes__cache *c, int64_t x0, int64_t y0,
+                       int w, int h, tes_sample_type type, tes_tile *dst,
+                       tes__block **held, tes_raster_error *err);
+
 /* ---- encoding one output tile (encode.c, lzw.c) --------------------- */
 
 typedef struct tes__enc_params {
@@ -157,7 +167,6 @@ typedef struct tes__enc_ctx {
     size_t raw_cap;
     uint8_t *row;           /* one row, for the floating-point predictor */
     size_t row_cap;
-    struct tes__enc_ctx *next; /* free list link (owner's lock) */
 } tes__enc_ctx;
 
 /* Encodes t (t->type must be p->type; its width x height padded with zeros

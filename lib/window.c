@@ -3,7 +3,8 @@
  * reaching past the edges) from its decoded blocks, converting to the
  * window's sample type, and filling what lies outside the raster by
  * replication or with nodata. Blocks come from the shared cache in a
- * pipeline, or are decoded directly for tes_raster_read.
+ * pipeline, or are decoded directly for tes_raster_read. A window that
+ * lies inside one cached block, in its type, is lent without a copy.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -122,6 +123,43 @@ static int assemble(block_src *s, int64_t x0, int64_t y0, tes_tile *dst,
     }
     double fill = in->has_nodata ? in->nodata : edge_fill;
     fill_edges(dst, rx0 - x0, rx1 - x0, ry0 - y0, ry1 - y0, edge, fill);
+    dst->x0 = x0;
+    dst->y0 = y0;
+    dst->raster_width = in->width;
+    dst->raster_height = in->height;
+    dst->has_nodata = in->has_nodata;
+    dst->nodata = in->nodata;
+    return 0;
+}
+
+int tes__window_borrow(tes_raster *r, tes__cache *c, int64_t x0, int64_t y0,
+                       int w, int h, tes_sample_type type, tes_tile *dst,
+                       tes__block **held, tes_raster_error *err)
+{
+    const tes_raster_info *in = &r->info;
+    int64_t bw = in->block_width, bh = in->block_height;
+    *held = NULL;
+    if (!c || type != in->type || w <= 0 || h <= 0 || x0 < 0 || y0 < 0 ||
+        x0 + w > in->width || y0 + h > in->height ||
+        x0 / bw != (x0 + w - 1) / bw || y0 / bh != (y0 + h - 1) / bh)
+        return 1;
+    int64_t bx = x0 / bw, by = y0 / bh;
+    const void *data;
+    int rc = tes__cache_get(c, r, (uint32_t)(by * r->blocks_across + bx), held,
+                            &data, err);
+    if (rc)
+        return rc;
+    memset(dst, 0, sizeof *dst);
+    /* The kernel only reads its inputs (tes_tile's contract), so the
+     * block's buffer is lent as it is. */
+    dst->data = (char *)data + ((size_t)(y0 - by * bh) * (size_t)bw +
+                                (size_t)(x0 - bx * bw)) * tes_sample_size(type);
+    dst->type = type;
+    dst->width = w;
+    dst->height = h;
+    dst->bands = in->bands;
+    dst->stride = (size_t)bw;
+    dst->band_stride = r->block_plane_samples;
     dst->x0 = x0;
     dst->y0 = y0;
     dst->raster_width = in->width;

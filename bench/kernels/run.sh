@@ -42,47 +42,63 @@ echo "machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f
 echo "date: $(date -u '+%Y-%m-%d %H:%M UTC')"
 echo
 
-# run_case LABEL CMD...: runs CMD reps times; prints "median min max rss_mb"
-# on stdout, or returns 1 when CMD fails.
-run_case() {
-    times=""
-    rss=0
+# group NAME SIZE SPEC...: one table row per SPEC ("WHO|THREADS|COMMAND",
+# the command a shell string run with eval). The SPECs run round-robin,
+# one run of each per round, reps rounds, so that ours and the peers see
+# the same background load; a row gives the median, min-max and peak RSS.
+# Ratio: a peer's median over our 2-thread median. A SPEC whose command
+# fails is reported and dropped.
+group() {
+    name=$1 size=$2
+    shift 2
+    k=0
+    for spec in "$@"; do
+        : >"$data/g$k.t"
+        k=$((k + 1))
+    done
     i=0
     while [ $i -lt "$reps" ]; do
-        rm -f "$data"/out.tif "$data"/out.tif.aux.xml
-        if ! $TIME -f '%e %M' -o "$data/time.txt" "$@" >/dev/null 2>"$data/err.txt"; then
-            echo "bench/kernels: failed: $*" >&2
-            cat "$data/err.txt" >&2
-            return 1
-        fi
-        t=$(tail -n 1 "$data/time.txt" | cut -d' ' -f1)
-        m=$(tail -n 1 "$data/time.txt" | cut -d' ' -f2)
-        times="$times $t"
-        [ "$m" -gt "$rss" ] && rss=$m
+        k=0
+        for spec in "$@"; do
+            cmd=${spec#*|}
+            cmd=${cmd#*|}
+            rm -f "$data"/out.tif "$data"/out.tif.aux.xml
+            if [ -f "$data/g$k.t" ] &&
+                ! eval "$TIME -f '%e %M' -o '$data/time.txt' $cmd" >/dev/null 2>"$data/err.txt"; then
+                echo "bench/kernels: failed: $cmd" >&2
+                cat "$data/err.txt" >&2
+                rm -f "$data/g$k.t"
+                status=1
+            elif [ -f "$data/g$k.t" ]; then
+                tail -n 1 "$data/time.txt" >>"$data/g$k.t"
+            fi
+            k=$((k + 1))
+        done
         i=$((i + 1))
     done
-    printf '%s\n' $times | sort -n | awk -v rss="$rss" '
-        { v[NR] = $1 }
-        END { med = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2;
-              printf "%.3f %.3f %.3f %.0f\n", med, v[1], v[NR], rss / 1024 }'
-}
-
-# row NAME SIZE TOOL THREADS CMD...: a table row; remembers our 2-thread
-# time for the peer rows that follow.
-ours2=""
-row() {
-    name=$1 size=$2 who=$3 th=$4
-    shift 4
-    r=$(run_case "$@") || { status=1; return; }
-    set -- $r
-    ratio=""
-    if [ "$who" = tessera ] && [ "$th" = 2 ]; then
-        ours2=$1
-    elif [ "$who" != tessera ] && [ -n "$ours2" ]; then
-        ratio=$(awk -v a="$1" -v b="$ours2" 'BEGIN { printf "%.2fx", a / b }')
-    fi
-    printf '| %s | %s² | %s | %s | %s | %s–%s | %s | %s |\n' "$name" "$size" \
-        "$who" "$th" "$1" "$2" "$3" "$4" "$ratio"
+    ours2=""
+    k=0
+    for spec in "$@"; do
+        who=${spec%%|*}
+        th=${spec#*|}
+        th=${th%%|*}
+        if [ -f "$data/g$k.t" ]; then
+            set -- $(sort -n "$data/g$k.t" | awk '
+                { v[NR] = $1; if ($2 > rss) rss = $2 }
+                END { med = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2;
+                      printf "%.3f %.3f %.3f %.0f\n", med, v[1], v[NR], rss / 1024 }')
+            ratio=""
+            if [ "$who" = tessera ] && [ "$th" = 2 ]; then
+                ours2=$1
+            elif [ "$who" != tessera ] && [ -n "$ours2" ]; then
+                ratio=$(awk -v a="$1" -v b="$ours2" 'BEGIN { printf "%.2fx", a / b }')
+            fi
+            printf '| %s | %s² | %s | %s | %s | %s–%s | %s | %s |\n' "$name" \
+                "$size" "$who" "$th" "$1" "$2" "$3" "$4" "$ratio"
+            rm -f "$data/g$k.t"
+        fi
+        k=$((k + 1))
+    done
 }
 
 for n in $sizes; do
@@ -92,42 +108,36 @@ for n in $sizes; do
     o=$data/out.tif
     echo "### ${n}² float32 DEM, deflate in, uncompressed out"
     echo
+    echo "Runs interleaved: each round runs every row of a command once."
     echo "Ratio: the peer's median over ours at 2 threads (above 1: we are faster)."
     echo
     echo "| command | size | tool | threads | median s | min–max s | peak RSS MB | peer / ours(2) |"
     echo "|---|---|---|---|---|---|---|---|"
     for c in hillshade slope aspect; do
-        ours2=""
-        for j in 1 2; do
-            row $c $n tessera $j "$tool" $c -j $j --quiet --compress none "$a" "$o"
-        done
-        have gdaldem && row $c $n gdaldem 1 gdaldem $c -q "$a" "$o"
+        set -- "tessera|1|$tool $c -j 1 --quiet --compress none $a $o" \
+               "tessera|2|$tool $c -j 2 --quiet --compress none $a $o"
+        have gdaldem && set -- "$@" "gdaldem|1|gdaldem $c -q $a $o"
+        group $c $n "$@"
     done
-    ours2=""
-    for j in 1 2; do
-        row "calc NDVI" $n tessera $j "$tool" calc -j $j --quiet --compress none \
-            -A "$a" -B "$b" --expr "(B - A) / (B + A)" "$o"
-    done
-    have gdal_calc.py && row "calc NDVI" $n gdal_calc.py 1 gdal_calc.py --quiet \
-        -A "$a" -B "$b" --calc="(B-A)/(B+A)" --type=Float32 --outfile="$o"
-    ours2=""
-    for j in 1 2; do
-        row stats $n tessera $j "$tool" stats -j $j --quiet "$a"
-    done
-    have gdalinfo && row stats $n "gdalinfo -stats" 1 env GDAL_PAM_ENABLED=NO gdalinfo -stats "$a"
-    have vips && row stats $n vips 2 env VIPS_CONCURRENCY=2 vips stats "$a" "$data/stats.csv"
-    ours2=""
-    for j in 1 2; do
-        row "blur σ=2" $n tessera $j "$tool" blur -j $j --quiet --compress none --sigma 2 "$a" "$o"
-    done
-    have vips && row "blur σ=2" $n "vips gaussblur" 2 env VIPS_CONCURRENCY=2 vips gaussblur "$a" "$o" 2
-    ours2=""
-    for j in 1 2; do
-        row "convolve 3×3" $n tessera $j "$tool" convolve -j $j --quiet --compress none \
-            --kernel "1 2 1; 2 4 2; 1 2 1" --normalize "$a" "$o"
-    done
+    calc="-A $a -B $b --expr '(B - A) / (B + A)' $o"
+    set -- "tessera|1|$tool calc -j 1 --quiet --compress none $calc" \
+           "tessera|2|$tool calc -j 2 --quiet --compress none $calc"
+    have gdal_calc.py && set -- "$@" "gdal_calc.py|1|gdal_calc.py --quiet -A $a -B $b --calc='(B-A)/(B+A)' --type=Float32 --outfile=$o"
+    group "calc NDVI" $n "$@"
+    set -- "tessera|1|$tool stats -j 1 --quiet $a" "tessera|2|$tool stats -j 2 --quiet $a"
+    have gdalinfo && set -- "$@" "gdalinfo -stats|1|env GDAL_PAM_ENABLED=NO gdalinfo -stats $a"
+    have vips && set -- "$@" "vips|2|env VIPS_CONCURRENCY=2 vips stats $a $data/stats.csv"
+    group stats $n "$@"
+    set -- "tessera|1|$tool blur -j 1 --quiet --compress none --sigma 2 $a $o" \
+           "tessera|2|$tool blur -j 2 --quiet --compress none --sigma 2 $a $o"
+    have vips && set -- "$@" "vips gaussblur|2|env VIPS_CONCURRENCY=2 vips gaussblur $a $o 2"
+    group "blur σ=2" $n "$@"
     printf '3 3 16 0\n1 2 1\n2 4 2\n1 2 1\n' >"$data/k3.mat"
-    have vips && row "convolve 3×3" $n "vips conv" 2 env VIPS_CONCURRENCY=2 vips conv "$a" "$o" "$data/k3.mat" --precision float
+    k3="--kernel '1 2 1; 2 4 2; 1 2 1' --normalize $a $o"
+    set -- "tessera|1|$tool convolve -j 1 --quiet --compress none $k3" \
+           "tessera|2|$tool convolve -j 2 --quiet --compress none $k3"
+    have vips && set -- "$@" "vips conv|2|env VIPS_CONCURRENCY=2 vips conv $a $o $data/k3.mat --precision float"
+    group "convolve 3×3" $n "$@"
     echo
 done
 

@@ -6,12 +6,15 @@
 # predictor), in the same run:
 #   copy     read-decode-encode-write with raster-tool convert at 1 and 2
 #            threads, against gdal_translate -co TILED=YES -co COMPRESS=DEFLATE
-#            single-threaded and with NUM_THREADS=ALL_CPUS (when installed);
-#            ratios are peer time / our time; sizes are output bytes.
+#            single-threaded and with NUM_THREADS=ALL_CPUS (when installed),
+#            all at deflate level 6 (GDAL's default), plus ours at level 4
+#            for the speed/size trade; the variants run round-robin, one
+#            run of each per round; ratios are peer time / our time; sizes
+#            are output bytes.
 #   decode   read and decode every tile, discard (bench/raster/decode_only.c)
 #            at 1 and 2 threads.
 #   rss      peak RSS of the 2-thread copy at every size: it must stay flat.
-# Times are the median of RASTER_BENCH_RUNS runs (default 3).
+# Times are the median of RASTER_BENCH_RUNS rounds (default 3).
 # Environment: RASTER_BENCH_SIZES (default "8192 16384"; RASTER_BENCH_FULL=1
 # adds 32768), RASTER_BENCH_DIR (default $TES_BUILD/bench-raster; inputs are
 # kept there between runs, outputs removed).
@@ -81,27 +84,59 @@ for n in $SIZES; do
     fi
     out="$WORK/out.tif"
     echo
-    echo "### ${n}x$n float32, deflate input ($(bytes "$in") bytes), median of $RUNS"
+    echo "### ${n}x$n float32, deflate input ($(bytes "$in") bytes), median of $RUNS interleaved rounds"
     echo
-    echo "| copy | threads | time (s) | peak RSS (MB) | output (bytes) |"
-    echo "|---|---|---|---|---|"
-    time_cmd "$TOOL" convert --quiet --overwrite -j 1 --level 6 "$in" "$out"
-    t1=$T; echo "| tessera convert | 1 | $T | $M | $(bytes "$out") |"
-    time_cmd "$TOOL" convert --quiet --overwrite -j 2 --level 6 "$in" "$out"
-    t2=$T; m2=$M; echo "| tessera convert | 2 | $T | $M | $(bytes "$out") |"
-    time_cmd "$TOOL" convert --quiet --overwrite -j 2 --level 6 --predictor 1 "$in" "$out"
-    echo "| tessera convert --predictor 1 (GDAL's layout) | 2 | $T | $M | $(bytes "$out") |"
+    echo "| copy | threads | time (s) | min-max (s) | peak RSS (MB) | output (bytes) |"
+    echo "|---|---|---|---|---|---|"
+    # Every variant runs once per round, RUNS rounds, so that ours and
+    # GDAL's see the same background load.
+    set -- "tessera convert|1|$TOOL convert --quiet --overwrite -j 1 --level 6 $in $out" \
+           "tessera convert|2|$TOOL convert --quiet --overwrite -j 2 --level 6 $in $out" \
+           "tessera convert --predictor 1 (GDAL's layout)|2|$TOOL convert --quiet --overwrite -j 2 --level 6 --predictor 1 $in $out" \
+           "tessera convert --level 4|2|$TOOL convert --quiet --overwrite -j 2 --level 4 $in $out"
+    if [ "$have_gdal" = 1 ]; then
+        set -- "$@" "gdal_translate|1|gdal_translate -q -co TILED=YES -co COMPRESS=DEFLATE $in $out" \
+            "gdal_translate NUM_THREADS=ALL_CPUS|all|gdal_translate -q -co TILED=YES -co COMPRESS=DEFLATE -co NUM_THREADS=ALL_CPUS --config GDAL_NUM_THREADS ALL_CPUS $in $out"
+    fi
+    k=0
+    for spec in "$@"; do : >"$WORK/.r$k"; k=$((k + 1)); done
+    i=0
+    while [ "$i" -lt "$RUNS" ]; do
+        k=0
+        for spec in "$@"; do
+            rm -f "$out"
+            /usr/bin/time -f '%e %M %U %S' -o "$WORK/.t" ${spec##*|} >/dev/null 2>"$WORK/.err" ||
+                { cat "$WORK/.err" >&2; exit 1; }
+            case $spec in tessera*)
+                OURS=$(awk -v o="$OURS" '{ printf "%.2f", o + $3 + $4 }' "$WORK/.t") ;;
+            esac
+            echo "$(cat "$WORK/.t") $(bytes "$out")" >>"$WORK/.r$k"
+            k=$((k + 1))
+        done
+        i=$((i + 1))
+    done
     rm -f "$out"
+    k=0
+    for spec in "$@"; do
+        label=${spec%%|*}
+        th=${spec#*|}
+        th=${th%%|*}
+        T=$(median $(cut -d' ' -f1 "$WORK/.r$k"))
+        lo=$(cut -d' ' -f1 "$WORK/.r$k" | sort -n | head -n 1)
+        hi=$(cut -d' ' -f1 "$WORK/.r$k" | sort -n | tail -n 1)
+        M=$(( $(cut -d' ' -f2 "$WORK/.r$k" | sort -n | tail -n 1) / 1024 ))
+        sz=$(tail -n 1 "$WORK/.r$k" | cut -d' ' -f5)
+        echo "| $label | $th | $T | $lo-$hi | $M | $sz |"
+        case $k in 0) t1=$T ;; 1) t2=$T; m2=$M ;; 3) t4=$T ;; 4) g1=$T ;; 5) gm=$T ;; esac
+        rm -f "$WORK/.r$k"
+        k=$((k + 1))
+    done
     rss_line="$rss_line ${n}:${m2}"
     if [ "$have_gdal" = 1 ]; then
-        time_cmd sh -c "rm -f '$out'; exec gdal_translate -q -co TILED=YES -co COMPRESS=DEFLATE '$in' '$out'"
-        g1=$T; echo "| gdal_translate | 1 | $T | $M | $(bytes "$out") |"
-        time_cmd sh -c "rm -f '$out'; exec gdal_translate -q -co TILED=YES -co COMPRESS=DEFLATE -co NUM_THREADS=ALL_CPUS --config GDAL_NUM_THREADS ALL_CPUS '$in' '$out'"
-        gm=$T; echo "| gdal_translate NUM_THREADS=ALL_CPUS | all | $T | $M | $(bytes "$out") |"
-        rm -f "$out"
         echo
         echo "ratios: tessera 2 threads vs gdal multithreaded $(ratio "$gm" "$t2")x," \
-             "vs gdal single-threaded $(ratio "$g1" "$t2")x; tessera 1 thread vs gdal single-threaded $(ratio "$g1" "$t1")x"
+             "vs gdal single-threaded $(ratio "$g1" "$t2")x; tessera 1 thread vs gdal single-threaded $(ratio "$g1" "$t1")x;" \
+             "--level 4 at 2 threads vs gdal multithreaded (level 6) $(ratio "$gm" "$t4")x"
     fi
     time_cmd "$DECODE" "$in" 1
     d1=$T
