@@ -103,6 +103,7 @@ struct tes_worker {
     uint64_t rng;            /* xorshift state for victim choice */
     tes_future *current;     /* frame being run, for tes_fail / cancelled */
     tes_future *free_list;   /* recycled frames */
+    unsigned tiny_steals;    /* stolen tasks in a row that were tiny */
     int free_count;
     tes_future *spill;       /* frames beyond the free list's cap, gathered
                                 into a batch for the pool's spare list */
