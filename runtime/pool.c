@@ -245,7 +245,8 @@ static bool try_finish(tes_worker *w)
  * worker times the tasks it steals and, after a streak of tiny ones, waits a
  * little before stealing again, leaving the victim to run its own small
  * tasks (about 15 ns per task then). A stolen task of any real size ends the
- * streak: fib-, nqueens- or tile-sized work never triggers it.
+ * streak: fib-, nqueens- or tile-sized work never triggers it. Only plain
+ * tasks count (see run_top_level).
  */
 #define TES_TINY_TICKS 4000 /* a "tiny" stolen task, in TSC ticks */
 #define TES_TINY_STREAK 8   /* tiny steals in a row before waiting */
@@ -275,9 +276,13 @@ static TES_NOINLINE void steal_backoff(tes_worker *w)
 static inline void run_top_level(tes_worker *w, tes_future *f,
                                  uint64_t stolen_before)
 {
-    /* relaxed: our own counter. */
+    /* relaxed: our own counter. Frames with behaviour (actor calls,
+     * dependent and group tasks) are left out: an actor's calls are cheap
+     * one by one, and holding back the worker that would run the next of
+     * them stalls the actor's callers. */
     if (atomic_load_explicit(&w->n_steal, memory_order_relaxed) ==
-        stolen_before) {
+            stolen_before ||
+        f->ops != NULL) {
         tes__run_frame(w, f);
         return;
     }
