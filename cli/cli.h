@@ -112,4 +112,10 @@ int cli_pool(const cli_common *c, tes_pool **pool);
 void cli_progress_setup(const cli_common *c, tes_pipeline_options *po);
 void cli_progress_end(const tes_pipeline_options *po);
 
+/* Runs kernel k over the one input r into out_path with c's threads, output
+ * options and progress bar; closes r whatever happens. Returns the exit
+ * status, having printed the error line on failure. */
+int cli_run_one(const cli_common *c, const tes_kernel *k, tes_raster *r,
+                const char *out_path);
+
 #endif

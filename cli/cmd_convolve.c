@@ -126,19 +126,7 @@ static int run_filter(const cli_command *cmd, bool blur, int argc,
     st.out_type = type;
     tes_kernel k;
     tes__kernel_conv(&k, &st);
-    tes_pool *pool;
-    if (cli_pool(&c, &pool)) {
-        tes_raster_close(r);
-        return CLI_EXIT_FAIL;
-    }
-    tes_pipeline_options po = TES_PIPELINE_OPTIONS_INIT;
-    cli_progress_setup(&c, &po);
-    int rc = tes_raster_run(pool, &k, &r, 1, out_path, &c.out, NULL, &po,
-                            &err);
-    cli_progress_end(&po);
-    tes_pool_destroy(pool);
-    tes_raster_close(r);
-    return rc ? cli_fail_err(&err) : CLI_EXIT_OK;
+    return cli_run_one(&c, &k, r, out_path);
 }
 
 static int run_convolve(int argc, char **argv)

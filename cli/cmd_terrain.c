@@ -222,19 +222,7 @@ static int run_terrain(const cli_command *cmd, tes_terrain_kind kind,
     } else {
         c.out.nodata_mode = TES_NODATA_NONE;
     }
-    tes_pool *pool;
-    if (cli_pool(&c, &pool)) {
-        tes_raster_close(r);
-        return CLI_EXIT_FAIL;
-    }
-    tes_pipeline_options po = TES_PIPELINE_OPTIONS_INIT;
-    cli_progress_setup(&c, &po);
-    int rc = tes_raster_run(pool, &k, &r, 1, out_path, &c.out, NULL, &po,
-                            &err);
-    cli_progress_end(&po);
-    tes_pool_destroy(pool);
-    tes_raster_close(r);
-    return rc ? cli_fail_err(&err) : CLI_EXIT_OK;
+    return cli_run_one(&c, &k, r, out_path);
 }
 
 static int run_slope(int argc, char **argv)

@@ -232,3 +232,22 @@ void cli_progress_end(const tes_pipeline_options *po)
     if (st && st->draw && st->last >= 0)
         fputc('\n', stderr);
 }
+
+int cli_run_one(const cli_common *c, const tes_kernel *k, tes_raster *r,
+                const char *out_path)
+{
+    tes_pool *pool;
+    if (cli_pool(c, &pool)) {
+        tes_raster_close(r);
+        return CLI_EXIT_FAIL;
+    }
+    tes_raster_error err = {0};
+    tes_pipeline_options po = TES_PIPELINE_OPTIONS_INIT;
+    cli_progress_setup(c, &po);
+    int rc = tes_raster_run(pool, k, &r, 1, out_path, &c->out, NULL, &po,
+                            &err);
+    cli_progress_end(&po);
+    tes_pool_destroy(pool);
+    tes_raster_close(r);
+    return rc ? cli_fail_err(&err) : CLI_EXIT_OK;
+}
