@@ -270,6 +270,19 @@ static inline uint8_t *tu_slurp(const char *path, size_t *n)
     return b;
 }
 
+/* Reads a text file into buf (at most cap - 1 bytes, NUL-terminated);
+ * an unreadable file reads as "". For a command's captured output. */
+static inline void tu_read_text(const char *path, char *buf, size_t cap)
+{
+    buf[0] = '\0';
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return;
+    size_t n = fread(buf, 1, cap - 1, f);
+    buf[n] = '\0';
+    fclose(f);
+}
+
 static inline bool tu_files_equal(const char *a, const char *b)
 {
     size_t na = 0, nb = 0;

@@ -42,17 +42,6 @@ static const char *P(const char *name)
     return buf[i];
 }
 
-static void slurp(const char *path, char *buf, size_t cap)
-{
-    buf[0] = 0;
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return;
-    size_t n = fread(buf, 1, cap - 1, f);
-    buf[n] = 0;
-    fclose(f);
-}
-
 /* Runs "raster-tool ARGS" in dir; returns its exit status, with stdout and
  * stderr in out_txt and err_txt. */
 static int rt(const char *fmt, ...) TES_PRINTF(1, 2);
@@ -66,8 +55,8 @@ static int rt(const char *fmt, ...)
     snprintf(cmd, sizeof cmd, "cd '%s' && '%s' %s >o.txt 2>e.txt", dir, tool,
              args);
     int st = system(cmd);
-    slurp(P("o.txt"), out_txt, sizeof out_txt);
-    slurp(P("e.txt"), err_txt, sizeof err_txt);
+    tu_read_text(P("o.txt"), out_txt, sizeof out_txt);
+    tu_read_text(P("e.txt"), err_txt, sizeof err_txt);
     unlink(P("o.txt"));
     unlink(P("e.txt"));
     ck_assert(WIFEXITED(st));

@@ -37,17 +37,6 @@ static const char *P(const char *name)
 
 static void teardown(void) { tu_rmdir(dir); }
 
-static void load(const char *path, char *buf, size_t cap)
-{
-    buf[0] = '\0';
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return;
-    size_t n = fread(buf, 1, cap - 1, f);
-    buf[n] = '\0';
-    fclose(f);
-}
-
 /* Runs raster-tool with args (a shell fragment); returns its exit status
  * and leaves its stdout and stderr in out_txt and err_txt. */
 static int run(const char *fmt, ...) TES_PRINTF(1, 2);
@@ -63,10 +52,10 @@ static int run(const char *fmt, ...)
     int st = system(cmd);
     char p[4200];
     snprintf(p, sizeof p, "%s/stdout.txt", dir);
-    load(p, out_txt, sizeof out_txt);
+    tu_read_text(p, out_txt, sizeof out_txt);
     unlink(p);
     snprintf(p, sizeof p, "%s/stderr.txt", dir);
-    load(p, err_txt, sizeof err_txt);
+    tu_read_text(p, err_txt, sizeof err_txt);
     unlink(p);
     ck_assert(WIFEXITED(st));
     return WEXITSTATUS(st);
@@ -251,8 +240,8 @@ START_TEST(cli_interrupt_leaves_nothing)
              "echo $? >status.txt; }", dir, tool);
     ck_assert_int_eq(system(cmd), 0);
     char st[64], err[512];
-    load(P("status.txt"), st, sizeof st);
-    load(P("stderr.txt"), err, sizeof err);
+    tu_read_text(P("status.txt"), st, sizeof st);
+    tu_read_text(P("stderr.txt"), err, sizeof err);
     unlink(P("status.txt"));
     unlink(P("stderr.txt"));
     if (atoi(st) == 1)
