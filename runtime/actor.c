@@ -12,7 +12,7 @@
  * Invariants:
  *  1. TURN is set while some thread holds the actor's turn: the caller
  *     whose push set it (it found TURN clear), then whoever runs the calls.
- *     Only the turn holder touches ready_head/ready_tail and the state.
+ *     Only the turn holder touches ready and the state.
  *  2. TURN clear implies the stack is empty: the holder clears TURN only by
  *     a CAS from "TURN, empty stack", and callers set TURN with every push.
  *  3. The holder takes the whole stack at once (exchange, keeping TURN) and
@@ -27,6 +27,8 @@
 #include <assert.h>
 #include <stdlib.h>
 
+#include "frame.h"
+
 #define TURN ((uintptr_t)1)
 
 struct tes_actor {
@@ -36,8 +38,9 @@ struct tes_actor {
     /* The mailbox (see above): callers CAS (acq_rel), the turn holder
      * exchanges and CASes it. On its own line: every caller writes it. */
     alignas(TES_CACHE_LINE) _Atomic uintptr_t mailbox;
-    /* The turn holder's FIFO of calls taken from the mailbox. */
-    alignas(TES_CACHE_LINE) tes_future *ready_head, *ready_tail;
+    /* The turn holder's FIFO of calls taken from the mailbox, oldest
+     * first, linked through next. */
+    alignas(TES_CACHE_LINE) tes_future *ready;
 };
 
 static void *call_run(tes_future *f);
@@ -64,7 +67,7 @@ static void *call_run(tes_future *f)
  * turn up because there is none (invariant 4). */
 static tes_future *next_call(tes_actor *a)
 {
-    tes_future *f = a->ready_head;
+    tes_future *f = a->ready;
     if (!f) {
         tes_future *batch;
         for (;;) {
@@ -87,26 +90,23 @@ static tes_future *next_call(tes_actor *a)
                 return NULL;
         }
         /* Reverse the newest-first stack (not empty) into a FIFO. */
-        tes_future *fifo = NULL, *tail = batch;
+        tes_future *fifo = NULL;
         do {
             tes_future *nx = batch->next;
             batch->next = fifo;
             fifo = batch;
             batch = nx;
         } while (batch);
-        a->ready_tail = tail;
         f = fifo;
     }
-    a->ready_head = f->next;
-    if (!a->ready_head)
-        a->ready_tail = NULL;
+    a->ready = f->next;
     f->next = NULL;
     return f;
 }
 
 /* Calls one turn holder runs back to back before queueing the rest as a
  * task again (so that other work, and thieves, get their chance). */
-#define DRAIN_BATCH 64
+#define DRAIN_BATCH 256
 
 /* The drain loop running on this thread, if any: its actor, and whether
  * the call it just ran was the destroy call (the actor is gone). */
@@ -124,7 +124,7 @@ static void *call_finish(tes_future *f)
     drain *d = tes__drain;
     if (f->method == destroy_method) {
         /* The last call (no call may follow tes_actor_destroy). */
-        assert(a->ready_head == NULL);
+        assert(a->ready == NULL);
         if (d && d->actor == a)
             d->gone = true;
         free(a);
@@ -133,6 +133,31 @@ static void *call_finish(tes_future *f)
     if (d && d->actor == a)
         return NULL; /* inside this actor's drain loop: it runs the next */
     return next_call(a); /* NULL: turn given up */
+}
+
+/* One call of the drain loop: what tes__run_frame does with it (whose
+ * call_finish returns NULL inside the loop), without the indirect calls.
+ * Tracing and the destroy call take the general path. Returns false when
+ * the call was the destroy call: the actor is gone. */
+static inline bool drain_one(tes_worker *w, drain *d, tes_future *f)
+{
+    tes_actor *a = d->actor;
+    if (TES_UNLIKELY(w->trace != NULL || f->method == destroy_method)) {
+        tes__run_frame(w, f);
+        return !d->gone;
+    }
+    tes_future *prev = w->current;
+    w->current = f;
+    /* relaxed: as in run_frame_body (task.c). */
+    if (TES_UNLIKELY(atomic_load_explicit(&f->word, memory_order_relaxed) &
+                     TES_CANCEL_REQ))
+        tes__set_cancelled(f);
+    else
+        f->result = f->method(a->state, f->arg);
+    w->current = prev;
+    tes__count(&w->n_run);
+    tes__frame_complete(f);
+    return true;
 }
 
 /* After the call's completion (so that its awaiters are not held up by the
@@ -150,8 +175,7 @@ static void call_after(void *arg)
     drain mine = {a, false}, *outer = tes__drain;
     tes__drain = &mine;
     for (int i = 0; next; i++) {
-        tes__run_frame(w, next);
-        if (mine.gone) {
+        if (!drain_one(w, &mine, next)) {
             next = NULL;
             break;
         }
@@ -179,7 +203,7 @@ int tes_actor_create(tes_actor **out, tes_pool *pool, void *state,
     a->state = state;
     a->destroy = destroy;
     atomic_init(&a->mailbox, 0);
-    a->ready_head = a->ready_tail = NULL;
+    a->ready = NULL;
     *out = a;
     return 0;
 }
@@ -201,8 +225,30 @@ static bool push_call(tes_actor *a, tes_future *f)
     return !(m & TURN);
 }
 
-static int call(tes_future **out, tes_actor *a, const char *name,
-                void *(*method)(void *, void *), void *arg)
+/* The caller took the turn: the oldest call becomes a task. */
+static TES_NOINLINE void take_turn(tes_actor *a)
+{
+    tes__submit_always(a->pool, next_call(a));
+}
+
+/* Fills in call frame f and queues it. */
+static inline void queue_call(tes_future *f, tes_actor *a, const char *name,
+                              void *(*method)(void *, void *), void *arg)
+{
+    f->method = method;
+    f->arg = arg;
+    f->name = name;
+    f->ops = &call_ops;
+    f->ext = a;
+    if (push_call(a, f))
+        take_turn(a); /* we hold the turn */
+}
+
+/* Any caller: checks, the pool's state for outside threads, a frame from
+ * wherever one can be had. */
+static TES_NOINLINE int call_slow(tes_future **out, tes_actor *a,
+                                  const char *name,
+                                  void *(*method)(void *, void *), void *arg)
 {
     if (out)
         *out = NULL;
@@ -220,15 +266,26 @@ static int call(tes_future **out, tes_actor *a, const char *name,
     tes_future *f = tes__frame_new(pool, out ? 2 : 1);
     if (!f)
         return -ENOMEM;
-    f->method = method;
-    f->arg = arg;
-    f->name = name;
-    f->ops = &call_ops;
-    f->ext = a;
     if (out)
         *out = f; /* before the push: the call may complete at once */
-    if (push_call(a, f))
-        tes__submit_always(pool, next_call(a)); /* we hold the turn */
+    queue_call(f, a, name, method, arg);
+    return 0;
+}
+
+/* The fast path: a task of the actor's pool with a warm free list; no
+ * lock, no malloc, one CAS. */
+static inline int call(tes_future **out, tes_actor *a, const char *name,
+                       void *(*method)(void *, void *), void *arg)
+{
+    tes_worker *w = tes__self;
+    tes_future *f;
+    if (TES_UNLIKELY(!a || !method || !w || w->pool != a->pool ||
+                     !(f = tes__frame_pop(w))))
+        return call_slow(out, a, name, method, arg);
+    tes__frame_init(f, a->pool, out ? 2 : 1);
+    if (out)
+        *out = f; /* before the push: the call may complete at once */
+    queue_call(f, a, name, method, arg);
     return 0;
 }
 

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "frame.h"
 #include "futex.h"
 
 #define GROUP_SLEEPER 0x80000000u

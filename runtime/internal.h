@@ -172,7 +172,6 @@ void tes__help_until(tes_worker *w, bool (*done)(void *), void *ctx);
 /* Submits f, falling back to the injection queue if tes__submit refuses
  * (shutdown): for frames whose turn comes from a completion. */
 void tes__submit_always(tes_pool *pool, tes_future *f);
-void tes__frame_free(tes_future *f);
 tes_future *tes__frame_new(tes_pool *pool, int refs);
 int tes__submit(tes_pool *pool, tes_future *f);
 

@@ -12,20 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "frame.h"
 #include "futex.h"
 
-/* Frames a worker keeps for reuse; more go to the pool's spare list in
- * batches, and past TES_SPARE_MAX batches back to malloc. */
-#define TES_FREE_LIST_MAX 4096
-#define TES_FRAME_BATCH 256
-#define TES_SPARE_MAX 64
-
-/* Frames start on a cache line and take two whole lines, so that the
- * fields a run touches never straddle a third one (about 8% on actor
- * calls, whose frames are mostly cache misses). */
-#define TES_FRAME_ALIGN TES_CACHE_LINE
-#define TES_FRAME_BYTES (2 * TES_CACHE_LINE)
-_Static_assert(sizeof(tes_future) <= TES_FRAME_BYTES, "frame too big");
 
 static inline tes_future *frame_alloc(void)
 {
@@ -68,7 +57,7 @@ static TES_NOINLINE tes_future *frame_refill(tes_worker *w)
 }
 
 /* A worker's spill chain is a full batch: hand it to the pool. */
-static TES_NOINLINE void frame_spill(tes_worker *w)
+void tes__frame_spill(tes_worker *w)
 {
     tes_pool *p = w->pool;
     tes_future *b = w->spill;
@@ -89,70 +78,23 @@ static TES_NOINLINE void frame_spill(tes_worker *w)
     }
 }
 
-/* Sets up a frame that is ours alone until it is pushed (a release
- * store publishes it). */
-static inline void frame_init(tes_future *f, tes_pool *pool, int refs)
-{
-    atomic_init(&f->word, (uint32_t)refs * TES_REF);
-    f->error = 0;
-    f->result = NULL;
-    f->msg = NULL;
-    f->name = NULL;
-    f->pool = pool;
-    f->next = NULL;
-    f->ops = NULL;
-    f->ext = NULL;
-    atomic_init(&f->thief, -1);
-    atomic_init(&f->conts, NULL);
-}
-
 tes_future *tes__frame_new(tes_pool *pool, int refs)
 {
     tes_worker *w = tes__self;
-    tes_future *f;
-    if (TES_LIKELY(w && w->free_list)) {
-        f = w->free_list;
-        w->free_list = f->next;
-        w->free_count--;
-    } else {
+    tes_future *f = w ? tes__frame_pop(w) : NULL;
+    if (TES_UNLIKELY(!f)) {
         f = w ? frame_refill(w) : frame_alloc();
         if (!f)
             return NULL;
     }
-    frame_init(f, pool, refs);
+    tes__frame_init(f, pool, refs);
     return f;
-}
-
-static inline void frame_free(tes_future *f)
-{
-    if (TES_UNLIKELY(f->msg != NULL)) {
-        free(f->msg);
-        f->msg = NULL;
-    }
-    tes_worker *w = tes__self;
-    if (TES_LIKELY(w && w->free_count < TES_FREE_LIST_MAX)) {
-        f->next = w->free_list;
-        w->free_list = f;
-        w->free_count++;
-    } else if (w) {
-        f->next = w->spill;
-        w->spill = f;
-        if (++w->nspill == TES_FRAME_BATCH)
-            frame_spill(w);
-    } else {
-        free(f);
-    }
-}
-
-void tes__frame_free(tes_future *f)
-{
-    frame_free(f);
 }
 
 /* ---- completion -------------------------------------------------------- */
 
 /* Completion when someone sleeps on the word or continuations wait. */
-static TES_NOINLINE void complete_slow(tes_future *f)
+void tes__complete_slow(tes_future *f)
 {
     /* release: publishes result and error to the acquire loads of word in
      * the waiters (tes_await, tes_wait_any, tes_future_done) and in
@@ -183,42 +125,10 @@ static TES_NOINLINE void complete_slow(tes_future *f)
     uint32_t prev =
         atomic_fetch_sub_explicit(&f->word, TES_REF, memory_order_acq_rel);
     if (prev / TES_REF == 1)
-        frame_free(f);
+        tes__frame_free(f);
 }
 
-/* Publishes f's result and drops the running task's reference. */
-static inline void frame_complete(tes_future *f)
-{
-    /* relaxed: only a first guess for the CAS below. */
-    uint32_t old = atomic_load_explicit(&f->word, memory_order_relaxed);
-    if (old == TES_REF) {
-        /* Detached and unflagged: no handle exists, so no other thread can
-         * reach the frame any more; free it without an atomic RMW. */
-        frame_free(f);
-        return;
-    }
-    for (;;) {
-        if (TES_UNLIKELY(old & (TES_WAITERS | TES_CONT))) {
-            complete_slow(f);
-            return;
-        }
-        uint32_t nw = (old | TES_DONE) - TES_REF;
-        /* acq_rel: release publishes result/error to the acquire loads of
-         * word by awaiters and by tes_future_release; acquire for the case
-         * where this drops the last reference and frees the frame. A failed
-         * CAS (a waiter or a reference arrived) retries with the new value
-         * (relaxed: nothing else is read from it). */
-        if (atomic_compare_exchange_weak_explicit(&f->word, &old, nw,
-                                                  memory_order_acq_rel,
-                                                  memory_order_relaxed)) {
-            if (nw / TES_REF == 0)
-                frame_free(f);
-            return;
-        }
-    }
-}
-
-static TES_NOINLINE void set_cancelled(tes_future *f)
+void tes__set_cancelled(tes_future *f)
 {
     f->error = -ECANCELED;
     f->result = NULL;
@@ -238,13 +148,13 @@ static TES_NOINLINE void run_frame_ops(tes_worker *w, tes_future *f)
     /* relaxed: as in run_frame_body. */
     if (TES_UNLIKELY(atomic_load_explicit(&f->word, memory_order_relaxed) &
                      TES_CANCEL_REQ))
-        set_cancelled(f);
+        tes__set_cancelled(f);
     else
         f->result = ops->run(f);
     w->current = prev;
     tes__count(&w->n_run);
     void *later = ops->finish ? ops->finish(f) : NULL;
-    frame_complete(f);
+    tes__frame_complete(f);
     if (later)
         ops->after(later);
 }
@@ -261,12 +171,12 @@ static inline void run_frame_body(tes_worker *w, tes_future *f)
      * through tes_cancelled() instead. */
     if (TES_UNLIKELY(atomic_load_explicit(&f->word, memory_order_relaxed) &
                      TES_CANCEL_REQ))
-        set_cancelled(f);
+        tes__set_cancelled(f);
     else
         f->result = f->fn(f->arg);
     w->current = prev;
     tes__count(&w->n_run);
-    frame_complete(f);
+    tes__frame_complete(f);
 }
 
 static TES_NOINLINE void run_frame_traced(tes_worker *w, tes_future *f)
@@ -295,7 +205,7 @@ void tes__submit_always(tes_pool *pool, tes_future *f)
 
 bool tes__on_complete(tes_future *f, tes_cont *c)
 {
-    /* acquire: pairs with the release in frame_complete / complete_slow. */
+    /* acquire: pairs with the release in frame_complete / tes__complete_slow. */
     uint32_t s = atomic_load_explicit(&f->word, memory_order_acquire);
     while (!(s & (TES_DONE | TES_CONT))) {
         /* seq_cst: ordered against the completer's CAS on the same word,
@@ -315,7 +225,7 @@ bool tes__on_complete(tes_future *f, tes_cont *c)
             return false; /* the completer already took the list */
         c->next = head;
         /* release: publishes c's fields to the completer's acquire
-         * exchange in complete_slow; acquire on failure: we may read the
+         * exchange in tes__complete_slow; acquire on failure: we may read the
          * CLOSED it stored (then DONE is visible too). */
     } while (!atomic_compare_exchange_weak_explicit(
         &f->conts, &head, c, memory_order_release, memory_order_acquire));
@@ -387,7 +297,7 @@ static TES_NOINLINE int spawn_slow(tes_future **out, tes_pool *pool,
     f->name = name;
     int rc = tes__submit(pool, f);
     if (TES_UNLIKELY(rc != 0)) {
-        frame_free(f);
+        tes__frame_free(f);
         return rc;
     }
     if (out)
@@ -409,7 +319,7 @@ int tes_spawn_named(tes_future **out, tes_pool *pool, const char *name,
         tes_future *f = w->free_list;
         w->free_list = f->next;
         w->free_count--;
-        frame_init(f, pool, out ? 2 : 1);
+        tes__frame_init(f, pool, out ? 2 : 1);
         f->fn = fn;
         f->arg = arg;
         f->name = name;
@@ -586,7 +496,7 @@ void tes_future_release(tes_future *f)
     uint32_t s = atomic_load_explicit(&f->word, memory_order_acquire);
     if (TES_LIKELY((s & ~(TES_CANCEL_REQ | TES_WAITERS)) ==
                    (TES_DONE | TES_REF))) {
-        frame_free(f);
+        tes__frame_free(f);
         return;
     }
     /* acq_rel: release our uses of the frame to whoever frees it; acquire
@@ -594,7 +504,7 @@ void tes_future_release(tes_future *f)
     uint32_t prev =
         atomic_fetch_sub_explicit(&f->word, TES_REF, memory_order_acq_rel);
     if (prev / TES_REF == 1)
-        frame_free(f);
+        tes__frame_free(f);
 }
 
 /* ---- failures ---------------------------------------------------------- */

@@ -1,0 +1,123 @@
+/*
+ * frame.h — private: the hot path of a task frame's life (take one from the
+ * worker's free list, set it up, complete it, put it back), inline so that
+ * spawn and actor calls pay no function call for it. The slow paths (empty
+ * or overfull free lists, completion with waiters or continuations) are out
+ * of line in task.c.
+ */
+#ifndef TES_FRAME_H
+#define TES_FRAME_H
+
+#include "internal.h"
+
+#include <stdlib.h>
+
+/* Frames a worker keeps for reuse; more go to the pool's spare list in
+ * batches, and past TES_SPARE_MAX batches back to malloc. */
+#define TES_FREE_LIST_MAX 4096
+#define TES_FRAME_BATCH 256
+#define TES_SPARE_MAX 64
+
+/* Frames start on a cache line and take two whole lines, so that the
+ * fields a run touches never straddle a third one (about 8% on actor
+ * calls, whose frames are mostly cache misses). */
+#define TES_FRAME_ALIGN TES_CACHE_LINE
+#define TES_FRAME_BYTES (2 * TES_CACHE_LINE)
+_Static_assert(sizeof(tes_future) <= TES_FRAME_BYTES, "frame too big");
+
+/* task.c: the out-of-line halves. */
+void tes__frame_spill(tes_worker *w);      /* w's spill chain is a batch */
+void tes__complete_slow(tes_future *f);    /* waiters or continuations */
+void tes__set_cancelled(tes_future *f);    /* result of a cancelled frame */
+
+/* Sets up a frame that is ours alone until it is pushed (a release
+ * store publishes it). */
+static inline void tes__frame_init(tes_future *f, tes_pool *pool, int refs)
+{
+    atomic_init(&f->word, (uint32_t)refs * TES_REF);
+    f->error = 0;
+    f->result = NULL;
+    f->msg = NULL;
+    f->name = NULL;
+    f->pool = pool;
+    f->next = NULL;
+    f->ops = NULL;
+    f->ext = NULL;
+    atomic_init(&f->thief, -1);
+    atomic_init(&f->conts, NULL);
+}
+
+/* A frame from w's free list (not set up), or NULL when the list is empty
+ * (tes__frame_new refills it). w is the calling thread's worker. */
+static inline tes_future *tes__frame_pop(tes_worker *w)
+{
+    tes_future *f = w->free_list;
+    if (TES_LIKELY(f != NULL)) {
+        tes_future *nx = f->next;
+        w->free_list = nx;
+        w->free_count--;
+        /* The list is a chain through the frames: start the next pop's
+         * cache miss now (a frame freed by another worker is in its
+         * cache), rather than one miss after another. */
+        if (nx)
+            __builtin_prefetch(nx, 1);
+    }
+    return f;
+}
+
+/* Returns a frame nobody can reach any more to the calling thread's free
+ * list (or its spill batch, or malloc from an outside thread). */
+static inline void tes__frame_free(tes_future *f)
+{
+    if (TES_UNLIKELY(f->msg != NULL)) {
+        free(f->msg);
+        f->msg = NULL;
+    }
+    tes_worker *w = tes__self;
+    if (TES_LIKELY(w && w->free_count < TES_FREE_LIST_MAX)) {
+        f->next = w->free_list;
+        w->free_list = f;
+        w->free_count++;
+    } else if (w) {
+        f->next = w->spill;
+        w->spill = f;
+        if (++w->nspill == TES_FRAME_BATCH)
+            tes__frame_spill(w);
+    } else {
+        free(f);
+    }
+}
+
+/* Publishes f's result and drops the running task's reference. */
+static inline void tes__frame_complete(tes_future *f)
+{
+    /* relaxed: only a first guess for the CAS below. */
+    uint32_t old = atomic_load_explicit(&f->word, memory_order_relaxed);
+    if (old == TES_REF) {
+        /* Detached and unflagged: no handle exists, so no other thread can
+         * reach the frame any more; free it without an atomic RMW. */
+        tes__frame_free(f);
+        return;
+    }
+    for (;;) {
+        if (TES_UNLIKELY(old & (TES_WAITERS | TES_CONT))) {
+            tes__complete_slow(f);
+            return;
+        }
+        uint32_t nw = (old | TES_DONE) - TES_REF;
+        /* acq_rel: release publishes result/error to the acquire loads of
+         * word by awaiters and by tes_future_release; acquire for the case
+         * where this drops the last reference and frees the frame. A failed
+         * CAS (a waiter or a reference arrived) retries with the new value
+         * (relaxed: nothing else is read from it). */
+        if (atomic_compare_exchange_weak_explicit(&f->word, &old, nw,
+                                                  memory_order_acq_rel,
+                                                  memory_order_relaxed)) {
+            if (nw / TES_REF == 0)
+                tes__frame_free(f);
+            return;
+        }
+    }
+}
+
+#endif
