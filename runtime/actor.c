@@ -46,6 +46,7 @@ struct tes_actor {
 static void *call_run(tes_future *f);
 static void *call_finish(tes_future *f);
 static void call_after(void *next);
+static void queue_turn(tes_actor *a, tes_future *f);
 static const tes_frame_ops call_ops = {call_run, call_finish, call_after};
 
 /* Marks the call made by tes_actor_destroy: after it, the actor is freed. */
@@ -185,7 +186,7 @@ static void call_after(void *arg)
     }
     tes__drain = outer;
     if (next) /* the turn is still ours: queue the next call as a task */
-        tes__submit_always(a->pool, next);
+        queue_turn(a, next);
 }
 
 int tes_actor_create(tes_actor **out, tes_pool *pool, void *state,
@@ -225,10 +226,24 @@ static bool push_call(tes_actor *a, tes_future *f)
     return !(m & TURN);
 }
 
+/* Queues the actor's turn, whose next call is f, as a task: on a worker
+ * of the actor's pool, for this worker (see "actor turns" in pool.c);
+ * elsewhere (a lent or outside thread) as any task. */
+static void queue_turn(tes_actor *a, tes_future *f)
+{
+    tes_pool *p = a->pool;
+    tes_worker *w = tes__self;
+    if (w && w->pool == p && w->index < p->nworkers) {
+        tes__affine_push(w, f);
+        return;
+    }
+    tes__submit_always(p, f);
+}
+
 /* The caller took the turn: the oldest call becomes a task. */
 static TES_NOINLINE void take_turn(tes_actor *a)
 {
-    tes__submit_always(a->pool, next_call(a));
+    queue_turn(a, next_call(a));
 }
 
 /* Fills in call frame f and queues it. */

@@ -97,6 +97,12 @@ struct tes_worker {
      * read by tes_pool_stats from any thread (relaxed loads). */
     alignas(TES_CACHE_LINE) _Atomic uint64_t n_run, n_spawn, n_steal,
         n_failed, n_inject, n_park;
+    /* Actor turns waiting for this worker (pool.c, "actor turns"): a stack
+     * of frames through next, pushed by any worker (release CAS), taken
+     * whole by an acquire exchange. affine_since: when it last became
+     * non-empty, in TSC ticks (relaxed: a hint for other workers). */
+    alignas(TES_CACHE_LINE) _Atomic(tes_future *) affine;
+    _Atomic uint64_t affine_since;
     /* Private to the worker's thread. */
     alignas(TES_CACHE_LINE) tes_pool *pool;
     int index;
@@ -205,6 +211,17 @@ void tes__trace_finish(tes_pool *p);
 /* cancel.c */
 bool tes__group_cancelled_frame(const tes_future *f);
 tes_future *tes__find_work(tes_worker *w);
+/* Queues actor turn f (a call frame) for worker t of t's pool: t runs it
+ * at its next look for work; others only when t is slow to (pool.c). */
+void tes__affine_push(tes_worker *t, tes_future *f);
+/* A turn from w's own affine list, or NULL; w is the calling thread's. */
+tes_future *tes__affine_own(tes_worker *w);
+/* Whether turns wait on w's affine list (a hint). */
+static inline bool tes__affine_pending(tes_worker *w)
+{
+    /* relaxed: a hint; tes__affine_own decides. */
+    return atomic_load_explicit(&w->affine, memory_order_relaxed) != NULL;
+}
 void tes__inject(tes_pool *pool, tes_future *f);
 
 /* Counter bump for a counter only its worker writes. */

@@ -396,7 +396,13 @@ static TES_NOINLINE void await_blocking(tes_future *f)
  * then the thief that took f (leapfrogging), then anyone. */
 static tes_future *help_find(tes_worker *w, tes_future *f)
 {
-    tes_future *t = tes__deque_take(&w->deque);
+    /* Actor turns waiting for us first: the calls we made are among
+     * them, and running our own deque first would start the tasks it
+     * holds (other callers, which make more calls) before them. */
+    tes_future *t = tes__affine_own(w);
+    if (t)
+        return t;
+    t = tes__deque_take(&w->deque);
     if (t)
         return t;
     /* relaxed: a hint; the steal below re-checks everything. */
@@ -443,6 +449,17 @@ static TES_NOINLINE void await_helping(tes_worker *w, tes_future *f)
     }
 }
 
+/* tes_await on a worker whose newest task t (or NULL) is not f. */
+static TES_NOINLINE void await_other(tes_worker *w, tes_future *f,
+                                     tes_future *t)
+{
+    /* Run t first, unless actor turns wait for us: help_find runs those
+     * first, then takes t back. */
+    if (t && (!tes__affine_pending(w) || tes__deque_push(&w->deque, t) != 0))
+        tes__run_frame(w, t);
+    await_helping(w, f);
+}
+
 int tes_await(tes_future *f, void **result)
 {
     if (TES_UNLIKELY(!f))
@@ -455,9 +472,7 @@ int tes_await(tes_future *f, void **result)
             if (TES_LIKELY(t == f)) {
                 tes__run_frame(w, f);
             } else {
-                if (t)
-                    tes__run_frame(w, t);
-                await_helping(w, f);
+                await_other(w, f, t);
             }
         } else {
             if (TES_UNLIKELY(tes__forked(f->pool)))

@@ -425,6 +425,59 @@ START_TEST(actor_flood_from_one_worker_recycles_frames)
 }
 END_TEST
 
+/* A caller that makes a call and then computes without ever looking for
+ * work again (here: spins until the call has run) must not hold up the
+ * call: the turn waits for its own worker first, and another worker takes
+ * it over soon after. */
+struct busy_caller {
+    tes_actor *a;
+    _Atomic int ran;
+    pthread_t runner;
+};
+
+static void *note_runner(void *state, void *arg)
+{
+    struct busy_caller *b = state;
+    (void)arg;
+    b->runner = pthread_self();
+    /* release: pairs with the caller's acquire load below. */
+    atomic_store_explicit(&b->ran, 1, memory_order_release);
+    return NULL;
+}
+
+static void *call_then_spin(void *arg)
+{
+    struct busy_caller *b = arg;
+    ck_assert_int_eq(tes_actor_call(NULL, b->a, note_runner, NULL), 0);
+    struct timespec t0, now;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    while (!atomic_load_explicit(&b->ran, memory_order_acquire)) {
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        if (now.tv_sec - t0.tv_sec > 10)
+            return (void *)1; /* never ran: the turn was stuck */
+    }
+    return pthread_equal(b->runner, pthread_self()) ? (void *)2 : NULL;
+}
+
+START_TEST(actor_turn_of_a_busy_caller_is_taken_over)
+{
+    tes_pool *p = make_pool(2);
+    struct busy_caller b = {.ran = 0};
+    ck_assert_int_eq(tes_actor_create(&b.a, p, &b, NULL), 0);
+    /* Let the other worker park deeply first. */
+    struct timespec nap = {0, 120 * 1000 * 1000};
+    nanosleep(&nap, NULL);
+    tes_future *f;
+    void *r = (void *)3;
+    ck_assert_int_eq(tes_spawn(&f, p, call_then_spin, &b), 0);
+    ck_assert_int_eq(tes_await(f, &r), 0);
+    tes_future_release(f);
+    ck_assert_ptr_null(r); /* ran, and on the other worker */
+    tes_actor_destroy(b.a);
+    tes_pool_destroy(p);
+}
+END_TEST
+
 START_TEST(actor_rejects_bad_arguments)
 {
     tes_pool *p = make_pool(1);
@@ -455,6 +508,7 @@ static Suite *actor_suite(void)
     tcase_add_test(tc, actor_different_actors_run_in_parallel);
     tcase_add_loop_test(tc, actor_call_completes_before_the_calls_after_it, 0, 2);
     tcase_add_loop_test(tc, actor_flood_from_one_worker_recycles_frames, 0, 4);
+    tcase_add_test(tc, actor_turn_of_a_busy_caller_is_taken_over);
     tcase_add_test(tc, actor_rejects_bad_arguments);
     suite_add_tcase(s, tc);
     return s;
