@@ -246,15 +246,12 @@ static TES_NOINLINE void take_turn(tes_actor *a)
     queue_turn(a, next_call(a));
 }
 
-/* Fills in call frame f and queues it. */
-static inline void queue_call(tes_future *f, tes_actor *a, const char *name,
+/* Fills in the call of frame f (set up otherwise) and queues it. */
+static inline void queue_call(tes_future *f, tes_actor *a,
                               void *(*method)(void *, void *), void *arg)
 {
     f->method = method;
     f->arg = arg;
-    f->name = name;
-    f->ops = &call_ops;
-    f->ext = a;
     if (push_call(a, f))
         take_turn(a); /* we hold the turn */
 }
@@ -281,9 +278,12 @@ static TES_NOINLINE int call_slow(tes_future **out, tes_actor *a,
     tes_future *f = tes__frame_new(pool, out ? 2 : 1);
     if (!f)
         return -ENOMEM;
+    f->name = name;
+    f->ops = &call_ops;
+    f->ext = a;
     if (out)
         *out = f; /* before the push: the call may complete at once */
-    queue_call(f, a, name, method, arg);
+    queue_call(f, a, method, arg);
     return 0;
 }
 
@@ -297,10 +297,10 @@ static inline int call(tes_future **out, tes_actor *a, const char *name,
     if (TES_UNLIKELY(!a || !method || !w || w->pool != a->pool ||
                      !(f = tes__frame_pop(w))))
         return call_slow(out, a, name, method, arg);
-    tes__frame_init(f, a->pool, out ? 2 : 1);
+    tes__frame_setup(f, a->pool, out ? 2 : 1, &call_ops, a, name);
     if (out)
         *out = f; /* before the push: the call may complete at once */
-    queue_call(f, a, name, method, arg);
+    queue_call(f, a, method, arg);
     return 0;
 }
 

@@ -10,6 +10,7 @@
 #include <pthread.h>
 #include <stdalign.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "deque.h"
@@ -57,6 +58,8 @@ struct tes_cont {
 #define TES_CONTS_CLOSED ((tes_cont *)1)
 
 struct tes_future {
+    /* First cache line: what running, completing and freeing a frame
+     * touch (an actor's drain reads nothing else). */
     _Atomic uint32_t word;     /* flags | refs * TES_REF */
     int error;                 /* 0 or the failure code; final once DONE */
     union {
@@ -66,17 +69,27 @@ struct tes_future {
     void *arg;
     void *result;              /* final once DONE */
     char *msg;                 /* malloc'd failure message or NULL */
-    const char *name;          /* not owned */
+    /* The worker that malloc'd the frame, or NULL (another thread): a
+     * frame freed by another worker of the same pool goes back to it
+     * (frame.h). Set once, never reset by reuse; compared, and
+     * dereferenced only once known to be a slot of the freeing worker's
+     * pool (the home's pool may be gone). */
+    tes_worker *home;
     tes_pool *pool;
     tes_future *next;          /* free list / injection queue / group link */
+    /* Second line. */
     const tes_frame_ops *ops;  /* NULL: a plain task */
     void *ext;                 /* owned by ops (actor call, dependency...) */
+    const char *name;          /* not owned */
     _Atomic int thief;         /* worker index that stole it, or -1 */
     /* Registered continuations (pushed with a release CAS by
      * tes__on_complete, taken with an acquire exchange by the completer),
      * or TES_CONTS_CLOSED once taken. Valid only while TES_CONT is set. */
     _Atomic(tes_cont *) conts;
 };
+_Static_assert(offsetof(tes_future, next) < 64 &&
+                   offsetof(tes_future, ops) == 64,
+               "the hot fields fill the first cache line");
 
 /* Behaviour for frames that are more than fn(arg), on the thread that runs
  * them: run replaces fn(arg) and returns the result (it is not called when
@@ -103,6 +116,11 @@ struct tes_worker {
      * non-empty, in TSC ticks (relaxed: a hint for other workers). */
     alignas(TES_CACHE_LINE) _Atomic(tes_future *) affine;
     _Atomic uint64_t affine_since;
+    /* Frames of this worker returned by other workers of its pool
+     * (frame.h): a stack of batches (chains through next; the head's arg
+     * links the batches, its ext is the batch's tail), pushed with a
+     * release CAS, taken whole with an acquire exchange. */
+    _Atomic(tes_future *) returned;
     /* Private to the worker's thread. */
     alignas(TES_CACHE_LINE) tes_pool *pool;
     int index;
@@ -114,6 +132,9 @@ struct tes_worker {
     tes_future *spill;       /* frames beyond the free list's cap, gathered
                                 into a batch for the pool's spare list */
     int nspill;
+    /* Per slot of the pool: frames of that worker freed here, gathered
+     * into a batch to send back (frame.h); nworkers + nlend entries. */
+    struct tes_frame_return { tes_future *head, *tail; int n; } *ret;
     pthread_t thread;
     tes_trace_buf *trace;    /* NULL: tracing off (the one branch it costs) */
     /* Lend slots only: 1 while a host thread occupies the slot (claimed by

@@ -442,6 +442,9 @@ static void free_chain(tes_future *f)
     }
 }
 
+/* Frees the frames w's thread holds: its free list, spill batch and the
+ * batches it was gathering for other workers. Frames other workers
+ * returned to w wait for pool_free (they may still arrive). */
 static void free_frames(tes_worker *w)
 {
     free_chain(w->free_list);
@@ -450,6 +453,12 @@ static void free_frames(tes_worker *w)
     free_chain(w->spill);
     w->spill = NULL;
     w->nspill = 0;
+    int slots = w->pool->nworkers + w->pool->nlend;
+    for (int i = 0; w->ret && i < slots; i++) {
+        free_chain(w->ret[i].head);
+        w->ret[i].head = w->ret[i].tail = NULL;
+        w->ret[i].n = 0;
+    }
 }
 
 static void *worker_main(void *arg)
@@ -554,6 +563,17 @@ static void pool_free(tes_pool *p, int ndeques)
         if (i >= p->nworkers)
             free_frames(&p->workers[i]); /* lend slots keep theirs */
     }
+    for (int i = 0; i < p->nworkers + p->nlend; i++) {
+        tes_worker *w = &p->workers[i];
+        /* relaxed: every thread that could return frames has been joined. */
+        tes_future *b = atomic_load_explicit(&w->returned, memory_order_relaxed);
+        while (b) {
+            tes_future *next_batch = b->arg;
+            free_chain(b);
+            b = next_batch;
+        }
+        free(w->ret);
+    }
     free(p->trace_path);
     while (p->spare) { /* workers joined: no lock needed */
         tes_future *b = p->spare;
@@ -624,11 +644,17 @@ int tes_pool_create(tes_pool **out, const tes_pool_options *opts)
         atomic_init(&w->lent, 0);
         atomic_init(&w->affine, NULL);
         atomic_init(&w->affine_since, 0);
+        atomic_init(&w->returned, NULL);
+        w->pool = p; /* before anything can fail: pool_free reads it */
+        w->ret = calloc(slots, sizeof *w->ret);
+        if (!w->ret) {
+            pool_free(p, i);
+            return -ENOMEM;
+        }
         if (tes__deque_init(&w->deque, 256) != 0) {
             pool_free(p, i);
             return -ENOMEM;
         }
-        w->pool = p;
         w->index = i;
         w->rng = 0x9e3779b97f4a7c15ULL * (uint64_t)(i + 1) | 1;
     }

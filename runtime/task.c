@@ -16,9 +16,13 @@
 #include "futex.h"
 
 
-static inline tes_future *frame_alloc(void)
+/* A new frame, homed at w (NULL: the calling thread is no worker). */
+static inline tes_future *frame_alloc(tes_worker *w)
 {
-    return aligned_alloc(TES_FRAME_ALIGN, TES_FRAME_BYTES);
+    tes_future *f = aligned_alloc(TES_FRAME_ALIGN, TES_FRAME_BYTES);
+    if (f)
+        f->home = w;
+    return f;
 }
 
 /* Wake channel for tes_wait_any from outside threads: bumped after any
@@ -37,10 +41,26 @@ static _Atomic uint32_t tes__any_seq;
 
 /* ---- frames ------------------------------------------------------------ */
 
-/* A worker's free list is empty: take a batch of spare frames from its
- * pool, or malloc one. */
+/* A worker's free list is empty: take back its frames that other workers
+ * returned, else a batch of spare frames from its pool, else malloc one. */
 static TES_NOINLINE tes_future *frame_refill(tes_worker *w)
 {
+    /* relaxed: a cheap look; the exchange decides. acquire: pairs with
+     * the release CAS in tes__frame_return (the batches' links). */
+    if (atomic_load_explicit(&w->returned, memory_order_relaxed)) {
+        tes_future *b = atomic_exchange_explicit(&w->returned, NULL,
+                                                 memory_order_acquire);
+        while (b) {
+            tes_future *next_batch = b->arg, *tail = b->ext;
+            tail->next = w->free_list;
+            w->free_list = b;
+            w->free_count += TES_RETURN_BATCH;
+            b = next_batch;
+        }
+        tes_future *f = tes__frame_pop(w);
+        if (f)
+            return f;
+    }
     tes_pool *p = w->pool;
     pthread_mutex_lock(&p->frames_lock);
     tes_future *b = p->spare;
@@ -50,7 +70,7 @@ static TES_NOINLINE tes_future *frame_refill(tes_worker *w)
     }
     pthread_mutex_unlock(&p->frames_lock);
     if (!b)
-        return frame_alloc();
+        return frame_alloc(w);
     w->free_list = b->next;
     w->free_count = TES_FRAME_BATCH - 1;
     return b;
@@ -78,12 +98,45 @@ void tes__frame_spill(tes_worker *w)
     }
 }
 
+bool tes__frame_return(tes_worker *w, tes_future *f)
+{
+    tes_pool *p = w->pool;
+    /* Compare addresses only: f->home may belong to a pool that is gone. */
+    uintptr_t h = (uintptr_t)f->home, first = (uintptr_t)p->workers;
+    if (!f->home || h < first ||
+        h >= first + (uintptr_t)(p->nworkers + p->nlend) * sizeof *p->workers)
+        return false;
+    size_t slot = (h - first) / sizeof *p->workers;
+    struct tes_frame_return *r = &w->ret[slot];
+    f->next = r->head;
+    r->head = f;
+    if (!r->tail)
+        r->tail = f;
+    if (++r->n < TES_RETURN_BATCH)
+        return true;
+    tes_future *b = r->head;
+    b->ext = r->tail;
+    r->head = r->tail = NULL;
+    r->n = 0;
+    tes_worker *home = &p->workers[slot];
+    /* relaxed: a first guess for the CAS. */
+    tes_future *old = atomic_load_explicit(&home->returned,
+                                           memory_order_relaxed);
+    do {
+        b->arg = old;
+        /* release: pairs with the acquire exchange in frame_refill, which
+         * then sees the batch's links. */
+    } while (!atomic_compare_exchange_weak_explicit(
+        &home->returned, &old, b, memory_order_release, memory_order_relaxed));
+    return true;
+}
+
 tes_future *tes__frame_new(tes_pool *pool, int refs)
 {
     tes_worker *w = tes__self;
     tes_future *f = w ? tes__frame_pop(w) : NULL;
     if (TES_UNLIKELY(!f)) {
-        f = w ? frame_refill(w) : frame_alloc();
+        f = w ? frame_refill(w) : frame_alloc(NULL);
         if (!f)
             return NULL;
     }
