@@ -67,7 +67,13 @@ struct tes_future {
         void *(*method)(void *, void *);   /* actor calls */
     };
     void *arg;
-    void *result;              /* final once DONE */
+    union {
+        void *result;          /* final once DONE */
+        /* An actor call before it runs (actor.c): a frame its worker
+         * pushed TES_WALK_AHEAD calls earlier, which the drain's walk down
+         * the mailbox prefetches. Only a hint: any value is harmless. */
+        tes_future *walk_hint;
+    };
     char *msg;                 /* malloc'd failure message or NULL */
     /* The worker that malloc'd the frame, or NULL (another thread): a
      * frame freed by another worker of the same pool goes back to it
@@ -126,6 +132,10 @@ struct tes_worker {
     int index;
     uint64_t rng;            /* xorshift state for victim choice */
     tes_future *current;     /* frame being run, for tes_fail / cancelled */
+    /* The last actor calls this worker made, newest at pushed - 1 (mod
+     * TES_WALK_AHEAD): the source of walk_hint (actor.c). */
+    tes_future *pushed_ring[8];
+    unsigned pushed;
     tes_future *free_list;   /* recycled frames */
     unsigned tiny_steals;    /* stolen tasks in a row that were tiny */
     int free_count;
