@@ -285,12 +285,15 @@ TES_API int tes_spawn_after(tes_future **f, tes_pool *pool, const char *name,
  *
  * Ray's @ray.remote class: an actor owns a state; calls to one actor run one
  * at a time, in the order they were made (a total order consistent with
- * each caller's order), on whichever worker is free; calls to different
- * actors run in parallel. No worker ever waits for an actor's turn: a call
- * that finds the actor idle is queued as a task, and each finishing call
- * passes the turn on — the worker that ran it goes on with up to 64 more
- * calls of the same actor (each completing as it goes) before queueing the
- * rest as a task again. Method bodies may spawn, await, and call actors.
+ * each caller's order), on any worker; calls to different actors run in
+ * parallel. No worker ever waits for an actor's turn: a call that finds the
+ * actor idle is queued as a task, and each finishing call passes the turn
+ * on — the worker that ran it goes on with up to 256 more calls of the
+ * same actor (each completing as it goes) before queueing the rest as a
+ * task again. Such a task waits for the worker that queued it, whose cache
+ * holds the calls; another worker takes it over once it has waited about
+ * 20 microseconds (or, when every other worker sleeps, when one wakes: at
+ * most 50 ms later). Method bodies may spawn, await, and call actors.
  * A caller pays one compare-and-swap on the actor's mailbox per call. */
 typedef struct tes_actor tes_actor; /* opaque */
 

@@ -25,8 +25,10 @@
 #define TES_FRAME_BYTES (2 * TES_CACHE_LINE)
 _Static_assert(sizeof(tes_future) <= TES_FRAME_BYTES, "frame too big");
 
-/* Frames sent back to their worker at a time (see tes__frame_free). */
+/* Frames sent back to their worker at a time (see tes__frame_free), and
+ * the largest pool (workers and lend slots) that sends them back. */
 #define TES_RETURN_BATCH 32
+#define TES_RETURN_MAX_SLOTS 256
 
 /* task.c: the out-of-line halves. */
 void tes__frame_spill(tes_worker *w);      /* w's spill chain is a batch */

@@ -154,6 +154,8 @@ struct tes_worker {
 
 struct tes_pool {
     int nworkers;
+    int nstarted;        /* worker threads running: nworkers, or fewer when
+                            one failed to start (set before stopping is) */
     int nlend;           /* lend slots, after the workers in workers[] */
     tes_worker *workers; /* nworkers + nlend, cache-line aligned */
     unsigned fork_gen;   /* tes__fork_gen when created: a forked child's

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "frame.h"
 #include "futex.h"
 
 TES_TLS tes_worker *tes__self;
@@ -104,7 +105,12 @@ static tes_future *inject_pop(tes_pool *p)
  * whenever it looks for work or helps while awaiting. Other workers leave
  * a list alone until it has waited TES_AFFINE_TICKS (its worker may be in
  * a long task), and take it at once when the pool is stopping; while any
- * list waits, parked workers look again every TES_AFFINE_PARK_NS.
+ * list waits, parked workers look again every TES_AFFINE_PARK_NS. Queueing
+ * a turn wakes nobody (a wake per turn would cost a caller more than the
+ * calls): when every other worker already sleeps with a longer timeout and
+ * the owner stays busy, the turn waits for the first of them to wake, at
+ * most TES_PARK_MAX_NS. The list is served oldest first, so a busy actor
+ * whose turn keeps coming back cannot starve the others behind it.
  */
 #define TES_AFFINE_TICKS 60000        /* about 20 us */
 #define TES_AFFINE_PARK_NS 200000LL
@@ -118,50 +124,71 @@ static inline uint64_t ticks(void)
 #endif
 }
 
-void tes__affine_push(tes_worker *t, tes_future *f)
+/* Pushes f on t's list. stamp: f is newly queued, so an empty list starts
+ * waiting now; a turn put back (affine_take) keeps the list's older time. */
+static void affine_push(tes_worker *t, tes_future *f, bool stamp)
 {
     /* relaxed: a first guess for the CAS. */
     tes_future *head = atomic_load_explicit(&t->affine, memory_order_relaxed);
     do {
+        if (!head && stamp)
+            /* relaxed: published by the release CAS below, which the
+             * acquire look in affine_take pairs with. */
+            atomic_store_explicit(&t->affine_since, ticks(),
+                                  memory_order_relaxed);
         f->next = head;
-        /* release: pairs with the acquire exchange in affine_take, which
-         * then sees the frame (and, through the actor's turn, its calls). */
+        /* release: pairs with the acquire exchange (and look) in
+         * affine_take, which then sees the frame (and, through the actor's
+         * turn, its calls) and the time it started waiting. */
     } while (!atomic_compare_exchange_weak_explicit(
         &t->affine, &head, f, memory_order_release, memory_order_relaxed));
-    if (!head)
-        /* relaxed: only other workers' patience depends on it. */
-        atomic_store_explicit(&t->affine_since, ticks(), memory_order_relaxed);
+}
+
+void tes__affine_push(tes_worker *t, tes_future *f)
+{
+    affine_push(t, f, true);
 }
 
 /* Takes from's affine list when w may: from's own thread always, others
- * once it has waited long enough or the pool is stopping. Returns one turn
- * to run; the others go to w's own list. */
+ * once it has waited long enough or the pool is stopping. Returns the
+ * turn that has waited longest, to run now; the others go back, oldest
+ * deepest, on w's list (a worker's) or on from's (a lend slot, which
+ * keeps no turns: its host may leave at any time). */
 static tes_future *affine_take(tes_worker *w, tes_worker *from)
 {
-    /* relaxed: a cheap look; the exchange decides. */
-    if (TES_LIKELY(!atomic_load_explicit(&from->affine, memory_order_relaxed)))
+    /* acquire: pairs with the release CAS in affine_push (its stamp). */
+    if (TES_LIKELY(!atomic_load_explicit(&from->affine, memory_order_acquire)))
         return NULL;
     if (from != w &&
-        /* relaxed: a hint, see tes__affine_push. */
+        /* relaxed: ordered by the acquire look above. */
         ticks() - atomic_load_explicit(&from->affine_since,
                                        memory_order_relaxed) <
             TES_AFFINE_TICKS &&
         /* acquire: pairs with the seq_cst store in tes_pool_destroy. */
         !atomic_load_explicit(&w->pool->stopping, memory_order_acquire))
         return NULL;
-    /* acquire: pairs with the release CAS in tes__affine_push. */
+    /* acquire: pairs with the release CAS in affine_push. */
     tes_future *f =
         atomic_exchange_explicit(&from->affine, NULL, memory_order_acquire);
     if (!f)
         return NULL;
-    tes_future *rest = f->next;
-    f->next = NULL;
-    while (rest) {
-        tes_future *nx = rest->next;
-        tes__affine_push(w, rest);
-        rest = nx;
+    /* The list is newest first: reverse it, run the oldest, and push the
+     * rest back oldest first so that the newest ends on top again. */
+    tes_future *oldest = NULL;
+    while (f) {
+        tes_future *nx = f->next;
+        f->next = oldest;
+        oldest = f;
+        f = nx;
     }
-    return f;
+    tes_worker *keep = w->index < w->pool->nworkers ? w : from;
+    for (tes_future *t = oldest->next; t;) {
+        tes_future *nx = t->next;
+        affine_push(keep, t, false);
+        t = nx;
+    }
+    oldest->next = NULL;
+    return oldest;
 }
 
 tes_future *tes__affine_own(tes_worker *w)
@@ -308,7 +335,7 @@ static bool try_finish(tes_worker *w)
      * with the other workers' increments and decrements. */
     int idle = atomic_fetch_add_explicit(&p->idle, 1, memory_order_seq_cst) + 1;
     for (;;) {
-        if (idle == p->nworkers &&
+        if (idle == p->nstarted &&
             atomic_load_explicit(&p->inj_count, memory_order_seq_cst) == 0) {
             /* release: pairs with the acquire loads of finished. */
             atomic_store_explicit(&p->finished, 1, memory_order_release);
@@ -646,8 +673,13 @@ int tes_pool_create(tes_pool **out, const tes_pool_options *opts)
         atomic_init(&w->affine_since, 0);
         atomic_init(&w->returned, NULL);
         w->pool = p; /* before anything can fail: pool_free reads it */
-        w->ret = calloc(slots, sizeof *w->ret);
-        if (!w->ret) {
+        /* Frames go back to their worker only in pools of up to
+         * TES_RETURN_MAX_SLOTS slots: the gathering arrays take slots²
+         * entries. */
+        w->ret = slots <= TES_RETURN_MAX_SLOTS
+                     ? calloc(slots, sizeof *w->ret)
+                     : NULL;
+        if (!w->ret && slots <= TES_RETURN_MAX_SLOTS) {
             pool_free(p, i);
             return -ENOMEM;
         }
@@ -665,11 +697,13 @@ int tes_pool_create(tes_pool **out, const tes_pool_options *opts)
     pthread_attr_t attr;
     pthread_attr_init(&attr);
     pthread_attr_setstacksize(&attr, o.stack_size ? o.stack_size : 8u << 20);
+    p->nstarted = n;
     for (int i = 0; i < n; i++) {
         int rc = pthread_create(&p->workers[i].thread, &attr, worker_main,
                                 &p->workers[i]);
         if (rc != 0) {
             pthread_attr_destroy(&attr);
+            p->nstarted = i; /* before stopping: try_finish counts to it */
             stop_and_join(p, i);
             pool_free(p, (int)slots);
             return -rc;

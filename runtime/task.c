@@ -103,7 +103,7 @@ bool tes__frame_return(tes_worker *w, tes_future *f)
     tes_pool *p = w->pool;
     /* Compare addresses only: f->home may belong to a pool that is gone. */
     uintptr_t h = (uintptr_t)f->home, first = (uintptr_t)p->workers;
-    if (!f->home || h < first ||
+    if (!f->home || !w->ret || h < first ||
         h >= first + (uintptr_t)(p->nworkers + p->nlend) * sizeof *p->workers)
         return false;
     size_t slot = (h - first) / sizeof *p->workers;

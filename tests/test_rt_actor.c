@@ -6,6 +6,7 @@
  */
 #include <check.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -478,6 +479,140 @@ START_TEST(actor_turn_of_a_busy_caller_is_taken_over)
 }
 END_TEST
 
+/* One worker's queued turns are served oldest first: a caller that keeps
+ * one actor busy (its calls are slower than the caller makes them, so its
+ * turn keeps coming back) cannot starve another actor's turn queued before
+ * it. The flood stops as soon as that other call has run; it must run
+ * long before the flood's end. */
+#define FLOOD_CALLS 200000
+
+struct flooder {
+    tes_actor *busy, *other;
+    _Atomic int stop;
+};
+
+static void *slow_noop(void *state, void *arg)
+{
+    (void)state;
+    (void)arg;
+    struct timespec t0, now;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    do
+        clock_gettime(CLOCK_MONOTONIC, &now);
+    while ((now.tv_sec - t0.tv_sec) * 1000000000L + now.tv_nsec - t0.tv_nsec <
+           5000);
+    return NULL;
+}
+
+static void *set_stop(void *state, void *arg)
+{
+    (void)arg;
+    /* release: pairs with the flooder's acquire load. */
+    atomic_store_explicit(&((struct flooder *)state)->stop, 1,
+                          memory_order_release);
+    return NULL;
+}
+
+static void *flood_until_stopped(void *arg)
+{
+    struct flooder *fl = arg;
+    ck_assert_int_eq(tes_actor_call(NULL, fl->other, set_stop, NULL), 0);
+    for (long i = 0; i < FLOOD_CALLS; i++) {
+        /* acquire: pairs with set_stop. */
+        if (atomic_load_explicit(&fl->stop, memory_order_acquire))
+            return NULL;
+        ck_assert_int_eq(tes_actor_call(NULL, fl->busy, slow_noop, NULL), 0);
+    }
+    return (void *)1; /* the other actor's call waited for the whole flood */
+}
+
+START_TEST(actor_busy_actor_does_not_starve_an_earlier_turn)
+{
+    tes_pool *p = make_pool(2);
+    struct flooder fl = {.stop = 0};
+    ck_assert_int_eq(tes_actor_create(&fl.busy, p, NULL, NULL), 0);
+    ck_assert_int_eq(tes_actor_create(&fl.other, p, &fl, NULL), 0);
+    tes_future *f;
+    void *r = (void *)2;
+    ck_assert_int_eq(tes_spawn(&f, p, flood_until_stopped, &fl), 0);
+    ck_assert_int_eq(tes_await(f, &r), 0);
+    tes_future_release(f);
+    ck_assert_ptr_null(r);
+    tes_actor_destroy(fl.busy);
+    tes_actor_destroy(fl.other);
+    tes_pool_destroy(p);
+}
+END_TEST
+
+/* A host thread lent to the pool may take over turns waiting for a busy
+ * worker; the turns it does not run stay where a worker finds them, and
+ * none is left behind when it leaves. */
+struct two_calls {
+    tes_actor *a, *b;
+    tes_future *fb;
+    _Atomic int ran_a, ran_b;
+    _Atomic int fb_ready;
+};
+
+static void *mark_a(void *state, void *arg)
+{
+    (void)arg;
+    /* release: pairs with the caller's acquire loads. */
+    atomic_store_explicit(&((struct two_calls *)state)->ran_a, 1,
+                          memory_order_release);
+    return NULL;
+}
+
+static void *mark_b(void *state, void *arg)
+{
+    (void)arg;
+    /* release: as in mark_a. */
+    atomic_store_explicit(&((struct two_calls *)state)->ran_b, 1,
+                          memory_order_release);
+    return NULL;
+}
+
+static void *call_two_then_spin(void *arg)
+{
+    struct two_calls *tc = arg;
+    ck_assert_int_eq(tes_actor_call(NULL, tc->a, mark_a, NULL), 0);
+    ck_assert_int_eq(tes_actor_call(&tc->fb, tc->b, mark_b, NULL), 0);
+    /* release: hands fb to the main thread. */
+    atomic_store_explicit(&tc->fb_ready, 1, memory_order_release);
+    struct timespec t0, now;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    while (!atomic_load_explicit(&tc->ran_a, memory_order_acquire) ||
+           !atomic_load_explicit(&tc->ran_b, memory_order_acquire)) {
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        if (now.tv_sec - t0.tv_sec > 10)
+            return (void *)1; /* a call was left behind */
+    }
+    return NULL;
+}
+
+START_TEST(actor_turns_taken_by_a_lent_thread_are_not_stranded)
+{
+    tes_pool *p = make_pool(1);
+    struct two_calls tc = {.ran_a = 0, .ran_b = 0, .fb_ready = 0};
+    ck_assert_int_eq(tes_actor_create(&tc.a, p, &tc, NULL), 0);
+    ck_assert_int_eq(tes_actor_create(&tc.b, p, &tc, NULL), 0);
+    tes_future *f;
+    void *r = (void *)2;
+    ck_assert_int_eq(tes_spawn(&f, p, call_two_then_spin, &tc), 0);
+    while (!atomic_load_explicit(&tc.fb_ready, memory_order_acquire))
+        sched_yield();
+    /* The only worker spins: this thread takes its turns over. */
+    ck_assert_int_eq(tes_pool_lend(p, tc.fb, -1), 0);
+    ck_assert_int_eq(tes_await(f, &r), 0);
+    ck_assert_ptr_null(r);
+    tes_future_release(f);
+    tes_future_release(tc.fb);
+    tes_actor_destroy(tc.a);
+    tes_actor_destroy(tc.b);
+    tes_pool_destroy(p);
+}
+END_TEST
+
 START_TEST(actor_rejects_bad_arguments)
 {
     tes_pool *p = make_pool(1);
@@ -509,6 +644,8 @@ static Suite *actor_suite(void)
     tcase_add_loop_test(tc, actor_call_completes_before_the_calls_after_it, 0, 2);
     tcase_add_loop_test(tc, actor_flood_from_one_worker_recycles_frames, 0, 4);
     tcase_add_test(tc, actor_turn_of_a_busy_caller_is_taken_over);
+    tcase_add_test(tc, actor_busy_actor_does_not_starve_an_earlier_turn);
+    tcase_add_test(tc, actor_turns_taken_by_a_lent_thread_are_not_stranded);
     tcase_add_test(tc, actor_rejects_bad_arguments);
     suite_add_tcase(s, tc);
     return s;
