@@ -297,7 +297,10 @@ static TES_NOINLINE int call_slow(tes_future **out, tes_actor *a,
 
 /* How far down the mailbox a call's walk_hint points (a power of 2, at
  * most the size of tes_worker.pushed_ring). */
-#define TES_WALK_AHEAD 8u
+#define TES_WALK_AHEAD 16u
+_Static_assert(TES_WALK_AHEAD <= sizeof(((tes_worker *)0)->pushed_ring) /
+                                     sizeof(tes_future *),
+               "the ring holds TES_WALK_AHEAD frames");
 
 /* The fast path: a task of the actor's pool with a warm free list; no
  * lock, no malloc, one CAS. */

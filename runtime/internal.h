@@ -134,7 +134,7 @@ struct tes_worker {
     tes_future *current;     /* frame being run, for tes_fail / cancelled */
     /* The last actor calls this worker made, newest at pushed - 1 (mod
      * TES_WALK_AHEAD): the source of walk_hint (actor.c). */
-    tes_future *pushed_ring[8];
+    tes_future *pushed_ring[16];
     unsigned pushed;
     tes_future *free_list;   /* recycled frames */
     unsigned tiny_steals;    /* stolen tasks in a row that were tiny */
