@@ -27,7 +27,7 @@ _Static_assert(sizeof(tes_future) <= TES_FRAME_BYTES, "frame too big");
 
 /* Frames sent back to their worker at a time (see tes__frame_free), and
  * the largest pool (workers and lend slots) that sends them back. */
-#define TES_RETURN_BATCH 32
+#define TES_RETURN_BATCH 15
 #define TES_RETURN_MAX_SLOTS 256
 
 /* task.c: the out-of-line halves. */
@@ -35,6 +35,7 @@ void tes__frame_spill(tes_worker *w);      /* w's spill chain is a batch */
 /* Sends f back to its home worker when that is another slot of w's pool;
  * false (nothing done) otherwise. */
 bool tes__frame_return(tes_worker *w, tes_future *f);
+void tes__frame_batches_free(tes_future *b); /* returned batches, and link */
 void tes__complete_slow(tes_future *f);    /* waiters or continuations */
 void tes__set_cancelled(tes_future *f);    /* result of a cancelled frame */
 

@@ -123,9 +123,9 @@ struct tes_worker {
     alignas(TES_CACHE_LINE) _Atomic(tes_future *) affine;
     _Atomic uint64_t affine_since;
     /* Frames of this worker returned by other workers of its pool
-     * (frame.h): a stack of batches (chains through next; the head's arg
-     * links the batches, its ext is the batch's tail), pushed with a
-     * release CAS, taken whole with an acquire exchange. */
+     * (frame.h): a stack of batches, each described by its first frame
+     * (task.c), pushed with a release CAS, taken whole with an acquire
+     * exchange. */
     _Atomic(tes_future *) returned;
     /* Private to the worker's thread. */
     alignas(TES_CACHE_LINE) tes_pool *pool;
@@ -144,7 +144,7 @@ struct tes_worker {
     int nspill;
     /* Per slot of the pool: frames of that worker freed here, gathered
      * into a batch to send back (frame.h); nworkers + nlend entries. */
-    struct tes_frame_return { tes_future *head, *tail; int n; } *ret;
+    struct tes_frame_return { tes_future *head; int n; } *ret;
     pthread_t thread;
     tes_trace_buf *trace;    /* NULL: tracing off (the one branch it costs) */
     /* Lend slots only: 1 while a host thread occupies the slot (claimed by

@@ -483,7 +483,7 @@ static void free_frames(tes_worker *w)
     int slots = w->pool->nworkers + w->pool->nlend;
     for (int i = 0; w->ret && i < slots; i++) {
         free_chain(w->ret[i].head);
-        w->ret[i].head = w->ret[i].tail = NULL;
+        w->ret[i].head = NULL;
         w->ret[i].n = 0;
     }
 }
@@ -593,12 +593,8 @@ static void pool_free(tes_pool *p, int ndeques)
     for (int i = 0; i < p->nworkers + p->nlend; i++) {
         tes_worker *w = &p->workers[i];
         /* relaxed: every thread that could return frames has been joined. */
-        tes_future *b = atomic_load_explicit(&w->returned, memory_order_relaxed);
-        while (b) {
-            tes_future *next_batch = b->arg;
-            free_chain(b);
-            b = next_batch;
-        }
+        tes__frame_batches_free(
+            atomic_load_explicit(&w->returned, memory_order_relaxed));
         free(w->ret);
     }
     free(p->trace_path);

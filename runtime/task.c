@@ -7,6 +7,7 @@
 #include "internal.h"
 
 #include <limits.h>
+#include <stddef.h>
 #include <sched.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -41,20 +42,73 @@ static _Atomic uint32_t tes__any_seq;
 
 /* ---- frames ------------------------------------------------------------ */
 
+/*
+ * A batch of frames going back to their home worker (tes__frame_return) is
+ * described by its first frame, whose memory, all but its home field,
+ * holds the link to the next batch and the addresses of the other frames:
+ * the home worker learns them all from one frame and fetches them at once,
+ * instead of walking a chain through frames that another core wrote last,
+ * one cache miss after another (which, when cross-core latency is high,
+ * cost a caller more than the rest of its call).
+ */
+#define BATCH_WORDS (TES_FRAME_BYTES / sizeof(void *))
+#define BATCH_HOME_WORD (offsetof(tes_future, home) / sizeof(void *))
+_Static_assert(TES_RETURN_BATCH == BATCH_WORDS - 1,
+               "a batch: its first frame, and one word each for the others "
+               "and the link, around the home field");
+_Static_assert(BATCH_HOME_WORD > 0 && BATCH_HOME_WORD < BATCH_WORDS,
+               "the home field lies inside the first frame, after the link");
+
+/* Word i of batch head b (memcpy: the frame's storage is reused). */
+static inline void batch_put(tes_future *b, size_t i, void *v)
+{
+    memcpy((char *)b + i * sizeof v, &v, sizeof v);
+}
+
+static inline void *batch_get(tes_future *b, size_t i)
+{
+    void *v;
+    memcpy(&v, (char *)b + i * sizeof v, sizeof v);
+    return v;
+}
+
+void tes__frame_batches_free(tes_future *b)
+{
+    while (b) {
+        tes_future *next_batch = batch_get(b, 0);
+        for (size_t i = 1; i < BATCH_WORDS; i++)
+            if (i != BATCH_HOME_WORD)
+                free(batch_get(b, i));
+        free(b);
+        b = next_batch;
+    }
+}
+
 /* A worker's free list is empty: take back its frames that other workers
  * returned, else a batch of spare frames from its pool, else malloc one. */
 static TES_NOINLINE tes_future *frame_refill(tes_worker *w)
 {
     /* relaxed: a cheap look; the exchange decides. acquire: pairs with
-     * the release CAS in tes__frame_return (the batches' links). */
+     * the release CAS in tes__frame_return (the batches' contents). */
     if (atomic_load_explicit(&w->returned, memory_order_relaxed)) {
         tes_future *b = atomic_exchange_explicit(&w->returned, NULL,
                                                  memory_order_acquire);
         while (b) {
-            tes_future *next_batch = b->arg, *tail = b->ext;
-            tail->next = w->free_list;
-            w->free_list = b;
-            w->free_count += TES_RETURN_BATCH;
+            tes_future *next_batch = batch_get(b, 0);
+            tes_future *member[BATCH_WORDS];
+            size_t n = 0;
+            for (size_t i = 1; i < BATCH_WORDS; i++)
+                if (i != BATCH_HOME_WORD) {
+                    member[n] = batch_get(b, i);
+                    __builtin_prefetch(member[n], 1);
+                    n++;
+                }
+            member[n++] = b;
+            for (size_t i = 0; i < n; i++) {
+                member[i]->next = w->free_list;
+                w->free_list = member[i];
+            }
+            w->free_count += (int)n;
             b = next_batch;
         }
         tes_future *f = tes__frame_pop(w);
@@ -110,22 +164,27 @@ bool tes__frame_return(tes_worker *w, tes_future *f)
     struct tes_frame_return *r = &w->ret[slot];
     f->next = r->head;
     r->head = f;
-    if (!r->tail)
-        r->tail = f;
     if (++r->n < TES_RETURN_BATCH)
         return true;
-    tes_future *b = r->head;
-    b->ext = r->tail;
-    r->head = r->tail = NULL;
+    /* The batch is complete: describe it in its first frame (its frames
+     * were all freed here: reading their links is cheap). */
+    tes_future *b = r->head, *m = b->next;
+    for (size_t i = 1; i < BATCH_WORDS; i++)
+        if (i != BATCH_HOME_WORD) {
+            tes_future *nx = m->next;
+            batch_put(b, i, m);
+            m = nx;
+        }
+    r->head = NULL;
     r->n = 0;
     tes_worker *home = &p->workers[slot];
     /* relaxed: a first guess for the CAS. */
     tes_future *old = atomic_load_explicit(&home->returned,
                                            memory_order_relaxed);
     do {
-        b->arg = old;
+        batch_put(b, 0, old);
         /* release: pairs with the acquire exchange in frame_refill, which
-         * then sees the batch's links. */
+         * then sees the batch's contents. */
     } while (!atomic_compare_exchange_weak_explicit(
         &home->returned, &old, b, memory_order_release, memory_order_relaxed));
     return true;
