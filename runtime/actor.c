@@ -64,50 +64,60 @@ static void *call_run(tes_future *f)
     return f->method(a->state, f->arg);
 }
 
+/* Turn holder only, ready empty: moves the mailbox's calls to ready and
+ * returns the oldest, or NULL after giving the turn up because there is
+ * none (invariant 4). */
+static TES_NOINLINE tes_future *take_mailbox(tes_actor *a)
+{
+    tes_future *batch;
+    for (;;) {
+        /* acquire: pairs with the callers' release CAS in push_call,
+         * making each call's frame and link visible. Keeps TURN
+         * (invariant 3). */
+        uintptr_t m = atomic_exchange_explicit(&a->mailbox, TURN,
+                                               memory_order_acquire);
+        batch = (tes_future *)(m & ~TURN);
+        if (batch)
+            break;
+        uintptr_t expect = TURN;
+        /* release: hands the state (the calls' effects) to the next
+         * holder, whose push CAS acquires it. Fails only if a call arrived
+         * since the exchange: then go round and take it (relaxed on
+         * failure: the exchange acquires). */
+        if (atomic_compare_exchange_strong_explicit(
+                &a->mailbox, &expect, 0, memory_order_release,
+                memory_order_relaxed))
+            return NULL;
+    }
+    /* Reverse the newest-first stack (not empty) into a FIFO. The walk is
+     * one frame after another; fetching the frame a hint says lies
+     * TES_WALK_AHEAD further down keeps it from waiting for each frame's
+     * cache miss in turn when the calls came in a row from one worker
+     * (about 20% of the cost of a call when the frames are out of address
+     * order, as a long-lived pool's are). */
+    tes_future *fifo = NULL;
+    do {
+        tes_future *nx = batch->next;
+        /* The hint's slot is result's, which every run of a call writes
+         * (its method's value, or NULL when cancelled). */
+        if (batch->walk_hint)
+            __builtin_prefetch(batch->walk_hint);
+        batch->next = fifo;
+        fifo = batch;
+        batch = nx;
+    } while (batch);
+    a->ready = fifo->next;
+    fifo->next = NULL;
+    return fifo;
+}
+
 /* Turn holder only: the oldest call not started, or NULL after giving the
  * turn up because there is none (invariant 4). */
-static tes_future *next_call(tes_actor *a)
+static inline tes_future *next_call(tes_actor *a)
 {
     tes_future *f = a->ready;
-    if (!f) {
-        tes_future *batch;
-        for (;;) {
-            /* acquire: pairs with the callers' release CAS in push_call,
-             * making each call's frame and link visible. Keeps TURN
-             * (invariant 3). */
-            uintptr_t m = atomic_exchange_explicit(&a->mailbox, TURN,
-                                                   memory_order_acquire);
-            batch = (tes_future *)(m & ~TURN);
-            if (batch)
-                break;
-            uintptr_t expect = TURN;
-            /* release: hands the state (the calls' effects) to the next
-             * holder, whose push CAS acquires it. Fails only if a call
-             * arrived since the exchange: then go round and take it
-             * (relaxed on failure: the exchange acquires). */
-            if (atomic_compare_exchange_strong_explicit(
-                    &a->mailbox, &expect, 0, memory_order_release,
-                    memory_order_relaxed))
-                return NULL;
-        }
-        /* Reverse the newest-first stack (not empty) into a FIFO. The
-         * walk is one frame after another; fetching the frame a hint says
-         * lies TES_WALK_AHEAD further down keeps it from waiting for each
-         * frame's cache miss in turn when the calls came in a row from one
-         * worker (about 20% of the cost of a call when the frames are out
-         * of address order, as a long-lived pool's are). */
-        tes_future *fifo = NULL;
-        do {
-            tes_future *nx = batch->next;
-            if (batch->walk_hint)
-                __builtin_prefetch(batch->walk_hint);
-            batch->result = NULL; /* the hint's slot */
-            batch->next = fifo;
-            fifo = batch;
-            batch = nx;
-        } while (batch);
-        f = fifo;
-    }
+    if (TES_UNLIKELY(!f))
+        return take_mailbox(a);
     a->ready = f->next;
     f->next = NULL;
     return f;
@@ -155,16 +165,10 @@ static inline bool drain_one(tes_worker *w, drain *d, tes_future *f)
         tes__run_frame(w, f);
         return !d->gone;
     }
-    tes_future *prev = w->current;
-    w->current = f;
-    /* relaxed: as in run_frame_body (task.c). */
-    if (TES_UNLIKELY(atomic_load_explicit(&f->word, memory_order_relaxed) &
-                     TES_CANCEL_REQ))
-        tes__set_cancelled(f);
-    else
+    tes_future *prev;
+    if (tes__frame_start(w, f, &prev))
         f->result = f->method(a->state, f->arg);
-    w->current = prev;
-    tes__count(&w->n_run);
+    tes__frame_stop(w, prev);
     tes__frame_complete(f);
     return true;
 }

@@ -115,6 +115,32 @@ static inline void tes__frame_free(tes_future *f)
     }
 }
 
+/* Starts the run of f on w's thread: f becomes w's current frame (for
+ * tes_fail and tes_cancelled). Returns false when f was cancelled before
+ * it started: its result is then set as cancelled and it must not run.
+ * Every run ends with tes__frame_stop, then tes__frame_complete. */
+static inline bool tes__frame_start(tes_worker *w, tes_future *f,
+                                    tes_future **prev)
+{
+    *prev = w->current;
+    w->current = f;
+    /* relaxed: a cancel that races with the start is seen by the task
+     * through tes_cancelled() instead. */
+    if (TES_UNLIKELY(atomic_load_explicit(&f->word, memory_order_relaxed) &
+                     TES_CANCEL_REQ)) {
+        tes__set_cancelled(f);
+        return false;
+    }
+    return true;
+}
+
+/* Ends the run begun by tes__frame_start. */
+static inline void tes__frame_stop(tes_worker *w, tes_future *prev)
+{
+    w->current = prev;
+    tes__count(&w->n_run);
+}
+
 /* Publishes f's result and drops the running task's reference. */
 static inline void tes__frame_complete(tes_future *f)
 {

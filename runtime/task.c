@@ -255,16 +255,10 @@ void tes__set_cancelled(tes_future *f)
 static TES_NOINLINE void run_frame_ops(tes_worker *w, tes_future *f)
 {
     const tes_frame_ops *ops = f->ops;
-    tes_future *prev = w->current;
-    w->current = f;
-    /* relaxed: as in run_frame_body. */
-    if (TES_UNLIKELY(atomic_load_explicit(&f->word, memory_order_relaxed) &
-                     TES_CANCEL_REQ))
-        tes__set_cancelled(f);
-    else
+    tes_future *prev;
+    if (tes__frame_start(w, f, &prev))
         f->result = ops->run(f);
-    w->current = prev;
-    tes__count(&w->n_run);
+    tes__frame_stop(w, prev);
     void *later = ops->finish ? ops->finish(f) : NULL;
     tes__frame_complete(f);
     if (later)
@@ -277,17 +271,10 @@ static inline void run_frame_body(tes_worker *w, tes_future *f)
         run_frame_ops(w, f);
         return;
     }
-    tes_future *prev = w->current;
-    w->current = f;
-    /* relaxed: a cancel that races with the start is seen by the task
-     * through tes_cancelled() instead. */
-    if (TES_UNLIKELY(atomic_load_explicit(&f->word, memory_order_relaxed) &
-                     TES_CANCEL_REQ))
-        tes__set_cancelled(f);
-    else
+    tes_future *prev;
+    if (tes__frame_start(w, f, &prev))
         f->result = f->fn(f->arg);
-    w->current = prev;
-    tes__count(&w->n_run);
+    tes__frame_stop(w, prev);
     tes__frame_complete(f);
 }
 
@@ -344,6 +331,22 @@ bool tes__on_complete(tes_future *f, tes_cont *c)
     return true;
 }
 
+/* A helping worker found nothing to run for the idle-th time in a row:
+ * spin, then yield. Returns false once it is time to nap instead (the
+ * caller naps in its own way). */
+static inline bool help_backoff(unsigned idle)
+{
+    if (idle < 64) {
+        tes__cpu_relax();
+        return true;
+    }
+    if (idle < 256) {
+        sched_yield();
+        return true;
+    }
+    return false;
+}
+
 void tes__help_until(tes_worker *w, bool (*done)(void *), void *ctx)
 {
     unsigned idle = 0;
@@ -354,12 +357,7 @@ void tes__help_until(tes_worker *w, bool (*done)(void *), void *ctx)
             idle = 0;
             continue;
         }
-        idle++;
-        if (idle < 64) {
-            tes__cpu_relax();
-        } else if (idle < 256) {
-            sched_yield();
-        } else {
+        if (!help_backoff(++idle)) {
             struct timespec nap = {0, 100000};
             nanosleep(&nap, NULL);
         }
@@ -545,12 +543,7 @@ static TES_NOINLINE void await_helping(tes_worker *w, tes_future *f)
             idle = 0;
             continue;
         }
-        idle++;
-        if (idle < 64) {
-            tes__cpu_relax();
-        } else if (idle < 256) {
-            sched_yield();
-        } else {
+        if (!help_backoff(++idle)) {
             /* Nothing to run and f is taking long: nap on f's word, briefly,
              * so that work arriving meanwhile is not left waiting. */
             uint32_t s = announce_waiter(f);
