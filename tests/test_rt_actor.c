@@ -450,13 +450,10 @@ static void *call_then_spin(void *arg)
 {
     struct busy_caller *b = arg;
     ck_assert_int_eq(tes_actor_call(NULL, b->a, note_runner, NULL), 0);
-    struct timespec t0, now;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
-    while (!atomic_load_explicit(&b->ran, memory_order_acquire)) {
-        clock_gettime(CLOCK_MONOTONIC, &now);
-        if (now.tv_sec - t0.tv_sec > 10)
+    double t0 = now_s();
+    while (!atomic_load_explicit(&b->ran, memory_order_acquire))
+        if (now_s() - t0 > 10)
             return (void *)1; /* never ran: the turn was stuck */
-    }
     return pthread_equal(b->runner, pthread_self()) ? (void *)2 : NULL;
 }
 
@@ -495,12 +492,9 @@ static void *slow_noop(void *state, void *arg)
 {
     (void)state;
     (void)arg;
-    struct timespec t0, now;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
-    do
-        clock_gettime(CLOCK_MONOTONIC, &now);
-    while ((now.tv_sec - t0.tv_sec) * 1000000000L + now.tv_nsec - t0.tv_nsec <
-           5000);
+    double t0 = now_s();
+    while (now_s() - t0 < 5e-6)
+        ;
     return NULL;
 }
 
@@ -579,14 +573,11 @@ static void *call_two_then_spin(void *arg)
     ck_assert_int_eq(tes_actor_call(&tc->fb, tc->b, mark_b, NULL), 0);
     /* release: hands fb to the main thread. */
     atomic_store_explicit(&tc->fb_ready, 1, memory_order_release);
-    struct timespec t0, now;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
+    double t0 = now_s();
     while (!atomic_load_explicit(&tc->ran_a, memory_order_acquire) ||
-           !atomic_load_explicit(&tc->ran_b, memory_order_acquire)) {
-        clock_gettime(CLOCK_MONOTONIC, &now);
-        if (now.tv_sec - t0.tv_sec > 10)
+           !atomic_load_explicit(&tc->ran_b, memory_order_acquire))
+        if (now_s() - t0 > 10)
             return (void *)1; /* a call was left behind */
-    }
     return NULL;
 }
 
