@@ -38,6 +38,17 @@ static int focal_tile(tes_tile_job *job)
     return 0;
 }
 
+/* The 3x3 focal kernel above, reading doubles and writing floats. */
+static tes_kernel focal_kernel(void)
+{
+    tes_kernel k = TES_KERNEL_INIT;
+    k.halo = 1;
+    k.in_type = TES_F64;
+    k.out_type = TES_F32;
+    k.tile = focal_tile;
+    return k;
+}
+
 /* The same on the whole image, edges by clamping (replicate) or fill. */
 static void focal_reference(const tes_tile *src, tes_tile *dst, bool fill,
                             double fv)
@@ -122,14 +133,10 @@ START_TEST(pipeline_focal_equals_whole_image)
     for (int fill = 0; fill < 2; fill++) {
         tes_tile ref;
         focal_reference(&f.src, &ref, fill, -7);
-        tes_kernel k = TES_KERNEL_INIT;
+        tes_kernel k = focal_kernel();
         k.name = "focal";
-        k.halo = 1;
         k.edge = fill ? TES_EDGE_NODATA : TES_EDGE_REPLICATE;
         k.edge_fill = -7;
-        k.in_type = TES_F64;
-        k.out_type = TES_F32;
-        k.tile = focal_tile;
         for (size_t i = 0; i < sizeof tiles / sizeof tiles[0]; i++) {
             tes_pool *pool = pool_of(2);
             char name[32];
@@ -168,11 +175,7 @@ START_TEST(pipeline_focal_over_striped_planar_input)
     tes_raster *r;
     tes_raster_error err;
     ck_assert_int_eq(tes_raster_open(&r, in, &err), 0);
-    tes_kernel k = TES_KERNEL_INIT;
-    k.halo = 1;
-    k.in_type = TES_F64;
-    k.out_type = TES_F32;
-    k.tile = focal_tile;
+    tes_kernel k = focal_kernel();
     tes_pool *pool = pool_of(3);
     tes_raster_create_options o = TES_RASTER_CREATE_OPTIONS_INIT;
     o.tile_width = o.tile_height = 32;
@@ -198,11 +201,7 @@ START_TEST(pipeline_same_bytes_at_any_thread_count)
 {
     fixture f;
     fixture_open(&f, 150, 90, 1, 64);
-    tes_kernel k = TES_KERNEL_INIT;
-    k.halo = 1;
-    k.in_type = TES_F64;
-    k.out_type = TES_F32;
-    k.tile = focal_tile;
+    tes_kernel k = focal_kernel();
     char *first = NULL;
     for (size_t i = 0; i < 3; i++) {
         tes_pool *pool = pool_of(thread_counts[i]);
@@ -415,11 +414,7 @@ START_TEST(pipeline_tiny_cache_gives_same_output)
 {
     fixture f;
     fixture_open(&f, 120, 100, 1, 16);
-    tes_kernel k = TES_KERNEL_INIT;
-    k.halo = 1;
-    k.tile = focal_tile;
-    k.in_type = TES_F64;
-    k.out_type = TES_F32;
+    tes_kernel k = focal_kernel();
     tes_pool *pool = pool_of(3);
     char *a = tu_path(f.dir, "a.tif"), *b = tu_path(f.dir, "b.tif");
     tes_raster_create_options o = TES_RASTER_CREATE_OPTIONS_INIT;
