@@ -12,56 +12,9 @@
 #include <sys/wait.h>
 
 #include "../kernels/kernels_builtin.h"
+#include "cli_test_util.h"
 #include "raster_test_util.h"
 #include "suite_main.h"
-
-static char *dir;
-static char tool[4096];
-static char out_txt[1 << 16], err_txt[1 << 16];
-
-static void setup(void)
-{
-    dir = tu_tmpdir();
-    ck_assert_ptr_nonnull(dir);
-    const char *b = getenv("TES_BUILD");
-    char cwd[2048];
-    ck_assert_ptr_nonnull(getcwd(cwd, sizeof cwd));
-    b = b && *b ? b : "build";
-    snprintf(tool, sizeof tool, "%s%s%s/raster-tool", b[0] == '/' ? "" : cwd,
-             b[0] == '/' ? "" : "/", b);
-}
-
-static void teardown(void) { tu_rmdir(dir); }
-
-static const char *P(const char *name)
-{
-    static char buf[4][4200];
-    static int i;
-    i = (i + 1) % 4;
-    snprintf(buf[i], sizeof buf[i], "%s/%s", dir, name);
-    return buf[i];
-}
-
-/* Runs "raster-tool ARGS" in dir; returns its exit status, with stdout and
- * stderr in out_txt and err_txt. */
-static int rt(const char *fmt, ...) TES_PRINTF(1, 2);
-static int rt(const char *fmt, ...)
-{
-    char args[8192], cmd[16384];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(args, sizeof args, fmt, ap);
-    va_end(ap);
-    snprintf(cmd, sizeof cmd, "cd '%s' && '%s' %s >o.txt 2>e.txt", dir, tool,
-             args);
-    int st = system(cmd);
-    tu_read_text(P("o.txt"), out_txt, sizeof out_txt);
-    tu_read_text(P("e.txt"), err_txt, sizeof err_txt);
-    unlink(P("o.txt"));
-    unlink(P("e.txt"));
-    ck_assert(WIFEXITED(st));
-    return WEXITSTATUS(st);
-}
 
 static void synth(const char *name, int w, int h, int seed, double holes)
 {

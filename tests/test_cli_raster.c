@@ -7,70 +7,20 @@
 #include <check.h>
 #include <sys/wait.h>
 
+#include "cli_test_util.h"
 #include "raster_test_util.h"
 #include "suite_main.h"
 
-static char *dir;
-static char tool[4096];
-static char out_txt[1 << 16], err_txt[1 << 16];
-
-static void setup(void)
-{
-    dir = tu_tmpdir();
-    const char *b = getenv("TES_BUILD");
-    char cwd[2048];
-    ck_assert_ptr_nonnull(getcwd(cwd, sizeof cwd));
-    b = b && *b ? b : "build";
-    snprintf(tool, sizeof tool, "%s%s%s/raster-tool", b[0] == '/' ? "" : cwd,
-             b[0] == '/' ? "" : "/", b);
-}
-
-/* dir/name in one of a few static buffers (no frees needed). */
-static const char *P(const char *name)
-{
-    static char buf[4][4200];
-    static int i;
-    i = (i + 1) % 4;
-    snprintf(buf[i], sizeof buf[i], "%s/%s", dir, name);
-    return buf[i];
-}
-
-static void teardown(void) { tu_rmdir(dir); }
-
-/* Runs raster-tool with args (a shell fragment); returns its exit status
- * and leaves its stdout and stderr in out_txt and err_txt. */
-static int run(const char *fmt, ...) TES_PRINTF(1, 2);
-static int run(const char *fmt, ...)
-{
-    char args[8192], cmd[16384];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(args, sizeof args, fmt, ap);
-    va_end(ap);
-    snprintf(cmd, sizeof cmd, "cd '%s' && '%s' %s >stdout.txt 2>stderr.txt",
-             dir, tool, args);
-    int st = system(cmd);
-    char p[4200];
-    snprintf(p, sizeof p, "%s/stdout.txt", dir);
-    tu_read_text(p, out_txt, sizeof out_txt);
-    unlink(p);
-    snprintf(p, sizeof p, "%s/stderr.txt", dir);
-    tu_read_text(p, err_txt, sizeof err_txt);
-    unlink(p);
-    ck_assert(WIFEXITED(st));
-    return WEXITSTATUS(st);
-}
-
 START_TEST(cli_version_and_help)
 {
-    ck_assert_int_eq(run("--version"), 0);
+    ck_assert_int_eq(rt("--version"), 0);
     ck_assert_str_eq(out_txt, "raster-tool (tessera) " TES_VERSION_STRING "\n");
-    ck_assert_int_eq(run("--help"), 0);
+    ck_assert_int_eq(rt("--help"), 0);
     ck_assert(strstr(out_txt, "convert") && strstr(out_txt, "info") &&
               strstr(out_txt, "synth"));
     static const char *const cmds[] = { "convert", "info", "synth" };
     for (int i = 0; i < 3; i++) {
-        ck_assert_int_eq(run("%s --help", cmds[i]), 0);
+        ck_assert_int_eq(rt("%s --help", cmds[i]), 0);
         char want[64];
         snprintf(want, sizeof want, "Usage: raster-tool %s", cmds[i]);
         ck_assert_msg(strncmp(out_txt, want, strlen(want)) == 0, "%s",
@@ -82,47 +32,47 @@ END_TEST
 
 START_TEST(cli_usage_errors_exit_2)
 {
-    ck_assert_int_eq(run("%s", ""), 2);
-    ck_assert_int_eq(run("frobnicate"), 2);
+    ck_assert_int_eq(rt("%s", ""), 2);
+    ck_assert_int_eq(rt("frobnicate"), 2);
     ck_assert(strstr(err_txt, "unknown command 'frobnicate'"));
-    ck_assert_int_eq(run("convert only-one.tif"), 2);
+    ck_assert_int_eq(rt("convert only-one.tif"), 2);
     ck_assert_str_eq(err_txt, "raster-tool convert: needs IN and OUT\n"
                               "Try 'raster-tool convert --help'.\n");
-    ck_assert_int_eq(run("synth out.tif"), 2);
+    ck_assert_int_eq(rt("synth out.tif"), 2);
     ck_assert(strstr(err_txt, "--size WxH is required"));
-    ck_assert_int_eq(run("synth --size 10by10 out.tif"), 2);
-    ck_assert_int_eq(run("convert --compress jpeg a.tif b.tif"), 2);
+    ck_assert_int_eq(rt("synth --size 10by10 out.tif"), 2);
+    ck_assert_int_eq(rt("convert --compress jpeg a.tif b.tif"), 2);
     ck_assert_str_eq(err_txt, "raster-tool convert: invalid value 'jpeg'\n"
                               "Try 'raster-tool convert --help'.\n");
-    ck_assert_int_eq(run("convert --tile 100 a.tif b.tif"), 2);
-    ck_assert_int_eq(run("info --no-such-option x.tif"), 2);
-    ck_assert_int_eq(run("info"), 2);
+    ck_assert_int_eq(rt("convert --tile 100 a.tif b.tif"), 2);
+    ck_assert_int_eq(rt("info --no-such-option x.tif"), 2);
+    ck_assert_int_eq(rt("info"), 2);
     ck_assert_int_eq(tu_count_files(dir), 0);
 }
 END_TEST
 
 START_TEST(cli_file_errors_exit_1_with_one_line)
 {
-    ck_assert_int_eq(run("info missing.tif"), 1);
+    ck_assert_int_eq(rt("info missing.tif"), 1);
     ck_assert_str_eq(err_txt,
                      "raster-tool: missing.tif: No such file or directory\n");
     ck_assert_str_eq(out_txt, "");
     FILE *f = fopen(P("notes.txt"), "w");
     fputs("not an image at all", f);
     fclose(f);
-    ck_assert_int_eq(run("info notes.txt"), 1);
+    ck_assert_int_eq(rt("info notes.txt"), 1);
     ck_assert_str_eq(err_txt, "raster-tool: notes.txt: not a TIFF file\n");
-    ck_assert_int_eq(run("convert notes.txt out.tif"), 1);
+    ck_assert_int_eq(rt("convert notes.txt out.tif"), 1);
     ck_assert_str_eq(err_txt, "raster-tool: notes.txt: not a TIFF file\n");
     ck_assert(!tu_exists(P("out.tif")));
-    ck_assert_int_eq(run("synth --size 64x64 --quiet dem.tif"), 0);
-    ck_assert_int_eq(run("synth --size 64x64 dem.tif"), 1);
+    ck_assert_int_eq(rt("synth --size 64x64 --quiet dem.tif"), 0);
+    ck_assert_int_eq(rt("synth --size 64x64 dem.tif"), 1);
     ck_assert_str_eq(err_txt,
                      "raster-tool: dem.tif: already exists (use --overwrite)\n");
-    ck_assert_int_eq(run("convert dem.tif dem.tif --overwrite"), 1);
+    ck_assert_int_eq(rt("convert dem.tif dem.tif --overwrite"), 1);
     ck_assert_str_eq(err_txt,
                      "raster-tool: dem.tif: output is the same file as input 1\n");
-    ck_assert_int_eq(run("convert --level 15 dem.tif o.tif"), 1);
+    ck_assert_int_eq(rt("convert --level 15 dem.tif o.tif"), 1);
     ck_assert_str_eq(err_txt,
                      "raster-tool: o.tif: deflate level 15 is not in 1..12\n");
 }
@@ -130,9 +80,9 @@ END_TEST
 
 START_TEST(cli_synth_info_convert)
 {
-    ck_assert_int_eq(run("synth --size 300x200 --seed 3 --holes 0.05 dem.tif"), 0);
+    ck_assert_int_eq(rt("synth --size 300x200 --seed 3 --holes 0.05 dem.tif"), 0);
     ck_assert_str_eq(err_txt, ""); /* no bar: stderr is not a terminal */
-    ck_assert_int_eq(run("info dem.tif"), 0);
+    ck_assert_int_eq(rt("info dem.tif"), 0);
     ck_assert_msg(strstr(out_txt, "Size:        300 x 200, 1 band, float32\n") &&
                       strstr(out_txt, "Layout:      tiles 256x256") &&
                       strstr(out_txt, "Compression: deflate, predictor 3") &&
@@ -141,9 +91,9 @@ START_TEST(cli_synth_info_convert)
                       strstr(out_txt, "CRS:         EPSG:32633") &&
                       strstr(out_txt, "NoData:      -9999"),
                   "%s", out_txt);
-    ck_assert_int_eq(run("convert --type int16 --compress zstd --level 3 "
+    ck_assert_int_eq(rt("convert --type int16 --compress zstd --level 3 "
                          "--tile 64 dem.tif dem16.tif"), 0);
-    ck_assert_int_eq(run("info --json dem16.tif"), 0);
+    ck_assert_int_eq(rt("info --json dem16.tif"), 0);
     ck_assert_msg(strstr(out_txt, "\"width\": 300, \"height\": 200") &&
                       strstr(out_txt, "\"type\": \"int16\"") &&
                       strstr(out_txt, "\"compression\": \"zstd\"") &&
@@ -188,11 +138,11 @@ END_TEST
 
 START_TEST(cli_same_bytes_at_any_thread_count)
 {
-    ck_assert_int_eq(run("synth --size 400x300 -j 1 a.tif"), 0);
-    ck_assert_int_eq(run("synth --size 400x300 -j 3 b.tif"), 0);
+    ck_assert_int_eq(rt("synth --size 400x300 -j 1 a.tif"), 0);
+    ck_assert_int_eq(rt("synth --size 400x300 -j 3 b.tif"), 0);
     ck_assert(tu_files_equal(P("a.tif"), P("b.tif")));
-    ck_assert_int_eq(run("convert --tile 48 --compress lzw -j 1 a.tif c.tif"), 0);
-    ck_assert_int_eq(run("convert --tile 48 --compress lzw --threads 7 a.tif d.tif"), 0);
+    ck_assert_int_eq(rt("convert --tile 48 --compress lzw -j 1 a.tif c.tif"), 0);
+    ck_assert_int_eq(rt("convert --tile 48 --compress lzw --threads 7 a.tif d.tif"), 0);
     ck_assert(tu_files_equal(P("c.tif"), P("d.tif")));
 }
 END_TEST
@@ -205,9 +155,9 @@ START_TEST(cli_convert_selects_bands)
     tes_raster_error err;
     char *src = tu_path(dir, "rgb.tif");
     ck_assert_int_eq(tes_raster_write_tile(src, &t, NULL, &err), 0);
-    ck_assert_int_eq(run("convert --bands 3,1 --planar-is-not-an-option rgb.tif o.tif"), 2);
-    ck_assert_int_eq(run("convert --bands 3,1 rgb.tif o.tif"), 0);
-    ck_assert_int_eq(run("convert --bands 4 rgb.tif p.tif"), 2);
+    ck_assert_int_eq(rt("convert --bands 3,1 --planar-is-not-an-option rgb.tif o.tif"), 2);
+    ck_assert_int_eq(rt("convert --bands 3,1 rgb.tif o.tif"), 0);
+    ck_assert_int_eq(rt("convert --bands 4 rgb.tif p.tif"), 2);
     tes_raster *r;
     char *o = tu_path(dir, "o.tif");
     ck_assert_int_eq(tes_raster_open(&r, o, &err), 0);

@@ -1,0 +1,70 @@
+/*
+ * cli_test_util.h — shared by the suites that run the built raster-tool as
+ * a user does: a scratch folder per test (setup / teardown for a Check
+ * fixture), the tool's path ($TES_BUILD/raster-tool, default build), P()
+ * for a file in the folder, and rt() to run the tool there and capture its
+ * output. Header-only, with file-scope state: include it once, in one
+ * suite's file.
+ */
+#ifndef TES_CLI_TEST_UTIL_H
+#define TES_CLI_TEST_UTIL_H
+
+#include <check.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "raster_test_util.h"
+
+static char *dir;                  /* this test's scratch folder */
+static char tool[4096];            /* absolute path of raster-tool */
+static char out_txt[1 << 16], err_txt[1 << 16]; /* the last rt()'s output */
+
+static void setup(void)
+{
+    dir = tu_tmpdir();
+    ck_assert_ptr_nonnull(dir);
+    const char *b = getenv("TES_BUILD");
+    char cwd[2048];
+    ck_assert_ptr_nonnull(getcwd(cwd, sizeof cwd));
+    b = b && *b ? b : "build";
+    snprintf(tool, sizeof tool, "%s%s%s/raster-tool", b[0] == '/' ? "" : cwd,
+             b[0] == '/' ? "" : "/", b);
+}
+
+static void teardown(void) { tu_rmdir(dir); }
+
+/* dir/name in one of a few static buffers (no frees needed). */
+static const char *P(const char *name)
+{
+    static char buf[4][4200];
+    static int i;
+    i = (i + 1) % 4;
+    snprintf(buf[i], sizeof buf[i], "%s/%s", dir, name);
+    return buf[i];
+}
+
+/* Runs "raster-tool ARGS" (a shell fragment) in dir; returns its exit
+ * status, with its stdout and stderr in out_txt and err_txt. */
+static int rt(const char *fmt, ...) TES_PRINTF(1, 2);
+static int rt(const char *fmt, ...)
+{
+    char args[8192], cmd[16384];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(args, sizeof args, fmt, ap);
+    va_end(ap);
+    snprintf(cmd, sizeof cmd, "cd '%s' && '%s' %s >stdout.txt 2>stderr.txt",
+             dir, tool, args);
+    int st = system(cmd);
+    tu_read_text(P("stdout.txt"), out_txt, sizeof out_txt);
+    tu_read_text(P("stderr.txt"), err_txt, sizeof err_txt);
+    unlink(P("stdout.txt"));
+    unlink(P("stderr.txt"));
+    ck_assert(WIFEXITED(st));
+    return WEXITSTATUS(st);
+}
+
+#endif
