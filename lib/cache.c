@@ -31,6 +31,7 @@ struct tes__block {
 };
 
 #define NBUCKETS 4096
+#define SPARE_MAX 16
 
 struct tes__cache {
     pthread_mutex_t lock;  /* protects every field below and the guarded
@@ -49,6 +50,15 @@ struct tes__cache {
         uint32_t n;
     } uses[TES_CACHE_MAX_INPUTS];
     int n_uses;
+    /* Buffers of dropped blocks kept for the next loads: a block is
+     * usually tile-sized, and a fresh one costs a page fault per 4 KiB.
+     * At most SPARE_MAX of them and limit / 8 bytes. */
+    struct {
+        void *data;
+        size_t bytes;
+    } spare[SPARE_MAX];
+    int n_spare;
+    size_t spare_bytes;
 };
 
 int tes__cache_create(tes__cache **out, size_t limit)
@@ -78,6 +88,34 @@ static void block_free(tes__block *b)
     free(b->data);
     free(b->msg);
     free(b);
+}
+
+/* Caller holds c->lock. Frees b, keeping its buffer as a spare if there
+ * is room. */
+static void block_drop(tes__cache *c, tes__block *b)
+{
+    if (b->data && c->n_spare < SPARE_MAX &&
+        c->spare_bytes + b->bytes <= c->limit / 8) {
+        c->spare[c->n_spare].data = b->data;
+        c->spare[c->n_spare].bytes = b->bytes;
+        c->n_spare++;
+        c->spare_bytes += b->bytes;
+        b->data = NULL;
+    }
+    block_free(b);
+}
+
+/* Caller holds c->lock. A spare buffer of exactly `bytes`, or NULL. */
+static void *spare_take(tes__cache *c, size_t bytes)
+{
+    for (int i = c->n_spare - 1; i >= 0; i--)
+        if (c->spare[i].bytes == bytes) {
+            void *p = c->spare[i].data;
+            c->spare[i] = c->spare[--c->n_spare];
+            c->spare_bytes -= bytes;
+            return p;
+        }
+    return NULL;
 }
 
 int tes__cache_set_uses(tes__cache *c, const tes_raster *r, uint32_t *left,
@@ -113,6 +151,8 @@ void tes__cache_destroy(tes__cache *c)
         return;
     for (int i = 0; i < c->n_uses; i++)
         free(c->uses[i].left);
+    for (int i = 0; i < c->n_spare; i++)
+        free(c->spare[i].data);
     for (size_t i = 0; i < NBUCKETS; i++)
         for (tes__block *b = c->buckets[i], *n; b; b = n) {
             n = b->hnext;
@@ -157,13 +197,14 @@ static void evict(tes__cache *c)
         tes__block *b = c->lru.next;
         lru_unlink(b);
         unhash(c, b);
-        block_free(b);
+        block_drop(c, b);
     }
 }
 
 static int load(tes_raster *r, tes__block *b, tes_raster_error *err)
 {
-    b->data = malloc(b->bytes);
+    if (!b->data)
+        b->data = malloc(b->bytes);
     if (!b->data)
         return tes__err(err, -ENOMEM, r->path, "out of memory");
     tes__tiff *h;
@@ -211,6 +252,7 @@ int tes__cache_get(tes__cache *c, tes_raster *r, uint32_t index,
     b->raster_id = r->id;
     b->index = index;
     b->bytes = tes__raster_block_bytes(r);
+    b->data = spare_take(c, b->bytes);
     b->state = LOADING;
     b->pins = 1;
     size_t k = bucket(r->id, index);
@@ -255,7 +297,7 @@ void tes__cache_put(tes__cache *c, tes__block *b)
     if (--b->pins == 0) {
         if (b->state == FAILED || done) {
             unhash(c, b);
-            block_free(b);
+            block_drop(c, b);
         } else {
             b->prev = c->lru.prev;
             b->next = &c->lru;

@@ -46,6 +46,7 @@ void tes__encoded_free(tes__encoded *e)
         free(e->data ? e->data[i] : NULL);
     free(e->data);
     free(e->size);
+    free(e->cap);
     memset(e, 0, sizeof *e);
 }
 
@@ -215,9 +216,28 @@ static void fill_row(uint8_t *dst, const tes_tile *t, int band, int y,
     }
 }
 
+/* Makes *buf (of *cap bytes) at least n bytes, aligned on TES_IO_ALIGN so
+ * that the writer can hand it to the disk as it is (outfile.c); its
+ * contents are not kept. */
+static int chunk_reserve(uint8_t **buf, size_t *cap, size_t n)
+{
+    if (*buf && *cap >= n)
+        return 0;
+    free(*buf);
+    *buf = NULL;
+    *cap = 0;
+    void *a = NULL;
+    if (posix_memalign(&a, TES_IO_ALIGN, n ? n : 1))
+        return -ENOMEM;
+    *buf = a;
+    *cap = n;
+    return 0;
+}
+
+/* Compresses n bytes of raw into *out (capacity *cap, grown as needed). */
 static int compress_chunk(const tes__enc_params *p, tes__enc_ctx *c,
                           const uint8_t *raw, size_t n, uint8_t **out,
-                          size_t *out_n)
+                          size_t *cap, size_t *out_n)
 {
     switch (p->compress) {
     case TES_COMPRESS_DEFLATE: {
@@ -232,36 +252,36 @@ static int compress_chunk(const tes__enc_params *p, tes__enc_ctx *c,
                 return -ENOMEM;
             c->deflate_level = level;
         }
-        size_t cap = libdeflate_zlib_compress_bound(c->deflate, n);
-        *out = malloc(cap);
-        if (!*out)
+        if (chunk_reserve(out, cap,
+                          libdeflate_zlib_compress_bound(c->deflate, n)))
             return -ENOMEM;
-        *out_n = libdeflate_zlib_compress(c->deflate, raw, n, *out, cap);
+        *out_n = libdeflate_zlib_compress(c->deflate, raw, n, *out, *cap);
         return *out_n ? 0 : -EIO;
     }
     case TES_COMPRESS_ZSTD: {
         if (!c->zstd && !(c->zstd = ZSTD_createCCtx()))
             return -ENOMEM;
-        size_t cap = ZSTD_compressBound(n);
-        *out = malloc(cap);
-        if (!*out)
+        if (chunk_reserve(out, cap, ZSTD_compressBound(n)))
             return -ENOMEM;
-        size_t r = ZSTD_compressCCtx(c->zstd, *out, cap, raw, n,
+        size_t r = ZSTD_compressCCtx(c->zstd, *out, *cap, raw, n,
                                      p->level ? p->level : 9);
         if (ZSTD_isError(r))
             return -EIO;
         *out_n = r;
         return 0;
     }
-    case TES_COMPRESS_LZW:
-        return tes__lzw_encode(raw, n, out, out_n);
-    default:
-        *out = malloc(n ? n : 1);
-        if (!*out)
-            return -ENOMEM;
-        memcpy(*out, raw, n);
-        *out_n = n;
+    case TES_COMPRESS_LZW: {
+        uint8_t *lzw;
+        int rc = tes__lzw_encode(raw, n, &lzw, out_n);
+        if (rc)
+            return rc;
+        free(*out);
+        *out = lzw;
+        *cap = *out_n;
         return 0;
+    }
+    default:
+        return -EINVAL;
     }
 }
 
@@ -274,29 +294,32 @@ int tes__encode_tile(const tes__enc_params *p, const tes_tile *t,
     size_t row_samples = (size_t)p->tile_width * spp;
     size_t row_bytes = row_samples * ss;
     size_t bytes = row_bytes * (size_t)p->tile_height;
-    memset(e, 0, sizeof *e);
     if (t->type != p->type || t->bands != p->bands ||
         t->width > p->tile_width || t->height > p->tile_height)
         return -EINVAL;
     if (reserve(&c->raw, &c->raw_cap, bytes) ||
         reserve(&c->row, &c->row_cap, row_bytes))
         return -ENOMEM;
-    e->data = calloc((size_t)n, sizeof *e->data);
-    e->size = calloc((size_t)n, sizeof *e->size);
-    if (!e->data || !e->size) {
+    if (e->n != n) {
         tes__encoded_free(e);
-        return -ENOMEM;
+        e->data = calloc((size_t)n, sizeof *e->data);
+        e->size = calloc((size_t)n, sizeof *e->size);
+        e->cap = calloc((size_t)n, sizeof *e->cap);
+        if (!e->data || !e->size || !e->cap) {
+            tes__encoded_free(e);
+            return -ENOMEM;
+        }
+        e->n = n;
     }
-    e->n = n;
     for (int k = 0; k < n; k++) {
         /* Uncompressed chunks are laid out in their own buffer, which
          * becomes the chunk: no copy after. */
         bool direct = p->compress == TES_COMPRESS_NONE;
-        uint8_t *raw = c->raw;
-        if (direct && !(raw = malloc(bytes ? bytes : 1))) {
+        if (direct && chunk_reserve(&e->data[k], &e->cap[k], bytes)) {
             tes__encoded_free(e);
             return -ENOMEM;
         }
+        uint8_t *raw = direct ? e->data[k] : c->raw;
         for (int y = 0; y < p->tile_height; y++) {
             uint8_t *row = raw + (size_t)y * row_bytes;
             fill_row(row, t, p->planar ? k : -1, y, row_bytes, ss);
@@ -306,12 +329,11 @@ int tes__encode_tile(const tes__enc_params *p, const tes_tile *t,
                 fpdiff(row, row_samples, spp, ss, c->row);
         }
         if (direct) {
-            e->data[k] = raw;
             e->size[k] = bytes;
             continue;
         }
         int rc = compress_chunk(p, c, c->raw, bytes, &e->data[k],
-                                &e->size[k]);
+                                &e->cap[k], &e->size[k]);
         if (rc) {
             tes__encoded_free(e);
             return rc;

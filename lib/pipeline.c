@@ -59,7 +59,9 @@ typedef struct work {
 /* One tile in flight. The driver fills run, tile and partial before the
  * spawn; the task writes rc, skipped, err, enc and partial; the driver reads
  * them only after tes_await returns, which orders the two (the future's
- * completion is the hand-over). Slot i % max_in_flight is reused for tile i. */
+ * completion is the hand-over). Slot i % max_in_flight is reused for tile i,
+ * enc's buffers with it: tile i's task spawns after tile i - max_in_flight
+ * was written. */
 typedef struct slot {
     run_ctx *run;
     int64_t tile;
@@ -497,7 +499,6 @@ TES_API int tes_raster_run(tes_pool *pool, const tes_kernel *k,
                 atomic_store_explicit(&c.stop, true, memory_order_relaxed);
             }
         }
-        tes__encoded_free(&s->enc);
     }
     if (failed && !rc)
         rc = tes__err(err, -ECANCELED, c.out_name, "stopped");
@@ -507,8 +508,10 @@ TES_API int tes_raster_run(tes_pool *pool, const tes_kernel *k,
         else
             rc = tes__writer_commit(w, err);
     }
-    for (int i = 0; i < K; i++)
+    for (int i = 0; i < K; i++) {
         free(slots[i].partial);
+        tes__encoded_free(&slots[i].enc);
+    }
     free(slots);
     for (work *wk = c.free_work, *n; wk; wk = n) {
         n = wk->next;
@@ -550,6 +553,8 @@ TES_API int tes_raster_write_tile(const char *path, const tes_tile *t,
         return rc;
     tes__enc_ctx ctx;
     memset(&ctx, 0, sizeof ctx);
+    tes__encoded e;
+    memset(&e, 0, sizeof e);
     int64_t tile = 0;
     for (int y0 = 0; y0 < t->height && !rc; y0 += enc.tile_height)
         for (int x0 = 0; x0 < t->width && !rc; x0 += enc.tile_width, tile++) {
@@ -560,15 +565,14 @@ TES_API int tes_raster_write_tile(const char *path, const tes_tile *t,
                                                      : enc.tile_width;
             v.height = y0 + enc.tile_height > t->height ? t->height - y0
                                                         : enc.tile_height;
-            tes__encoded e;
             rc = tes__encode_tile(&enc, &v, &e, &ctx);
             if (rc)
                 tes__err(err, rc, path, "compression failed: %s",
                          tes_raster_strerror(rc));
             else
                 rc = tes__writer_put(w, tile, &e, err);
-            tes__encoded_free(&e);
         }
+    tes__encoded_free(&e);
     tes__enc_ctx_free(&ctx);
     if (rc) {
         tes__writer_abort(w);

@@ -139,6 +139,10 @@ int tes__window_borrow(tes_raster *r, tes__cache *c, int64_t x0, int64_t y0,
 
 /* ---- encoding one output tile (encode.c, lzw.c) --------------------- */
 
+/* Direct I/O granule: offsets, sizes and addresses of direct writes are
+ * multiples of it. Encoded chunks are allocated on it. */
+#define TES_IO_ALIGN ((size_t)4096)
+
 typedef struct tes__enc_params {
     tes_sample_type type;
     int bands;
@@ -150,11 +154,13 @@ typedef struct tes__enc_params {
 } tes__enc_params;
 
 /* Compressed bytes of one output tile: chunk i is TIFF tile i of it (one
- * chunk for chunky output, one per band for planar). */
+ * chunk for chunky output, one per band for planar), size[i] bytes in a
+ * buffer of cap[i], aligned on TES_IO_ALIGN. */
 typedef struct tes__encoded {
     int n;                  /* chunks */
     uint8_t **data;
     size_t *size;
+    size_t *cap;
 } tes__encoded;
 
 /* A compressor's reusable state (codec contexts, buffers). Used by one
@@ -170,8 +176,9 @@ typedef struct tes__enc_ctx {
 } tes__enc_ctx;
 
 /* Encodes t (t->type must be p->type; its width x height padded with zeros
- * to the full tile) into out (chunks malloc'd; free with
- * tes__encoded_free). Returns 0 or -ENOMEM / -EIO. */
+ * to the full tile) into out: zeroed before its first use, it keeps its
+ * buffers for the next tile (no allocation per tile); free them with
+ * tes__encoded_free, as a failure does. Returns 0 or -ENOMEM / -EIO. */
 int tes__encode_tile(const tes__enc_params *p, const tes_tile *t,
                      tes__encoded *out, tes__enc_ctx *ctx);
 void tes__encoded_free(tes__encoded *e);
