@@ -406,7 +406,10 @@ typedef struct tes_pipeline_options {
  * k->partial, and compresses its output tile; the calling thread appends
  * the tiles in row-major order (band-major within a tile for planar
  * output) to a temporary file in out_path's folder, then fsyncs and renames
- * it. At most max_in_flight tiles exist at once, so memory is bounded by
+ * it. The file's blocks go to the disk with O_DIRECT where the filesystem
+ * allows it, past the page cache (TESSERA_DIRECT_IO=0 in the environment
+ * writes through the cache instead); the bytes are the same either way.
+ * At most max_in_flight tiles exist at once, so memory is bounded by
  * threads, tile size and cache_bytes, not by the raster's size. The output
  * bytes and the reduction result do not depend on pool's thread count.
  *

@@ -66,10 +66,12 @@ struct tes_raster {
 /* Registers the GeoTIFF and GDAL tags with libtiff, once per process. */
 void tes__tiff_init(void);
 
-/* Opens path (mode "r", "w", "w8") or fd (when fd >= 0) with error text
- * captured in h->msg rather than printed. Returns h->tif or NULL. */
-TIFF *tes__tiff_open(tes__tiff *h, const char *path, int fd,
-                     const char *mode);
+/* Opens path (mode "r", "w", "w8"), or the output file io when not NULL
+ * (path then only names it), with error text captured in h->msg rather
+ * than printed. Returns h->tif or NULL. */
+struct tes__outfile;
+TIFF *tes__tiff_open(tes__tiff *h, const char *path,
+                     struct tes__outfile *io, const char *mode);
 
 /* Fills err (when not NULL) with code and "path: reason"; returns code. */
 int tes__err(tes_raster_error *err, int code, const char *path,
@@ -139,10 +141,6 @@ int tes__window_borrow(tes_raster *r, tes__cache *c, int64_t x0, int64_t y0,
 
 /* ---- encoding one output tile (encode.c, lzw.c) --------------------- */
 
-/* Direct I/O granule: offsets, sizes and addresses of direct writes are
- * multiples of it. Encoded chunks are allocated on it. */
-#define TES_IO_ALIGN ((size_t)4096)
-
 typedef struct tes__enc_params {
     tes_sample_type type;
     int bands;
@@ -187,6 +185,50 @@ void tes__enc_ctx_free(tes__enc_ctx *ctx); /* the contents; not ctx */
 /* TIFF LZW (MSB-first, early change) of n bytes into a malloc'd buffer. */
 int tes__lzw_encode(const uint8_t *src, size_t n, uint8_t **dst,
                     size_t *dst_n);
+
+/* ---- the output file under libtiff (outfile.c) ----------------------- */
+
+/* Direct I/O granule: offsets, sizes and addresses of direct writes are
+ * multiples of it. Uncompressed tiles are allocated on it. */
+#define TES_IO_ALIGN ((size_t)4096)
+/* An output's first tile starts here, so that tiles whose size is a
+ * multiple of TES_IO_ALIGN all sit on blocks (the gap after the header is
+ * zeros). */
+#define TES_IO_DATA_START ((uint64_t)4096)
+
+/* One output file as libtiff sees it (see outfile.c). Used by the writer's
+ * thread only. */
+typedef struct tes__outfile {
+    int fd;             /* buffered descriptor (the caller's) */
+    int dfd;            /* O_DIRECT descriptor of the same file, or -1 */
+    uint8_t *stage;     /* file bytes [flushed, flushed + len) */
+    size_t cap, len;
+    uint64_t flushed;   /* bytes below this are in the file; a multiple
+                           of TES_IO_ALIGN while dfd is open */
+    uint64_t pos;       /* libtiff's position */
+    uint64_t kicked;    /* buffered mode: writeback started up to here */
+    bool tile_next;     /* set by the writer around tile appends */
+    int err;            /* errno value of the first failed write, sticky */
+} tes__outfile;
+
+/* Sets o up over fd (which stays the caller's): the staging buffer and,
+ * unless TESSERA_DIRECT_IO=0 or the filesystem refuses, a direct
+ * descriptor. Returns 0 or -ENOMEM. */
+int tes__outfile_init(tes__outfile *o, int fd);
+/* A libtiff handle on o (TIFFClientOpenExt); o must outlive it. */
+TIFF *tes__outfile_tiff(tes__outfile *o, const char *name, const char *mode,
+                        TIFFOpenOptions *opts);
+/* libtiff's procedures on o (h is o), exposed for the tests: read, write
+ * and seek at o->pos, and the file's size, all as libtiff expects. */
+tmsize_t tes__outfile_read(thandle_t h, void *buf, tmsize_t size);
+tmsize_t tes__outfile_write(thandle_t h, void *buf, tmsize_t size);
+toff_t tes__outfile_seek(thandle_t h, toff_t off, int whence);
+toff_t tes__outfile_size(thandle_t h);
+/* Writes every staged byte to the file. Returns 0 or the errno value of
+ * the first write that failed, now or earlier. */
+int tes__outfile_flush(tes__outfile *o);
+/* Closes the direct descriptor and frees the buffer; not fd. */
+void tes__outfile_free(tes__outfile *o);
 
 /* ---- the atomic writer (writer.c) ------------------------------------ */
 

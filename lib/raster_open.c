@@ -303,7 +303,7 @@ TES_API int tes_raster_open(tes_raster **out, const char *path,
     /* relaxed: only uniqueness matters, nothing is published with it */
     r->id = atomic_fetch_add_explicit(&next_raster_id, 1,
                                       memory_order_relaxed);
-    if (!tes__tiff_open(h, path, -1, "rm")) {
+    if (!tes__tiff_open(h, path, NULL, "rm")) {
         rc = tes__err(err, TES_ECORRUPT, path, "cannot read TIFF: %s",
                       h->msg[0] ? h->msg : "unknown libtiff error");
         free(h);
@@ -369,7 +369,7 @@ int tes__raster_handle_get(tes_raster *r, tes__tiff **out,
         h = calloc(1, sizeof *h);
         if (!h)
             return tes__err(err, -ENOMEM, r->path, "out of memory");
-        if (!tes__tiff_open(h, r->path, -1, "rm")) {
+        if (!tes__tiff_open(h, r->path, NULL, "rm")) {
             int rc = tes__err(err, -EIO, r->path, "cannot reopen: %s",
                               h->msg[0] ? h->msg : "libtiff error");
             free(h);

@@ -74,7 +74,7 @@ static int on_warning(TIFF *tif, void *user, const char *module,
     return 1; /* warnings are dropped: we never print */
 }
 
-TIFF *tes__tiff_open(tes__tiff *h, const char *path, int fd,
+TIFF *tes__tiff_open(tes__tiff *h, const char *path, tes__outfile *io,
                      const char *mode)
 {
     tes__tiff_init();
@@ -88,8 +88,8 @@ TIFF *tes__tiff_open(tes__tiff *h, const char *path, int fd,
     TIFFOpenOptionsSetWarningHandlerExtR(o, on_warning, h);
     /* A lying header must not make libtiff allocate gigabytes. */
     TIFFOpenOptionsSetMaxSingleMemAlloc(o, (tmsize_t)TES_MAX_BLOCK_BYTES * 2);
-    if (fd >= 0)
-        h->tif = TIFFFdOpenExt(fd, path, mode, o);
+    if (io)
+        h->tif = tes__outfile_tiff(io, path, mode, o);
     else
         h->tif = TIFFOpenExt(path, mode, o);
     TIFFOpenOptionsFree(o);

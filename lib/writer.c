@@ -1,9 +1,10 @@
 /*
  * writer.c — the single writer of an output: a temporary file beside the
- * destination, the TIFF and GeoTIFF tags, already-compressed tiles appended
- * with TIFFWriteRawTile in the order they are given, then flush, fsync and
- * rename on success; on any failure the temporary file is removed and the
- * destination is untouched. Also resolves output options.
+ * destination (written through outfile.c), the TIFF and GeoTIFF tags,
+ * already-compressed tiles appended with TIFFWriteRawTile in the order
+ * they are given, then flush, fsync and rename on success; on any failure
+ * the temporary file is removed and the destination is untouched. Also
+ * resolves output options.
  */
 #include <fcntl.h>
 #include <libgen.h>
@@ -17,19 +18,15 @@
 #include "raster_internal.h"
 
 struct tes__writer {
-    tes__tiff h;            /* the output's libtiff handle */
+    tes__tiff h;            /* the output's libtiff handle, on io */
+    tes__outfile io;        /* valid once io_ready */
+    bool io_ready;
     int fd;
     char *path, *tmp, *dir;
     bool overwrite;
     bool planar;
     uint32_t tiles_per_plane;
-    uint64_t written;       /* tile bytes appended so far */
-    uint64_t kicked;        /* writeback started up to here */
 };
-
-/* Start writeback every this many bytes, so that the final fsync has little
- * left to do and dirty pages do not pile up. */
-#define WRITEBACK_STEP ((uint64_t)32 << 20)
 
 int tes__resolve_output(const tes_raster_create_options *o,
                         tes_sample_type type, int bands, int64_t width,
@@ -232,7 +229,12 @@ int tes__writer_open(tes__writer **out, const tes__writer_params *p,
         tes__writer_abort(w);
         return tes__err(err, -e, path, "%s", strerror(e));
     }
-    if (!tes__tiff_open(&w->h, w->tmp, w->fd, p->bigtiff ? "w8" : "w")) {
+    if (tes__outfile_init(&w->io, w->fd)) {
+        tes__writer_abort(w);
+        return tes__err(err, -ENOMEM, path, "out of memory");
+    }
+    w->io_ready = true;
+    if (!tes__tiff_open(&w->h, w->tmp, &w->io, p->bigtiff ? "w8" : "w")) {
         int rc = tes__err(err, -EIO, path, "cannot start TIFF: %s", w->h.msg);
         tes__writer_abort(w);
         return rc;
@@ -251,24 +253,28 @@ int tes__writer_open(tes__writer **out, const tes__writer_params *p,
     return 0;
 }
 
+/* The error of a failed write: the descriptor's own (full disk, file too
+ * large, ...) when there was one, else libtiff's text. */
+static int write_failed(tes__writer *w, tes_raster_error *err)
+{
+    if (w->io.err)
+        return tes__err(err, -w->io.err, w->path, "write failed: %s",
+                        strerror(w->io.err));
+    return tes__err(err, -EIO, w->path, "write failed: %s",
+                    w->h.msg[0] ? w->h.msg : "libtiff error");
+}
+
 int tes__writer_put(tes__writer *w, int64_t tile, const tes__encoded *e,
                     tes_raster_error *err)
 {
     for (int k = 0; k < e->n; k++) {
         uint32_t idx = (uint32_t)tile + (w->planar ? (uint32_t)k * w->tiles_per_plane : 0);
-        errno = 0;
-        if (TIFFWriteRawTile(w->h.tif, idx, e->data[k], (tmsize_t)e->size[k]) < 0) {
-            int code = errno ? -errno : -EIO;
-            return tes__err(err, code, w->path, "write failed: %s",
-                            errno ? strerror(errno) : w->h.msg);
-        }
-        w->written += e->size[k];
-    }
-    if (w->written - w->kicked >= WRITEBACK_STEP) {
-        /* Asynchronous and advisory: errors show up at fsync. */
-        (void)sync_file_range(w->fd, (off_t)w->kicked, 0,
-                              SYNC_FILE_RANGE_WRITE);
-        w->kicked = w->written;
+        w->io.tile_next = true;
+        tmsize_t n = TIFFWriteRawTile(w->h.tif, idx, e->data[k],
+                                      (tmsize_t)e->size[k]);
+        w->io.tile_next = false;
+        if (n < 0)
+            return write_failed(w, err);
     }
     return 0;
 }
@@ -284,11 +290,15 @@ static void sync_dir(const char *dir)
 
 int tes__writer_commit(tes__writer *w, tes_raster_error *err)
 {
-    errno = 0;
     if (!TIFFFlush(w->h.tif)) {
-        int code = errno ? -errno : -EIO;
-        int rc = tes__err(err, code, w->path, "write failed: %s",
-                          errno ? strerror(errno) : w->h.msg);
+        int rc = write_failed(w, err);
+        tes__writer_abort(w);
+        return rc;
+    }
+    TIFFClose(w->h.tif); /* leaves the descriptors to us */
+    w->h.tif = NULL;
+    if (tes__outfile_flush(&w->io)) {
+        int rc = write_failed(w, err);
         tes__writer_abort(w);
         return rc;
     }
@@ -297,8 +307,14 @@ int tes__writer_commit(tes__writer *w, tes_raster_error *err)
         tes__writer_abort(w);
         return tes__err(err, -e, w->path, "fsync: %s", strerror(e));
     }
-    TIFFClose(w->h.tif); /* closes fd */
-    w->h.tif = NULL;
+    tes__outfile_free(&w->io);
+    w->io_ready = false;
+    if (close(w->fd) != 0) {
+        int e = errno;
+        w->fd = -1;
+        tes__writer_abort(w);
+        return tes__err(err, -e, w->path, "close: %s", strerror(e));
+    }
     w->fd = -1;
     int rc = 0;
     if (w->overwrite) {
@@ -332,10 +348,15 @@ void tes__writer_abort(tes__writer *w)
     if (!w)
         return;
     if (w->h.tif) {
-        /* No flush: the directory of a file being removed is not wanted. */
+        /* TIFFCleanup flushes the directory, which a file being removed
+         * does not want: writes fail from here on. */
+        if (w->io_ready && !w->io.err)
+            w->io.err = ECANCELED;
         TIFFCleanup(w->h.tif);
         w->h.tif = NULL;
     }
+    if (w->io_ready)
+        tes__outfile_free(&w->io);
     if (w->fd >= 0)
         close(w->fd);
     if (w->tmp)

@@ -1,0 +1,187 @@
+/*
+ * test_raster_outfile.c — the output file under libtiff (lib/outfile.c):
+ * random appends, rewrites, gaps and reads through its staging buffer and
+ * direct writes leave exactly the bytes plain writes would, with direct
+ * I/O and without; uncompressed tiles land on 4 KiB blocks; the file's
+ * bytes do not depend on whether direct I/O was used.
+ */
+#include <check.h>
+#include <fcntl.h>
+
+#include "../lib/raster_internal.h"
+#include "raster_test_util.h"
+#include "suite_main.h"
+
+#define MODEL_BYTES ((size_t)48 << 20)
+
+static uint64_t next_rand(uint64_t *s)
+{
+    *s ^= *s << 13;
+    *s ^= *s >> 7;
+    *s ^= *s << 17;
+    return *s;
+}
+
+static void direct_io(bool on)
+{
+    if (on)
+        unsetenv("TESSERA_DIRECT_IO");
+    else
+        setenv("TESSERA_DIRECT_IO", "0", 1);
+}
+
+/* Loop index 0: direct I/O where the filesystem takes it; 1: never. */
+START_TEST(outfile_random_writes_leave_the_bytes_plain_writes_would)
+{
+    direct_io(_i == 0);
+    char *dir = tu_tmpdir();
+    char *path = tu_path(dir, "out.bin");
+    int fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    ck_assert_int_ge(fd, 0);
+    tes__outfile o;
+    ck_assert_int_eq(tes__outfile_init(&o, fd), 0);
+    if (_i == 1)
+        ck_assert_int_eq(o.dfd, -1);
+    thandle_t h = (thandle_t)&o;
+    uint8_t *model = calloc(1, MODEL_BYTES);
+    uint8_t *buf = NULL, *got = malloc(200000);
+    ck_assert_int_eq(posix_memalign((void **)&buf, 4096, (size_t)1 << 20), 0);
+    ck_assert_ptr_nonnull(model);
+    ck_assert_ptr_nonnull(got);
+    uint64_t seed = 0x9E3779B97F4A7C15ull, size = 0;
+    int direct_appends = 0;
+    for (int step = 0; step < 600 && size < MODEL_BYTES - (2u << 20); step++) {
+        int op = (int)(next_rand(&seed) % 10);
+        /* First only tiles, rewrites and reads, so that the tiles stay on
+         * blocks and go to the disk from the caller's memory. */
+        if (step < 200 && ((op >= 2 && op < 5) || op == 9))
+            op = 0;
+        uint64_t at;
+        size_t n;
+        const uint8_t *src = buf;
+        if (op < 5) { /* append: a tile (aligned buffer and size) or bytes */
+            bool tile = op < 2;
+            o.tile_next = tile;
+            at = (uint64_t)tes__outfile_seek(h, 0, SEEK_END);
+            uint64_t want = tile && size < TES_IO_DATA_START ? TES_IO_DATA_START
+                                                             : size;
+            ck_assert_uint_eq(at, want);
+            if (tile) {
+                n = 4096 * (1 + next_rand(&seed) % 64);
+                direct_appends += at % 4096 == 0;
+            } else {
+                n = 1 + next_rand(&seed) % 70000;
+                src = buf + 1 + next_rand(&seed) % 100;
+            }
+        } else if (op < 7 && size > 0) { /* rewrite earlier bytes */
+            at = next_rand(&seed) % size;
+            n = 1 + next_rand(&seed) % 5000;
+            if (at + n > size)
+                n = (size_t)(size - at);
+            ck_assert_uint_eq(tes__outfile_seek(h, at, SEEK_SET), at);
+        } else if (op < 9) { /* read back, past the end too */
+            uint64_t from = size ? next_rand(&seed) % (size + 100) : 0;
+            size_t want_n = 1 + next_rand(&seed) % 200000;
+            ck_assert_uint_eq(tes__outfile_seek(h, from, SEEK_SET), from);
+            tmsize_t r = tes__outfile_read(h, got, (tmsize_t)want_n);
+            size_t expect = from >= size ? 0
+                            : size - from < want_n ? (size_t)(size - from)
+                                                   : want_n;
+            ck_assert_int_eq(r, (tmsize_t)expect);
+            ck_assert_msg(memcmp(got, model + from, expect) == 0,
+                          "step %d: read at %llu differs", step,
+                          (unsigned long long)from);
+            continue;
+        } else { /* a write past the end leaves zeros before it */
+            at = size + next_rand(&seed) % 10000;
+            n = 1 + next_rand(&seed) % 3000;
+            ck_assert_uint_eq(tes__outfile_seek(h, at, SEEK_SET), at);
+        }
+        tu_fill_random(buf, n + 101, seed);
+        ck_assert_int_eq(tes__outfile_write(h, (void *)src, (tmsize_t)n),
+                         (tmsize_t)n);
+        o.tile_next = false;
+        memcpy(model + at, src, n);
+        if (at + n > size)
+            size = at + n;
+        ck_assert_uint_eq(tes__outfile_size(h), size);
+    }
+    ck_assert_int_gt(direct_appends, 10);
+    ck_assert_int_eq(tes__outfile_flush(&o), 0);
+    tes__outfile_free(&o);
+    close(fd);
+    size_t n_file = 0;
+    uint8_t *file = tu_slurp(path, &n_file);
+    ck_assert_ptr_nonnull(file);
+    ck_assert_uint_eq(n_file, size);
+    ck_assert_msg(memcmp(file, model, size) == 0, "file bytes differ");
+    free(file);
+    free(model);
+    free(buf);
+    free(got);
+    free(path);
+    tu_rmdir(dir);
+    unsetenv("TESSERA_DIRECT_IO");
+}
+END_TEST
+
+/* Writes src to dir/name uncompressed in 256 x 256 tiles. */
+static char *write_uncompressed(const char *dir, const char *name,
+                                const tes_tile *src)
+{
+    char *path = tu_path(dir, name);
+    tes_raster_create_options o = TES_RASTER_CREATE_OPTIONS_INIT;
+    o.compress = TES_COMPRESS_NONE;
+    tes_raster_error err;
+    int rc = tes_raster_write_tile(path, src, &o, &err);
+    ck_assert_msg(rc == 0, "write: %s", err.message);
+    return path;
+}
+
+START_TEST(outfile_uncompressed_tiles_start_on_blocks_either_way)
+{
+    char *dir = tu_tmpdir();
+    tes_tile src;
+    ck_assert_int_eq(tes_tile_alloc(&src, TES_F32, 700, 530, 1), 0);
+    tu_fill_smooth(&src, 5);
+    direct_io(true);
+    char *a = write_uncompressed(dir, "direct.tif", &src);
+    direct_io(false);
+    char *b = write_uncompressed(dir, "cached.tif", &src);
+    unsetenv("TESSERA_DIRECT_IO");
+    ck_assert_msg(tu_files_equal(a, b), "the file depends on direct I/O");
+    TIFF *t = TIFFOpen(a, "r");
+    ck_assert_ptr_nonnull(t);
+    ck_assert_uint_eq(TIFFNumberOfTiles(t), 9);
+    for (uint32_t i = 0; i < TIFFNumberOfTiles(t); i++) {
+        ck_assert_uint_eq(TIFFGetStrileByteCount(t, i), 256 * 256 * 4);
+        ck_assert_uint_eq(TIFFGetStrileOffset(t, i) % 4096, 0);
+    }
+    TIFFClose(t);
+    tes_tile back;
+    ck_assert_int_eq(tu_read_libtiff(a, &back, TES_F32, 1), 0);
+    ck_assert_msg(tu_tiles_equal(&back, &src), "libtiff reads other samples");
+    ck_assert_int_eq(tu_count_files(dir), 2); /* no temporary files left */
+    tes_tile_free(&back);
+    tes_tile_free(&src);
+    free(a);
+    free(b);
+    tu_rmdir(dir);
+}
+END_TEST
+
+static Suite *suite(void)
+{
+    tu_quiet_libtiff();
+    Suite *s = suite_create("raster_outfile");
+    TCase *tc = tcase_create("outfile");
+    tcase_set_timeout(tc, 60);
+    tcase_add_loop_test(tc,
+                        outfile_random_writes_leave_the_bytes_plain_writes_would,
+                        0, 2);
+    tcase_add_test(tc, outfile_uncompressed_tiles_start_on_blocks_either_way);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+TES_CHECK_MAIN(suite)
