@@ -16,8 +16,12 @@
 
 #include "raster_internal.h"
 
-/* Staging buffer: big enough that each direct write is worth its wait. */
+/* Staging buffer. Its whole blocks are written once it holds DRAIN_BYTES:
+ * big enough that a direct write is worth its wait, small enough that the
+ * writer's thread, blocked meanwhile, does not leave the workers without
+ * tiles (1 MiB takes under half a millisecond at disk speed). */
 #define STAGE_BYTES ((size_t)4 << 20)
+#define DRAIN_BYTES ((size_t)1 << 20)
 
 /* Buffered mode: start writeback every this many bytes, so that the final
  * fsync has little left to do and dirty pages do not pile up. */
@@ -158,6 +162,11 @@ static int stage(tes__outfile *o, uint64_t at, const uint8_t *src, size_t n)
             o->len = (size_t)rel + k;
         at += k;
         n -= k;
+        if (o->len >= DRAIN_BYTES && at == o->flushed + o->len) {
+            int e = drain(o, false);
+            if (e)
+                return e;
+        }
     }
     return 0;
 }
