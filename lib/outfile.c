@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "raster_internal.h"
@@ -62,6 +63,11 @@ void tes__outfile_free(tes__outfile *o)
     o->dfd = -1;
     free(o->stage);
     o->stage = NULL;
+    for (int i = 0; i < o->n_held; i++)
+        free(o->held[i].data);
+    for (int i = 0; i < o->n_idle; i++)
+        free(o->idle[i].data);
+    o->n_held = o->n_idle = 0;
 }
 
 static int pwrite_all(int fd, const uint8_t *p, size_t n, uint64_t at)
@@ -113,6 +119,53 @@ static int write_blocks(tes__outfile *o, const uint8_t *p, size_t n,
                               SYNC_FILE_RANGE_WRITE);
         o->kicked = at + n;
     }
+    return e;
+}
+
+/* Writes the held tile buffers, which lie end to end before `flushed`,
+ * in one call, and keeps them as idle buffers for tes__outfile_give. */
+static int release_held(tes__outfile *o)
+{
+    if (!o->n_held)
+        return 0;
+    struct iovec v[TES_OUTFILE_HOLD];
+    uint64_t at = o->flushed, total = 0;
+    for (int i = 0; i < o->n_held; i++) {
+        v[i].iov_base = o->held[i].data;
+        v[i].iov_len = o->held[i].size;
+        total += o->held[i].size;
+    }
+    at -= total;
+    ssize_t done = -1;
+    if (o->dfd >= 0)
+        do
+            done = pwritev(o->dfd, v, o->n_held, (off_t)at);
+        while (done < 0 && errno == EINTR);
+    /* Short or refused: the rest one buffer at a time, which falls back
+     * to the page cache as write_blocks does. */
+    uint64_t skip = done > 0 ? (uint64_t)done : 0;
+    int e = 0;
+    for (int i = 0; i < o->n_held && !e; i++) {
+        size_t n = o->held[i].size;
+        if (skip >= n) {
+            skip -= n;
+        } else {
+            e = write_blocks(o, o->held[i].data + skip, n - (size_t)skip,
+                             at + skip);
+            skip = 0;
+        }
+        at += n;
+    }
+    for (int i = 0; i < o->n_held; i++) {
+        if (o->n_idle < TES_OUTFILE_HOLD) {
+            o->idle[o->n_idle].data = o->held[i].data;
+            o->idle[o->n_idle].cap = o->held[i].cap;
+            o->n_idle++;
+        } else {
+            free(o->held[i].data);
+        }
+    }
+    o->n_held = 0;
     return e;
 }
 
@@ -171,6 +224,25 @@ static int stage(tes__outfile *o, uint64_t at, const uint8_t *src, size_t n)
     return 0;
 }
 
+/* Keeps the caller's buffer p of n bytes, to be written with the next
+ * ones in one call: a tile appended right after the last, on a block,
+ * while the writer can give the buffer up (o->may_hold). */
+static bool hold(tes__outfile *o, const uint8_t *p, size_t n)
+{
+    if (!o->may_hold || o->dfd < 0 || o->len || o->pos != o->flushed ||
+        !n || n % TES_IO_ALIGN || o->flushed % TES_IO_ALIGN ||
+        (uintptr_t)p % TES_IO_ALIGN || o->n_held == TES_OUTFILE_HOLD)
+        return false;
+    o->held[o->n_held].data = (uint8_t *)p;
+    o->held[o->n_held].size = n;
+    o->held[o->n_held].cap = o->may_hold_cap;
+    o->n_held++;
+    o->took = true;
+    o->flushed += n;
+    o->pos += n;
+    return true;
+}
+
 tmsize_t tes__outfile_write(thandle_t h, void *buf, tmsize_t size)
 {
     tes__outfile *o = (tes__outfile *)h;
@@ -180,9 +252,20 @@ tmsize_t tes__outfile_write(thandle_t h, void *buf, tmsize_t size)
     }
     const uint8_t *p = buf;
     size_t n = (size_t)size;
-    uint64_t at = o->pos;
     int e = 0;
-    if (at < o->flushed) { /* a rewrite of bytes already in the file */
+    if (hold(o, p, n)) {
+        if (o->n_held == TES_OUTFILE_HOLD)
+            e = release_held(o);
+        if (e) {
+            o->err = e;
+            errno = e;
+            return -1;
+        }
+        return size;
+    }
+    e = release_held(o);
+    uint64_t at = o->pos;
+    if (!e && at < o->flushed) { /* a rewrite of bytes already in the file */
         size_t k = o->flushed - at < n ? (size_t)(o->flushed - at) : n;
         e = pwrite_all(o->fd, p, k, at);
         p += k;
@@ -222,6 +305,12 @@ tmsize_t tes__outfile_write(thandle_t h, void *buf, tmsize_t size)
 tmsize_t tes__outfile_read(thandle_t h, void *buf, tmsize_t size)
 {
     tes__outfile *o = (tes__outfile *)h;
+    int e = release_held(o);
+    if (e) {
+        o->err = o->err ? o->err : e;
+        errno = e;
+        return -1;
+    }
     uint8_t *p = buf;
     size_t n = (size_t)size, got = 0;
     uint64_t at = o->pos;
@@ -293,11 +382,25 @@ TIFF *tes__outfile_tiff(tes__outfile *o, const char *name, const char *mode,
                              tes__outfile_size, io_map, io_unmap, opts);
 }
 
+void tes__outfile_give(tes__outfile *o, uint8_t **buf, size_t *cap)
+{
+    o->took = false;
+    *buf = NULL;
+    *cap = 0;
+    if (o->n_idle) {
+        o->n_idle--;
+        *buf = o->idle[o->n_idle].data;
+        *cap = o->idle[o->n_idle].cap;
+    }
+}
+
 int tes__outfile_flush(tes__outfile *o)
 {
     if (o->err)
         return o->err;
-    int e = drain(o, true);
+    int e = release_held(o);
+    if (!e)
+        e = drain(o, true);
     if (e)
         o->err = e;
     return e;

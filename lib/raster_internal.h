@@ -196,6 +196,9 @@ int tes__lzw_encode(const uint8_t *src, size_t n, uint8_t **dst,
  * zeros). */
 #define TES_IO_DATA_START ((uint64_t)4096)
 
+/* Tile buffers an output file may keep before writing them in one call. */
+#define TES_OUTFILE_HOLD 8
+
 /* One output file as libtiff sees it (see outfile.c). Used by the writer's
  * thread only. */
 typedef struct tes__outfile {
@@ -208,6 +211,19 @@ typedef struct tes__outfile {
     uint64_t pos;       /* libtiff's position */
     uint64_t kicked;    /* buffered mode: writeback started up to here */
     bool tile_next;     /* set by the writer around tile appends */
+    bool may_hold;      /* ... and when it can give up the tile's buffer */
+    size_t may_hold_cap; /* that buffer's capacity */
+    bool took;          /* the last write kept the buffer: see give */
+    struct {            /* kept buffers, end to end before flushed */
+        uint8_t *data;
+        size_t size, cap;
+    } held[TES_OUTFILE_HOLD];
+    int n_held;
+    struct {            /* written ones, for give */
+        uint8_t *data;
+        size_t cap;
+    } idle[TES_OUTFILE_HOLD];
+    int n_idle;
     int err;            /* errno value of the first failed write, sticky */
 } tes__outfile;
 
@@ -224,6 +240,10 @@ tmsize_t tes__outfile_read(thandle_t h, void *buf, tmsize_t size);
 tmsize_t tes__outfile_write(thandle_t h, void *buf, tmsize_t size);
 toff_t tes__outfile_seek(thandle_t h, toff_t off, int whence);
 toff_t tes__outfile_size(thandle_t h);
+/* After a write that kept the caller's buffer (o->took), hands the caller
+ * a buffer in exchange: an idle one with its capacity, or NULL and 0. The
+ * kept one is o's until written, then freed or given out in turn. */
+void tes__outfile_give(tes__outfile *o, uint8_t **buf, size_t *cap);
 /* Writes every staged byte to the file. Returns 0 or the errno value of
  * the first write that failed, now or earlier. */
 int tes__outfile_flush(tes__outfile *o);
@@ -251,7 +271,8 @@ typedef struct tes__writer_params {
 int tes__writer_open(tes__writer **w, const tes__writer_params *p,
                      tes_raster_error *err);
 /* Appends the chunks of output tile `tile` (row-major), in order. */
-int tes__writer_put(tes__writer *w, int64_t tile, const tes__encoded *e,
+/* e's buffers may be exchanged for others (see tes__outfile_give). */
+int tes__writer_put(tes__writer *w, int64_t tile, tes__encoded *e,
                     tes_raster_error *err);
 /* Writes the directory, fsyncs, renames into place. Frees w either way. */
 int tes__writer_commit(tes__writer *w, tes_raster_error *err);

@@ -264,15 +264,19 @@ static int write_failed(tes__writer *w, tes_raster_error *err)
                     w->h.msg[0] ? w->h.msg : "libtiff error");
 }
 
-int tes__writer_put(tes__writer *w, int64_t tile, const tes__encoded *e,
+int tes__writer_put(tes__writer *w, int64_t tile, tes__encoded *e,
                     tes_raster_error *err)
 {
     for (int k = 0; k < e->n; k++) {
         uint32_t idx = (uint32_t)tile + (w->planar ? (uint32_t)k * w->tiles_per_plane : 0);
         w->io.tile_next = true;
+        w->io.may_hold = e->cap != NULL;
+        w->io.may_hold_cap = e->cap ? e->cap[k] : 0;
         tmsize_t n = TIFFWriteRawTile(w->h.tif, idx, e->data[k],
                                       (tmsize_t)e->size[k]);
-        w->io.tile_next = false;
+        w->io.tile_next = w->io.may_hold = false;
+        if (w->io.took) /* the file keeps this buffer until written */
+            tes__outfile_give(&w->io, &e->data[k], &e->cap[k]);
         if (n < 0)
             return write_failed(w, err);
     }

@@ -1,8 +1,8 @@
 /*
  * test_raster_outfile.c — the output file under libtiff (lib/outfile.c):
- * random appends, rewrites, gaps and reads through its staging buffer and
- * direct writes leave exactly the bytes plain writes would, with direct
- * I/O and without; uncompressed tiles land on 4 KiB blocks; the file's
+ * random appends, rewrites, gaps and reads through its staging buffer,
+ * direct writes and kept tile buffers leave exactly the bytes plain writes
+ * would, with direct I/O and without; uncompressed tiles land on 4 KiB blocks; the file's
  * bytes do not depend on whether direct I/O was used.
  */
 #include <check.h>
@@ -49,7 +49,7 @@ START_TEST(outfile_random_writes_leave_the_bytes_plain_writes_would)
     ck_assert_ptr_nonnull(model);
     ck_assert_ptr_nonnull(got);
     uint64_t seed = 0x9E3779B97F4A7C15ull, size = 0;
-    int direct_appends = 0;
+    int direct_appends = 0, held_appends = 0;
     for (int step = 0; step < 600 && size < MODEL_BYTES - (2u << 20); step++) {
         int op = (int)(next_rand(&seed) % 10);
         /* First only tiles, rewrites and reads, so that the tiles stay on
@@ -98,15 +98,33 @@ START_TEST(outfile_random_writes_leave_the_bytes_plain_writes_would)
             ck_assert_uint_eq(tes__outfile_seek(h, at, SEEK_SET), at);
         }
         tu_fill_random(buf, n + 101, seed);
+        memcpy(model + at, src, n);
+        uint8_t *own = NULL;
+        if (op == 1) { /* the writer's way: a buffer the file may keep */
+            ck_assert_int_eq(posix_memalign((void **)&own, 4096, n), 0);
+            memcpy(own, src, n);
+            src = own;
+            o.may_hold = true;
+            o.may_hold_cap = n;
+        }
         ck_assert_int_eq(tes__outfile_write(h, (void *)src, (tmsize_t)n),
                          (tmsize_t)n);
-        o.tile_next = false;
-        memcpy(model + at, src, n);
+        o.tile_next = o.may_hold = false;
+        if (o.took) {
+            held_appends++;
+            size_t cap;
+            tes__outfile_give(&o, &own, &cap); /* own is o's now */
+            ck_assert(own == NULL || cap >= 4096);
+            ck_assert(!o.took);
+        }
+        free(own);
         if (at + n > size)
             size = at + n;
         ck_assert_uint_eq(tes__outfile_size(h), size);
     }
     ck_assert_int_gt(direct_appends, 10);
+    if (o.dfd >= 0)
+        ck_assert_int_gt(held_appends, 10);
     ck_assert_int_eq(tes__outfile_flush(&o), 0);
     tes__outfile_free(&o);
     close(fd);
