@@ -382,10 +382,12 @@ typedef struct tes_pipeline_options {
                                the last window that reads it is done, so
                                a copy keeps only blocks in flight, and a
                                focal kernel about two rows of blocks. */
-    int max_in_flight;      /* output tiles started but not yet written;
+    int max_in_flight;      /* output tiles started but not yet handed
+                               to the writer;
                                0: 2 * threads + 2 */
     /* Called on the calling thread, one call at a time, after each tile is
-     * written (done = 1..total). Nonzero stops the run with -ECANCELED. */
+     * handed to the writer, which may hold a few before they reach the
+     * file (done = 1..total). Nonzero stops the run with -ECANCELED. */
     int (*progress)(uint64_t done, uint64_t total, void *ctx);
     void *progress_ctx;
 } tes_pipeline_options;
@@ -409,8 +411,10 @@ typedef struct tes_pipeline_options {
  * it. The file's blocks go to the disk with O_DIRECT where the filesystem
  * allows it, past the page cache (TESSERA_DIRECT_IO=0 in the environment
  * writes through the cache instead); the bytes are the same either way.
- * At most max_in_flight tiles exist at once, so memory is bounded by
- * threads, tile size and cache_bytes, not by the raster's size. The output
+ * At most max_in_flight tiles exist at once, and the writer holds at most
+ * 16 MiB of tiles waiting to be written and a 4 MiB staging buffer, so
+ * memory is bounded by threads, tile size and cache_bytes, not by the
+ * raster's size. The output
  * bytes and the reduction result do not depend on pool's thread count.
  *
  * On the first failure no more tiles start, the temporary file is removed,

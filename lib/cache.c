@@ -52,7 +52,8 @@ struct tes__cache {
     int n_uses;
     /* Buffers of dropped blocks kept for the next loads: a block is
      * usually tile-sized, and a fresh one costs a page fault per 4 KiB.
-     * At most SPARE_MAX of them and limit / 8 bytes. */
+     * At most SPARE_MAX of them, and only while blocks and spares
+     * together stay within the limit. */
     struct {
         void *data;
         size_t bytes;
@@ -95,7 +96,7 @@ static void block_free(tes__block *b)
 static void block_drop(tes__cache *c, tes__block *b)
 {
     if (b->data && c->n_spare < SPARE_MAX &&
-        c->spare_bytes + b->bytes <= c->limit / 8) {
+        c->used + c->spare_bytes + b->bytes <= c->limit) {
         c->spare[c->n_spare].data = b->data;
         c->spare[c->n_spare].bytes = b->bytes;
         c->n_spare++;
@@ -189,10 +190,16 @@ static void unhash(tes__cache *c, tes__block *b)
     c->used -= b->bytes;
 }
 
-/* Caller holds c->lock. Drops least-recent unpinned blocks while over the
- * limit; pinned ones may keep the cache above it for a while. */
+/* Caller holds c->lock. Frees spare buffers, then drops least-recent
+ * unpinned blocks, while over the limit; pinned ones may keep the cache
+ * above it for a while. */
 static void evict(tes__cache *c)
 {
+    while (c->used + c->spare_bytes > c->limit && c->n_spare) {
+        c->n_spare--;
+        c->spare_bytes -= c->spare[c->n_spare].bytes;
+        free(c->spare[c->n_spare].data);
+    }
     while (c->used > c->limit && c->lru.next != &c->lru) {
         tes__block *b = c->lru.next;
         lru_unlink(b);

@@ -298,8 +298,10 @@ int tes__encode_tile(const tes__enc_params *p, const tes_tile *t,
         t->width > p->tile_width || t->height > p->tile_height)
         return -EINVAL;
     if (reserve(&c->raw, &c->raw_cap, bytes) ||
-        reserve(&c->row, &c->row_cap, row_bytes))
+        reserve(&c->row, &c->row_cap, row_bytes)) {
+        tes__encoded_free(e);
         return -ENOMEM;
+    }
     if (e->n != n) {
         tes__encoded_free(e);
         e->data = calloc((size_t)n, sizeof *e->data);

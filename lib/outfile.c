@@ -24,6 +24,11 @@
 #define STAGE_BYTES ((size_t)4 << 20)
 #define DRAIN_BYTES ((size_t)1 << 20)
 
+/* Kept tile buffers (see hold), and written ones waiting to be handed
+ * back, each at most this many bytes, so that the memory a run uses still
+ * does not depend on the raster's size. */
+#define HOLD_BYTES ((size_t)8 << 20)
+
 /* Buffered mode: start writeback every this many bytes, so that the final
  * fsync has little left to do and dirty pages do not pile up. */
 #define WRITEBACK_STEP ((uint64_t)32 << 20)
@@ -51,6 +56,9 @@ int tes__outfile_init(tes__outfile *o, int fd)
          * /proc cannot pick up another file the way the path could. */
         char self[64];
         snprintf(self, sizeof self, "/proc/self/fd/%d", fd);
+        /* Fails (and the file is written through the cache) where the
+         * filesystem has no O_DIRECT, or where the umask left the file
+         * without write permission for its owner. */
         o->dfd = open(self, O_WRONLY | O_DIRECT | O_CLOEXEC);
     }
     return 0;
@@ -68,6 +76,7 @@ void tes__outfile_free(tes__outfile *o)
     for (int i = 0; i < o->n_idle; i++)
         free(o->idle[i].data);
     o->n_held = o->n_idle = 0;
+    o->held_bytes = o->idle_bytes = 0;
 }
 
 static int pwrite_all(int fd, const uint8_t *p, size_t n, uint64_t at)
@@ -87,8 +96,9 @@ static int pwrite_all(int fd, const uint8_t *p, size_t n, uint64_t at)
 
 /* Writes n bytes at `at`, which the caller keeps aligned (address, offset,
  * size) while dfd is open. A filesystem that takes O_DIRECT at open but
- * refuses the write itself, or a short write, sends the rest through the
- * page cache for good. Returns 0 or an errno value. */
+ * refuses the write itself (EINVAL, EOPNOTSUPP), or a short write, sends
+ * the rest through the page cache for good; any other error (a full disk,
+ * a device error) is returned as it is. Returns 0 or an errno value. */
 static int write_blocks(tes__outfile *o, const uint8_t *p, size_t n,
                         uint64_t at)
 {
@@ -102,6 +112,8 @@ static int write_blocks(tes__outfile *o, const uint8_t *p, size_t n,
             at += (uint64_t)k;
             continue;
         }
+        if (k < 0 && errno != EINVAL && errno != EOPNOTSUPP)
+            return errno;
         if (k > 0) {
             p += k;
             n -= (size_t)k;
@@ -123,7 +135,8 @@ static int write_blocks(tes__outfile *o, const uint8_t *p, size_t n,
 }
 
 /* Writes the held tile buffers, which lie end to end before `flushed`,
- * in one call, and keeps them as idle buffers for tes__outfile_give. */
+ * in one call; then keeps them as idle buffers for tes__outfile_give, up
+ * to HOLD_BYTES, and frees the rest. */
 static int release_held(tes__outfile *o)
 {
     if (!o->n_held)
@@ -157,20 +170,23 @@ static int release_held(tes__outfile *o)
         at += n;
     }
     for (int i = 0; i < o->n_held; i++) {
-        if (o->n_idle < TES_OUTFILE_HOLD) {
+        if (o->n_idle < TES_OUTFILE_HOLD &&
+            o->idle_bytes + o->held[i].cap <= HOLD_BYTES) {
             o->idle[o->n_idle].data = o->held[i].data;
             o->idle[o->n_idle].cap = o->held[i].cap;
+            o->idle_bytes += o->held[i].cap;
             o->n_idle++;
         } else {
             free(o->held[i].data);
         }
     }
     o->n_held = 0;
+    o->held_bytes = 0;
     return e;
 }
 
-/* Writes the first n staged bytes (whole blocks, or everything when
- * `all`, the unaligned tail through the cache) and keeps the rest. */
+/* Writes the staged bytes: the whole blocks and keeps the rest, or with
+ * `all` everything, the unaligned tail through the cache. */
 static int drain(tes__outfile *o, bool all)
 {
     size_t n = all ? o->len : o->len - o->len % TES_IO_ALIGN;
@@ -226,16 +242,19 @@ static int stage(tes__outfile *o, uint64_t at, const uint8_t *src, size_t n)
 
 /* Keeps the caller's buffer p of n bytes, to be written with the next
  * ones in one call: a tile appended right after the last, on a block,
- * while the writer can give the buffer up (o->may_hold). */
+ * while the writer can give the buffer up (o->may_hold), as long as the
+ * kept buffers stay within HOLD_BYTES. */
 static bool hold(tes__outfile *o, const uint8_t *p, size_t n)
 {
     if (!o->may_hold || o->dfd < 0 || o->len || o->pos != o->flushed ||
         !n || n % TES_IO_ALIGN || o->flushed % TES_IO_ALIGN ||
-        (uintptr_t)p % TES_IO_ALIGN || o->n_held == TES_OUTFILE_HOLD)
+        (uintptr_t)p % TES_IO_ALIGN || o->n_held == TES_OUTFILE_HOLD ||
+        o->held_bytes + o->may_hold_cap > HOLD_BYTES)
         return false;
     o->held[o->n_held].data = (uint8_t *)p;
     o->held[o->n_held].size = n;
     o->held[o->n_held].cap = o->may_hold_cap;
+    o->held_bytes += o->may_hold_cap;
     o->n_held++;
     o->took = true;
     o->flushed += n;
@@ -317,8 +336,10 @@ tmsize_t tes__outfile_read(thandle_t h, void *buf, tmsize_t size)
     if (at < o->flushed) {
         size_t k = o->flushed - at < n ? (size_t)(o->flushed - at) : n;
         ssize_t r = pread(o->fd, p, k, (off_t)at);
-        if (r < 0)
+        if (r < 0) {
+            o->err = o->err ? o->err : errno;
             return -1;
+        }
         got = (size_t)r;
         if (got < k) {
             o->pos = at + got;
@@ -391,6 +412,7 @@ void tes__outfile_give(tes__outfile *o, uint8_t **buf, size_t *cap)
         o->n_idle--;
         *buf = o->idle[o->n_idle].data;
         *cap = o->idle[o->n_idle].cap;
+        o->idle_bytes -= *cap;
     }
 }
 

@@ -153,7 +153,7 @@ typedef struct tes__enc_params {
 
 /* Compressed bytes of one output tile: chunk i is TIFF tile i of it (one
  * chunk for chunky output, one per band for planar), size[i] bytes in a
- * buffer of cap[i], aligned on TES_IO_ALIGN. */
+ * buffer of cap[i] (aligned on TES_IO_ALIGN, except LZW's). */
 typedef struct tes__encoded {
     int n;                  /* chunks */
     uint8_t **data;
@@ -176,7 +176,8 @@ typedef struct tes__enc_ctx {
 /* Encodes t (t->type must be p->type; its width x height padded with zeros
  * to the full tile) into out: zeroed before its first use, it keeps its
  * buffers for the next tile (no allocation per tile); free them with
- * tes__encoded_free, as a failure does. Returns 0 or -ENOMEM / -EIO. */
+ * tes__encoded_free. Returns 0 or -EINVAL (t does not fit p), -ENOMEM or
+ * -EIO; after -ENOMEM or -EIO out is empty. */
 int tes__encode_tile(const tes__enc_params *p, const tes_tile *t,
                      tes__encoded *out, tes__enc_ctx *ctx);
 void tes__encoded_free(tes__encoded *e);
@@ -206,8 +207,9 @@ typedef struct tes__outfile {
     int dfd;            /* O_DIRECT descriptor of the same file, or -1 */
     uint8_t *stage;     /* file bytes [flushed, flushed + len) */
     size_t cap, len;
-    uint64_t flushed;   /* bytes below this are in the file; a multiple
-                           of TES_IO_ALIGN while dfd is open */
+    uint64_t flushed;   /* bytes below this are in the file or held; a
+                           multiple of TES_IO_ALIGN while dfd is open,
+                           until the final flush */
     uint64_t pos;       /* libtiff's position */
     uint64_t kicked;    /* buffered mode: writeback started up to here */
     bool tile_next;     /* set by the writer around tile appends */
@@ -219,11 +221,13 @@ typedef struct tes__outfile {
         size_t size, cap;
     } held[TES_OUTFILE_HOLD];
     int n_held;
+    size_t held_bytes;  /* their capacities */
     struct {            /* written ones, for give */
         uint8_t *data;
         size_t cap;
     } idle[TES_OUTFILE_HOLD];
     int n_idle;
+    size_t idle_bytes;  /* their capacities */
     int err;            /* errno value of the first failed write, sticky */
 } tes__outfile;
 
@@ -244,10 +248,11 @@ toff_t tes__outfile_size(thandle_t h);
  * a buffer in exchange: an idle one with its capacity, or NULL and 0. The
  * kept one is o's until written, then freed or given out in turn. */
 void tes__outfile_give(tes__outfile *o, uint8_t **buf, size_t *cap);
-/* Writes every staged byte to the file. Returns 0 or the errno value of
- * the first write that failed, now or earlier. */
+/* Writes the held buffers and every staged byte to the file. Returns 0 or
+ * the errno value of the first write that failed, now or earlier. */
 int tes__outfile_flush(tes__outfile *o);
-/* Closes the direct descriptor and frees the buffer; not fd. */
+/* Closes the direct descriptor and frees the staging, held and idle
+ * buffers (held ones unwritten); not fd. */
 void tes__outfile_free(tes__outfile *o);
 
 /* ---- the atomic writer (writer.c) ------------------------------------ */

@@ -2,11 +2,15 @@
  * test_raster_outfile.c — the output file under libtiff (lib/outfile.c):
  * random appends, rewrites, gaps and reads through its staging buffer,
  * direct writes and kept tile buffers leave exactly the bytes plain writes
- * would, with direct I/O and without; uncompressed tiles land on 4 KiB blocks; the file's
- * bytes do not depend on whether direct I/O was used.
+ * would, with direct I/O and without; a file size limit hit while tiles
+ * are held fails cleanly; uncompressed tiles land on 4 KiB blocks; the
+ * file's bytes do not depend on whether direct I/O was used.
  */
 #include <check.h>
 #include <fcntl.h>
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
 
 #include "../lib/raster_internal.h"
 #include "raster_test_util.h"
@@ -116,6 +120,8 @@ START_TEST(outfile_random_writes_leave_the_bytes_plain_writes_would)
             tes__outfile_give(&o, &own, &cap); /* own is o's now */
             ck_assert(own == NULL || cap >= 4096);
             ck_assert(!o.took);
+            if (own) /* a buffer still waiting to be written would show */
+                memset(own, 0xA5, cap);
         }
         free(own);
         if (at + n > size)
@@ -137,6 +143,60 @@ START_TEST(outfile_random_writes_leave_the_bytes_plain_writes_would)
     free(model);
     free(buf);
     free(got);
+    free(path);
+    tu_rmdir(dir);
+    unsetenv("TESSERA_DIRECT_IO");
+}
+END_TEST
+
+/* A file size limit (a full disk, as far as the writes can tell) hit
+ * while tiles are held: the write or the flush fails with EFBIG, the
+ * error stays, and nothing crashes. Loop index as above. */
+START_TEST(outfile_full_disk_while_holding_tiles_fails_with_efbig)
+{
+    direct_io(_i == 0);
+    char *dir = tu_tmpdir();
+    char *path = tu_path(dir, "out.bin");
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        signal(SIGXFSZ, SIG_IGN); /* else the kernel kills the writer */
+        /* Nine tiles: one written at once, eight held and then written
+         * together past the limit, by the last write before the flush. */
+        struct rlimit rl = { 2u << 20, 2u << 20 };
+        setrlimit(RLIMIT_FSIZE, &rl);
+        int fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        tes__outfile o;
+        if (fd < 0 || tes__outfile_init(&o, fd))
+            _exit(10);
+        thandle_t h = (thandle_t)&o;
+        tmsize_t r = tes__outfile_write(h, "II*\0\0\0\0\0", 8);
+        for (int i = 0; i < 9 && r >= 0; i++) {
+            uint8_t *t = NULL;
+            size_t cap = 256 << 10;
+            if (posix_memalign((void **)&t, 4096, cap))
+                _exit(11);
+            memset(t, i, cap);
+            o.tile_next = o.may_hold = true;
+            o.may_hold_cap = cap;
+            tes__outfile_seek(h, 0, SEEK_END);
+            r = tes__outfile_write(h, t, (tmsize_t)cap);
+            o.tile_next = o.may_hold = false;
+            if (o.took)
+                tes__outfile_give(&o, &t, &cap);
+            free(t);
+        }
+        int e = tes__outfile_flush(&o);
+        bool ok = e == EFBIG && o.err == EFBIG &&
+                  tes__outfile_flush(&o) == EFBIG;
+        tes__outfile_free(&o);
+        close(fd);
+        _exit(ok ? 0 : 12);
+    }
+    int st;
+    ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+    ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "child status %d",
+                  WIFEXITED(st) ? WEXITSTATUS(st) : -1);
     free(path);
     tu_rmdir(dir);
     unsetenv("TESSERA_DIRECT_IO");
@@ -196,6 +256,9 @@ static Suite *suite(void)
     tcase_set_timeout(tc, 60);
     tcase_add_loop_test(tc,
                         outfile_random_writes_leave_the_bytes_plain_writes_would,
+                        0, 2);
+    tcase_add_loop_test(tc,
+                        outfile_full_disk_while_holding_tiles_fails_with_efbig,
                         0, 2);
     tcase_add_test(tc, outfile_uncompressed_tiles_start_on_blocks_either_way);
     suite_add_tcase(s, tc);
