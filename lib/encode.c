@@ -285,6 +285,33 @@ static int compress_chunk(const tes__enc_params *p, tes__enc_ctx *c,
     }
 }
 
+/* Gives e n chunks (their buffers kept when it has n already). */
+static int chunks(tes__encoded *e, int n)
+{
+    if (e->n == n)
+        return 0;
+    tes__encoded_free(e);
+    e->data = calloc((size_t)n, sizeof *e->data);
+    e->size = calloc((size_t)n, sizeof *e->size);
+    e->cap = calloc((size_t)n, sizeof *e->cap);
+    if (!e->data || !e->size || !e->cap) {
+        tes__encoded_free(e);
+        return -ENOMEM;
+    }
+    e->n = n;
+    return 0;
+}
+
+void *tes__encode_in_place(const tes__enc_params *p, int width, int height,
+                           tes__encoded *e)
+{
+    if (p->compress != TES_COMPRESS_NONE || p->bands != 1 ||
+        width != p->tile_width || height != p->tile_height || chunks(e, 1))
+        return NULL;
+    size_t bytes = (size_t)width * (size_t)height * tes_sample_size(p->type);
+    return chunk_reserve(&e->data[0], &e->cap[0], bytes) ? NULL : e->data[0];
+}
+
 int tes__encode_tile(const tes__enc_params *p, const tes_tile *t,
                      tes__encoded *e, tes__enc_ctx *c)
 {
@@ -302,21 +329,16 @@ int tes__encode_tile(const tes__enc_params *p, const tes_tile *t,
         tes__encoded_free(e);
         return -ENOMEM;
     }
-    if (e->n != n) {
-        tes__encoded_free(e);
-        e->data = calloc((size_t)n, sizeof *e->data);
-        e->size = calloc((size_t)n, sizeof *e->size);
-        e->cap = calloc((size_t)n, sizeof *e->cap);
-        if (!e->data || !e->size || !e->cap) {
-            tes__encoded_free(e);
-            return -ENOMEM;
-        }
-        e->n = n;
-    }
+    if (chunks(e, n))
+        return -ENOMEM;
     for (int k = 0; k < n; k++) {
         /* Uncompressed chunks are laid out in their own buffer, which
          * becomes the chunk: no copy after. */
         bool direct = p->compress == TES_COMPRESS_NONE;
+        if (direct && t->data == e->data[k]) { /* see tes__encode_in_place */
+            e->size[k] = bytes;
+            continue;
+        }
         if (direct && chunk_reserve(&e->data[k], &e->cap[k], bytes)) {
             tes__encoded_free(e);
             return -ENOMEM;

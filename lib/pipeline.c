@@ -118,23 +118,15 @@ static void work_free(run_ctx *c, work *w)
     free(w);
 }
 
-/* Points t at a buffer of *cap bytes at *buf, grown as needed, shaped as
- * tes_tile_alloc shapes a tile but not cleared: the window's assembly and
- * the kernel (which writes every pixel of its output) fill it. */
-static int tile_in(tes_tile *t, void **buf, size_t *cap, tes_sample_type type,
-                   int width, int height, int bands)
+/* Shapes t over buf as tes_tile_alloc shapes a tile, not cleared: the
+ * window's assembly and the kernel (which writes every pixel of its
+ * output) fill it. */
+static void tile_on(tes_tile *t, void *buf, tes_sample_type type, int width,
+                    int height, int bands)
 {
     size_t n = (size_t)width * (size_t)height;
-    size_t bytes = n * (size_t)bands * tes_sample_size(type);
-    if (*cap < bytes) {
-        free(*buf);
-        *buf = malloc(bytes);
-        *cap = *buf ? bytes : 0;
-        if (!*buf)
-            return -ENOMEM;
-    }
     memset(t, 0, sizeof *t);
-    t->data = *buf;
+    t->data = buf;
     t->type = type;
     t->width = width;
     t->height = height;
@@ -143,6 +135,22 @@ static int tile_in(tes_tile *t, void **buf, size_t *cap, tes_sample_type type,
     t->band_stride = n;
     t->raster_width = width;
     t->raster_height = height;
+}
+
+/* tile_on over the buffer of *cap bytes at *buf, grown as needed. */
+static int tile_in(tes_tile *t, void **buf, size_t *cap, tes_sample_type type,
+                   int width, int height, int bands)
+{
+    size_t bytes = (size_t)width * (size_t)height * (size_t)bands *
+                   tes_sample_size(type);
+    if (*cap < bytes) {
+        free(*buf);
+        *buf = malloc(bytes);
+        *cap = *buf ? bytes : 0;
+        if (!*buf)
+            return -ENOMEM;
+    }
+    tile_on(t, *buf, type, width, height, bands);
     return 0;
 }
 
@@ -206,7 +214,15 @@ static int tile_work(slot *s, work *wk, tes_tile *win, tes__block **held,
     job.tile_index = s->tile;
     job.worker = tes_worker_index() < 0 ? 0 : tes_worker_index();
     if (k->tile) {
-        int rc = tile_in(out, &wk->out_buf, &wk->out_cap, c->out_type, w, h,
+        /* An uncompressed output tile is computed in the chunk the writer
+         * appends, when it can be. */
+        void *chunk = c->write ? tes__encode_in_place(&c->enc, w, h, &s->enc)
+                               : NULL;
+        int rc = 0;
+        if (chunk)
+            tile_on(out, chunk, c->out_type, w, h, c->out_bands);
+        else
+            rc = tile_in(out, &wk->out_buf, &wk->out_cap, c->out_type, w, h,
                          c->out_bands);
         if (rc)
             return tes__err(&s->err, rc, c->out_name, "out of memory");

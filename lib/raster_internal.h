@@ -181,6 +181,12 @@ typedef struct tes__enc_ctx {
 int tes__encode_tile(const tes__enc_params *p, const tes_tile *t,
                      tes__encoded *out, tes__enc_ctx *ctx);
 void tes__encoded_free(tes__encoded *e);
+/* Where a full tile (width x height) may be computed straight into its
+ * encoded form, with no copy after: e's one chunk, when the output is
+ * uncompressed and of one band; NULL otherwise (or out of memory). A tile
+ * whose data is that chunk then encodes with no work. */
+void *tes__encode_in_place(const tes__enc_params *p, int width, int height,
+                           tes__encoded *e);
 void tes__enc_ctx_free(tes__enc_ctx *ctx); /* the contents; not ctx */
 
 /* TIFF LZW (MSB-first, early change) of n bytes into a malloc'd buffer. */
