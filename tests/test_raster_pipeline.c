@@ -161,6 +161,44 @@ START_TEST(pipeline_focal_equals_whole_image)
 }
 END_TEST
 
+/* Uncompressed one-band output: full tiles are computed in the chunk the
+ * writer appends (tes__encode_in_place), edge tiles are copied; both must
+ * give the reference, at 1 and 2 threads. */
+START_TEST(pipeline_uncompressed_one_band_output_equals_whole_image)
+{
+    static const int tiles[] = { 16, 48, 64 };
+    fixture f;
+    fixture_open(&f, 96, 80, 1, 32);
+    tes_tile ref;
+    focal_reference(&f.src, &ref, 0, -7);
+    tes_kernel k = focal_kernel();
+    for (size_t i = 0; i < sizeof tiles / sizeof tiles[0]; i++)
+        for (int threads = 1; threads <= 2; threads++) {
+            tes_pool *pool = pool_of(threads);
+            char name[32];
+            snprintf(name, sizeof name, "raw-%d-%d.tif", tiles[i], threads);
+            char *out = tu_path(f.dir, name);
+            tes_raster_create_options o = TES_RASTER_CREATE_OPTIONS_INIT;
+            o.tile_width = o.tile_height = tiles[i];
+            o.compress = TES_COMPRESS_NONE;
+            tes_raster_error err;
+            int rc = tes_raster_run(pool, &k, &f.r, 1, out, &o, NULL, NULL,
+                                    &err);
+            ck_assert_msg(rc == 0, "%s", err.message);
+            tes_tile got;
+            read_all(out, &got, TES_F32, 1);
+            ck_assert_msg(tu_tiles_equal(&got, &ref),
+                          "tile %d, %d thread(s): output differs", tiles[i],
+                          threads);
+            tes_tile_free(&got);
+            tes_pool_destroy(pool);
+            free(out);
+        }
+    tes_tile_free(&ref);
+    fixture_close(&f);
+}
+END_TEST
+
 START_TEST(pipeline_focal_over_striped_planar_input)
 {
     /* Strips of 7 rows, band-separate, LZW with predictor: blocks that do
@@ -656,6 +694,7 @@ static Suite *suite(void)
     TCase *tc = tcase_create("pipeline");
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, pipeline_focal_equals_whole_image);
+    tcase_add_test(tc, pipeline_uncompressed_one_band_output_equals_whole_image);
     tcase_add_test(tc, pipeline_focal_over_striped_planar_input);
     tcase_add_test(tc, pipeline_same_bytes_at_any_thread_count);
     tcase_add_test(tc, pipeline_reduction_combines_in_tile_order);
