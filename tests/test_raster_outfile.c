@@ -191,6 +191,8 @@ START_TEST(outfile_full_disk_while_holding_tiles_fails_with_efbig)
                   tes__outfile_flush(&o) == EFBIG;
         tes__outfile_free(&o);
         close(fd);
+        free(path); /* the child's copies: valgrind checks its leaks too */
+        free(dir);
         _exit(ok ? 0 : 12);
     }
     int st;
