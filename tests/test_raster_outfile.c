@@ -205,41 +205,49 @@ START_TEST(outfile_full_disk_while_holding_tiles_fails_with_efbig)
 }
 END_TEST
 
-/* Writes src to dir/name uncompressed in 256 x 256 tiles. */
+/* Writes src to dir/name uncompressed in 256 x 256 tiles, band-separate
+ * when planar. */
 static char *write_uncompressed(const char *dir, const char *name,
-                                const tes_tile *src)
+                                const tes_tile *src, bool planar)
 {
     char *path = tu_path(dir, name);
     tes_raster_create_options o = TES_RASTER_CREATE_OPTIONS_INIT;
     o.compress = TES_COMPRESS_NONE;
+    o.planar = planar;
     tes_raster_error err;
     int rc = tes_raster_write_tile(path, src, &o, &err);
     ck_assert_msg(rc == 0, "write: %s", err.message);
     return path;
 }
 
+/* Loop index 0: one band; 1: three bands, planar (three chunks a tile,
+ * each kept and written on its own); 2: two bands, chunky. */
 START_TEST(outfile_uncompressed_tiles_start_on_blocks_either_way)
 {
+    static const int bands[] = { 1, 3, 2 };
+    int nb = bands[_i];
+    bool planar = _i == 1;
     char *dir = tu_tmpdir();
     tes_tile src;
-    ck_assert_int_eq(tes_tile_alloc(&src, TES_F32, 700, 530, 1), 0);
+    ck_assert_int_eq(tes_tile_alloc(&src, TES_F32, 700, 530, nb), 0);
     tu_fill_smooth(&src, 5);
     direct_io(true);
-    char *a = write_uncompressed(dir, "direct.tif", &src);
+    char *a = write_uncompressed(dir, "direct.tif", &src, planar);
     direct_io(false);
-    char *b = write_uncompressed(dir, "cached.tif", &src);
+    char *b = write_uncompressed(dir, "cached.tif", &src, planar);
     unsetenv("TESSERA_DIRECT_IO");
     ck_assert_msg(tu_files_equal(a, b), "the file depends on direct I/O");
     TIFF *t = TIFFOpen(a, "r");
     ck_assert_ptr_nonnull(t);
-    ck_assert_uint_eq(TIFFNumberOfTiles(t), 9);
+    ck_assert_uint_eq(TIFFNumberOfTiles(t), planar ? 9u * (unsigned)nb : 9u);
+    uint64_t chunk = 256 * 256 * 4 * (uint64_t)(planar ? 1 : nb);
     for (uint32_t i = 0; i < TIFFNumberOfTiles(t); i++) {
-        ck_assert_uint_eq(TIFFGetStrileByteCount(t, i), 256 * 256 * 4);
+        ck_assert_uint_eq(TIFFGetStrileByteCount(t, i), chunk);
         ck_assert_uint_eq(TIFFGetStrileOffset(t, i) % 4096, 0);
     }
     TIFFClose(t);
     tes_tile back;
-    ck_assert_int_eq(tu_read_libtiff(a, &back, TES_F32, 1), 0);
+    ck_assert_int_eq(tu_read_libtiff(a, &back, TES_F32, nb), 0);
     ck_assert_msg(tu_tiles_equal(&back, &src), "libtiff reads other samples");
     ck_assert_int_eq(tu_count_files(dir), 2); /* no temporary files left */
     tes_tile_free(&back);
@@ -262,7 +270,8 @@ static Suite *suite(void)
     tcase_add_loop_test(tc,
                         outfile_full_disk_while_holding_tiles_fails_with_efbig,
                         0, 2);
-    tcase_add_test(tc, outfile_uncompressed_tiles_start_on_blocks_either_way);
+    tcase_add_loop_test(tc, outfile_uncompressed_tiles_start_on_blocks_either_way,
+                        0, 3);
     suite_add_tcase(s, tc);
     return s;
 }
