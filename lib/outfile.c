@@ -155,9 +155,11 @@ static int release_held(tes__outfile *o)
             done = pwritev(o->dfd, v, o->n_held, (off_t)at);
         while (done < 0 && errno == EINTR);
     /* Short or refused: the rest one buffer at a time, which falls back
-     * to the page cache as write_blocks does. */
+     * to the page cache as write_blocks does. Any other error stands. */
     uint64_t skip = done > 0 ? (uint64_t)done : 0;
-    int e = 0;
+    int e = done < 0 && o->dfd >= 0 && errno != EINVAL && errno != EOPNOTSUPP
+                ? errno
+                : 0;
     for (int i = 0; i < o->n_held && !e; i++) {
         size_t n = o->held[i].size;
         if (skip >= n) {

@@ -3,13 +3,17 @@
  * random appends, rewrites, gaps and reads through its staging buffer,
  * direct writes and kept tile buffers leave exactly the bytes plain writes
  * would, with direct I/O and without; a file size limit hit while tiles
- * are held fails cleanly; uncompressed tiles land on 4 KiB blocks; the
- * file's bytes do not depend on whether direct I/O was used.
+ * are held fails cleanly; injected direct-write faults (refused, short,
+ * disk full) fall back or fail as they should; uncompressed tiles land on
+ * 4 KiB blocks; the file's bytes do not depend on whether direct I/O was
+ * used.
  */
 #include <check.h>
+#include <dlfcn.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/resource.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
 
 #include "../lib/raster_internal.h"
@@ -17,6 +21,61 @@
 #include "suite_main.h"
 
 #define MODEL_BYTES ((size_t)48 << 20)
+
+/* Fault injection: the library's pwrite and pwritev land here first (the
+ * test binary's definitions come before libc's). Once fail_after more
+ * writes to fail_fd have gone through, each further one fails with
+ * fail_errno, or, when that is 0, writes only its first whole blocks, half
+ * of it, and returns short. */
+static int fail_fd = -1, fail_errno, fail_after, n_failed;
+
+static bool inject(int fd)
+{
+    if (fd != fail_fd)
+        return false;
+    if (fail_after > 0) {
+        fail_after--;
+        return false;
+    }
+    n_failed++;
+    return true;
+}
+
+static size_t half_blocks(size_t n)
+{
+    return n / 2 / 4096 * 4096;
+}
+
+ssize_t pwrite(int fd, const void *buf, size_t n, off_t off)
+{
+    static ssize_t (*real)(int, const void *, size_t, off_t);
+    if (!real)
+        *(void **)&real = dlsym(RTLD_NEXT, "pwrite");
+    if (inject(fd)) {
+        if (fail_errno) {
+            errno = fail_errno;
+            return -1;
+        }
+        n = half_blocks(n);
+    }
+    return real(fd, buf, n, off);
+}
+
+ssize_t pwritev(int fd, const struct iovec *v, int cnt, off_t off)
+{
+    static ssize_t (*real)(int, const struct iovec *, int, off_t);
+    if (!real)
+        *(void **)&real = dlsym(RTLD_NEXT, "pwritev");
+    if (inject(fd)) {
+        if (fail_errno) {
+            errno = fail_errno;
+            return -1;
+        }
+        struct iovec one = { v[0].iov_base, half_blocks(v[0].iov_len) };
+        return real(fd, &one, 1, off);
+    }
+    return real(fd, v, cnt, off);
+}
 
 static uint64_t next_rand(uint64_t *s)
 {
@@ -205,6 +264,86 @@ START_TEST(outfile_full_disk_while_holding_tiles_fails_with_efbig)
 }
 END_TEST
 
+/* A header, 24 tiles kept and written eight at a time, and a header
+ * patch, as the writer does them, while the direct descriptor's writes
+ * fail after `after` of them. Loop index 0: EINVAL (the filesystem
+ * refuses direct I/O: the rest goes through the page cache, and the file
+ * is right); 1: short writes (the rest is written, the file is right);
+ * 2: ENOSPC (the error is returned, kept, and not retried through the
+ * cache). */
+START_TEST(outfile_direct_write_faults_fall_back_or_fail)
+{
+    static const int errs[] = { EINVAL, 0, ENOSPC };
+    char *dir = tu_tmpdir();
+    char *path = tu_path(dir, "out.bin");
+    int fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    tes__outfile o;
+    unsetenv("TESSERA_DIRECT_IO");
+    ck_assert_int_eq(tes__outfile_init(&o, fd), 0);
+    if (o.dfd < 0) { /* no direct I/O here: nothing to inject into */
+        tes__outfile_free(&o);
+        close(fd);
+        free(path);
+        tu_rmdir(dir);
+        return;
+    }
+    thandle_t h = (thandle_t)&o;
+    size_t tile = 256 << 10, size = 4096 + 24 * tile;
+    uint8_t *model = calloc(1, size);
+    memcpy(model, "II*\0\0\0\0\0", 8);
+    ck_assert_int_eq(tes__outfile_write(h, model, 8), 8);
+    fail_fd = o.dfd;
+    fail_errno = errs[_i];
+    fail_after = 3;
+    n_failed = 0;
+    int rc = 0;
+    for (int i = 0; i < 24 && rc >= 0; i++) {
+        uint8_t *t = NULL;
+        ck_assert_int_eq(posix_memalign((void **)&t, 4096, tile), 0);
+        tu_fill_random(t, tile, 100 + (uint64_t)i);
+        memcpy(model + 4096 + i * tile, t, tile);
+        o.tile_next = o.may_hold = true;
+        o.may_hold_cap = tile;
+        tes__outfile_seek(h, 0, SEEK_END);
+        rc = (int)tes__outfile_write(h, t, (tmsize_t)tile);
+        o.tile_next = o.may_hold = false;
+        size_t cap;
+        if (o.took)
+            tes__outfile_give(&o, &t, &cap);
+        free(t);
+    }
+    if (rc >= 0) {
+        memcpy(model + 4, "\x10\0\0\0", 4);
+        tes__outfile_seek(h, 4, SEEK_SET);
+        rc = (int)tes__outfile_write(h, model + 4, 4);
+    }
+    int e = tes__outfile_flush(&o);
+    fail_fd = -1;
+    ck_assert_int_gt(n_failed, 0);
+    if (errs[_i] == ENOSPC) {
+        ck_assert_int_eq(rc, -1);
+        ck_assert_int_eq(e, ENOSPC);
+        ck_assert_int_eq(o.err, ENOSPC);
+        ck_assert_int_eq(n_failed, 1); /* not retried */
+    } else {
+        ck_assert_int_eq(rc, 4);
+        ck_assert_int_eq(e, 0);
+        size_t n = 0;
+        uint8_t *file = tu_slurp(path, &n);
+        ck_assert_uint_eq(n, size);
+        ck_assert_msg(memcmp(file, model, size) == 0, "file bytes differ");
+        free(file);
+        if (errs[_i] == EINVAL)
+            ck_assert_int_eq(o.dfd, -1); /* through the cache from then on */
+    }
+    tes__outfile_free(&o);
+    close(fd);
+    free(model);
+    free(path);
+    tu_rmdir(dir);
+}
+END_TEST
+
 /* Writes src to dir/name uncompressed in 256 x 256 tiles, band-separate
  * when planar. */
 static char *write_uncompressed(const char *dir, const char *name,
@@ -270,6 +409,8 @@ static Suite *suite(void)
     tcase_add_loop_test(tc,
                         outfile_full_disk_while_holding_tiles_fails_with_efbig,
                         0, 2);
+    tcase_add_loop_test(tc, outfile_direct_write_faults_fall_back_or_fail, 0,
+                        3);
     tcase_add_loop_test(tc, outfile_uncompressed_tiles_start_on_blocks_either_way,
                         0, 3);
     suite_add_tcase(s, tc);
