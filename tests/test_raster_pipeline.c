@@ -125,6 +125,28 @@ static void read_all(const char *path, tes_tile *t, tes_sample_type type,
     tes_raster_close(r);
 }
 
+/* Runs k over f's raster into f.dir/name (threads workers, square tiles,
+ * compress) and asserts the output equals ref, float32 with ref's bands. */
+static void run_against(fixture *f, const tes_kernel *k, const tes_tile *ref,
+                        const char *name, int threads, int tile,
+                        tes_compress compress)
+{
+    tes_pool *pool = pool_of(threads);
+    char *out = tu_path(f->dir, name);
+    tes_raster_create_options o = TES_RASTER_CREATE_OPTIONS_INIT;
+    o.tile_width = o.tile_height = tile;
+    o.compress = compress;
+    tes_raster_error err;
+    int rc = tes_raster_run(pool, k, &f->r, 1, out, &o, NULL, NULL, &err);
+    ck_assert_msg(rc == 0, "%s", err.message);
+    tes_tile got;
+    read_all(out, &got, TES_F32, ref->bands);
+    ck_assert_msg(tu_tiles_equal(&got, ref), "%s: output differs", name);
+    tes_tile_free(&got);
+    tes_pool_destroy(pool);
+    free(out);
+}
+
 START_TEST(pipeline_focal_equals_whole_image)
 {
     static const int tiles[] = { 16, 32, 48, 80, 128 };
@@ -138,22 +160,10 @@ START_TEST(pipeline_focal_equals_whole_image)
         k.edge = fill ? TES_EDGE_NODATA : TES_EDGE_REPLICATE;
         k.edge_fill = -7;
         for (size_t i = 0; i < sizeof tiles / sizeof tiles[0]; i++) {
-            tes_pool *pool = pool_of(2);
             char name[32];
             snprintf(name, sizeof name, "focal-%d-%d.tif", fill, tiles[i]);
-            char *out = tu_path(f.dir, name);
-            tes_raster_create_options o = TES_RASTER_CREATE_OPTIONS_INIT;
-            o.tile_width = o.tile_height = tiles[i];
-            tes_raster_error err;
-            int rc = tes_raster_run(pool, &k, &f.r, 1, out, &o, NULL, NULL, &err);
-            ck_assert_msg(rc == 0, "%s", err.message);
-            tes_tile got;
-            read_all(out, &got, TES_F32, 2);
-            ck_assert_msg(tu_tiles_equal(&got, &ref), "tile %d fill %d differs",
-                          tiles[i], fill);
-            tes_tile_free(&got);
-            tes_pool_destroy(pool);
-            free(out);
+            run_against(&f, &k, &ref, name, 2, tiles[i],
+                        TES_COMPRESS_DEFLATE);
         }
         tes_tile_free(&ref);
     }
@@ -174,25 +184,10 @@ START_TEST(pipeline_uncompressed_one_band_output_equals_whole_image)
     tes_kernel k = focal_kernel();
     for (size_t i = 0; i < sizeof tiles / sizeof tiles[0]; i++)
         for (int threads = 1; threads <= 2; threads++) {
-            tes_pool *pool = pool_of(threads);
             char name[32];
             snprintf(name, sizeof name, "raw-%d-%d.tif", tiles[i], threads);
-            char *out = tu_path(f.dir, name);
-            tes_raster_create_options o = TES_RASTER_CREATE_OPTIONS_INIT;
-            o.tile_width = o.tile_height = tiles[i];
-            o.compress = TES_COMPRESS_NONE;
-            tes_raster_error err;
-            int rc = tes_raster_run(pool, &k, &f.r, 1, out, &o, NULL, NULL,
-                                    &err);
-            ck_assert_msg(rc == 0, "%s", err.message);
-            tes_tile got;
-            read_all(out, &got, TES_F32, 1);
-            ck_assert_msg(tu_tiles_equal(&got, &ref),
-                          "tile %d, %d thread(s): output differs", tiles[i],
-                          threads);
-            tes_tile_free(&got);
-            tes_pool_destroy(pool);
-            free(out);
+            run_against(&f, &k, &ref, name, threads, tiles[i],
+                        TES_COMPRESS_NONE);
         }
     tes_tile_free(&ref);
     fixture_close(&f);
