@@ -287,12 +287,9 @@ static TES_NOINLINE int call_slow(tes_future **out, tes_actor *a,
         if (atomic_load_explicit(&pool->stopping, memory_order_acquire))
             return TES_ESHUTDOWN;
     }
-    tes_future *f = tes__frame_new(pool, out ? 2 : 1);
+    tes_future *f = tes__frame_new(pool, out ? 2 : 1, &call_ops, a, name);
     if (!f)
         return -ENOMEM;
-    f->name = name;
-    f->ops = &call_ops;
-    f->ext = a;
     if (out)
         *out = f; /* before the push: the call may complete at once */
     queue_call(f, a, method, arg);

@@ -139,14 +139,11 @@ int tes_group_spawn(tes_future **out, tes_group *g, const char *name,
         *out = NULL;
     if (!g || !fn)
         return -EINVAL;
-    tes_future *f = tes__frame_new(g->pool, out ? 2 : 1);
+    tes_future *f = tes__frame_new(g->pool, out ? 2 : 1, &group_ops, g, name);
     if (!f)
         return -ENOMEM;
     f->fn = fn;
     f->arg = arg;
-    f->name = name;
-    f->ops = &group_ops;
-    f->ext = g;
     /* relaxed: the submission below publishes the frame; the waiter only
      * needs to see the increment before its own (it happens-before any
      * wait that could miss it, in the spawning thread or via the task). */

@@ -94,14 +94,11 @@ int tes_spawn_after(tes_future **out, tes_pool *pool, const char *name,
     dep *d = malloc(sizeof *d + n * sizeof(dep_link) + 2 * n * sizeof(void *));
     if (!d)
         return -ENOMEM;
-    tes_future *f = tes__frame_new(pool, out ? 2 : 1);
+    tes_future *f = tes__frame_new(pool, out ? 2 : 1, &dep_ops, d, name);
     if (!f) {
         free(d);
         return -ENOMEM;
     }
-    f->name = name;
-    f->ops = &dep_ops;
-    f->ext = d;
     f->fn = NULL;
     f->arg = NULL;
     d->frame = f;

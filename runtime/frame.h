@@ -58,12 +58,6 @@ static inline void tes__frame_setup(tes_future *f, tes_pool *pool, int refs,
     atomic_init(&f->conts, NULL);
 }
 
-/* A plain frame: no behaviour, no name. */
-static inline void tes__frame_init(tes_future *f, tes_pool *pool, int refs)
-{
-    tes__frame_setup(f, pool, refs, NULL, NULL, NULL);
-}
-
 /* A frame from w's free list (not set up), or NULL when the list is empty
  * (tes__frame_new refills it). w is the calling thread's worker. */
 static inline tes_future *tes__frame_pop(tes_worker *w)

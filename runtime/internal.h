@@ -211,7 +211,10 @@ void tes__help_until(tes_worker *w, bool (*done)(void *), void *ctx);
 /* Submits f, falling back to the injection queue if tes__submit refuses
  * (shutdown): for frames whose turn comes from a completion. */
 void tes__submit_always(tes_pool *pool, tes_future *f);
-tes_future *tes__frame_new(tes_pool *pool, int refs);
+/* A frame set up as tes__frame_setup does (from the calling worker's free
+ * list, else malloc), or NULL when out of memory. */
+tes_future *tes__frame_new(tes_pool *pool, int refs, const tes_frame_ops *ops,
+                           void *ext, const char *name);
 int tes__submit(tes_pool *pool, tes_future *f);
 
 /* pool.c */
