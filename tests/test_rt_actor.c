@@ -498,21 +498,22 @@ static void *slow_noop(void *state, void *arg)
     return NULL;
 }
 
-static void *set_stop(void *state, void *arg)
+/* An actor method that sets the flag its argument points to. */
+static void *raise_flag(void *state, void *arg)
 {
-    (void)arg;
-    /* release: pairs with the flooder's acquire load. */
-    atomic_store_explicit(&((struct flooder *)state)->stop, 1,
-                          memory_order_release);
+    (void)state;
+    /* release: pairs with the acquire loads of whoever waits for it. */
+    atomic_store_explicit((_Atomic int *)arg, 1, memory_order_release);
     return NULL;
 }
 
 static void *flood_until_stopped(void *arg)
 {
     struct flooder *fl = arg;
-    ck_assert_int_eq(tes_actor_call(NULL, fl->other, set_stop, NULL), 0);
+    ck_assert_int_eq(tes_actor_call(NULL, fl->other, raise_flag, &fl->stop),
+                     0);
     for (long i = 0; i < FLOOD_CALLS; i++) {
-        /* acquire: pairs with set_stop. */
+        /* acquire: pairs with raise_flag. */
         if (atomic_load_explicit(&fl->stop, memory_order_acquire))
             return NULL;
         ck_assert_int_eq(tes_actor_call(NULL, fl->busy, slow_noop, NULL), 0);
@@ -548,29 +549,12 @@ struct two_calls {
     _Atomic int fb_ready;
 };
 
-static void *mark_a(void *state, void *arg)
-{
-    (void)arg;
-    /* release: pairs with the caller's acquire loads. */
-    atomic_store_explicit(&((struct two_calls *)state)->ran_a, 1,
-                          memory_order_release);
-    return NULL;
-}
-
-static void *mark_b(void *state, void *arg)
-{
-    (void)arg;
-    /* release: as in mark_a. */
-    atomic_store_explicit(&((struct two_calls *)state)->ran_b, 1,
-                          memory_order_release);
-    return NULL;
-}
-
 static void *call_two_then_spin(void *arg)
 {
     struct two_calls *tc = arg;
-    ck_assert_int_eq(tes_actor_call(NULL, tc->a, mark_a, NULL), 0);
-    ck_assert_int_eq(tes_actor_call(&tc->fb, tc->b, mark_b, NULL), 0);
+    ck_assert_int_eq(tes_actor_call(NULL, tc->a, raise_flag, &tc->ran_a), 0);
+    ck_assert_int_eq(tes_actor_call(&tc->fb, tc->b, raise_flag, &tc->ran_b),
+                     0);
     /* release: hands fb to the main thread. */
     atomic_store_explicit(&tc->fb_ready, 1, memory_order_release);
     double t0 = now_s();
