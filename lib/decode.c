@@ -219,16 +219,6 @@ static void fpacc(uint8_t *row, size_t n, size_t stride, size_t ss,
     fpacc_scalar(row, n, stride, ss, tmp);
 }
 
-static int reserve(void **buf, size_t *cap, size_t n)
-{
-    if (*cap >= n)
-        return 0;
-    free(*buf);
-    *buf = malloc(n);
-    *cap = *buf ? n : 0;
-    return *buf ? 0 : -ENOMEM;
-}
-
 int tes__decode_fast(tes_raster *r, tes__tiff *h, uint32_t idx, void *dst,
                      size_t want, size_t rows, size_t spp)
 {
@@ -241,7 +231,7 @@ int tes__decode_fast(tes_raster *r, tes__tiff *h, uint32_t idx, void *dst,
         return 1;
     void *src = dst;
     if (comp != COMPRESSION_NONE) {
-        if (reserve(&h->raw, &h->raw_cap, (size_t)n))
+        if (!(h->raw = tes__reserve(h->raw, &h->raw_cap, (size_t)n)))
             return -ENOMEM;
         src = h->raw;
     } else if (n < want) {

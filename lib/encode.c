@@ -15,16 +15,6 @@
 
 #include "raster_internal.h"
 
-static int reserve(uint8_t **buf, size_t *cap, size_t n)
-{
-    if (*cap >= n)
-        return 0;
-    free(*buf);
-    *buf = malloc(n);
-    *cap = *buf ? n : 0;
-    return *buf ? 0 : -ENOMEM;
-}
-
 void tes__enc_ctx_free(tes__enc_ctx *c)
 {
     if (!c)
@@ -216,24 +206,6 @@ static void fill_row(uint8_t *dst, const tes_tile *t, int band, int y,
     }
 }
 
-/* Makes *buf (of *cap bytes) at least n bytes, aligned on TES_IO_ALIGN so
- * that the writer can hand it to the disk as it is (outfile.c); its
- * contents are not kept. */
-static int chunk_reserve(uint8_t **buf, size_t *cap, size_t n)
-{
-    if (*buf && *cap >= n)
-        return 0;
-    free(*buf);
-    *buf = NULL;
-    *cap = 0;
-    void *a = NULL;
-    if (posix_memalign(&a, TES_IO_ALIGN, n ? n : 1))
-        return -ENOMEM;
-    *buf = a;
-    *cap = n;
-    return 0;
-}
-
 /* Compresses n bytes of raw into *out (capacity *cap, grown as needed). */
 static int compress_chunk(const tes__enc_params *p, tes__enc_ctx *c,
                           const uint8_t *raw, size_t n, uint8_t **out,
@@ -252,8 +224,9 @@ static int compress_chunk(const tes__enc_params *p, tes__enc_ctx *c,
                 return -ENOMEM;
             c->deflate_level = level;
         }
-        if (chunk_reserve(out, cap,
-                          libdeflate_zlib_compress_bound(c->deflate, n)))
+        *out = tes__reserve(*out, cap,
+                            libdeflate_zlib_compress_bound(c->deflate, n));
+        if (!*out)
             return -ENOMEM;
         *out_n = libdeflate_zlib_compress(c->deflate, raw, n, *out, *cap);
         return *out_n ? 0 : -EIO;
@@ -261,7 +234,7 @@ static int compress_chunk(const tes__enc_params *p, tes__enc_ctx *c,
     case TES_COMPRESS_ZSTD: {
         if (!c->zstd && !(c->zstd = ZSTD_createCCtx()))
             return -ENOMEM;
-        if (chunk_reserve(out, cap, ZSTD_compressBound(n)))
+        if (!(*out = tes__reserve(*out, cap, ZSTD_compressBound(n))))
             return -ENOMEM;
         size_t r = ZSTD_compressCCtx(c->zstd, *out, *cap, raw, n,
                                      p->level ? p->level : 9);
@@ -309,7 +282,7 @@ void *tes__encode_in_place(const tes__enc_params *p, int width, int height,
         width != p->tile_width || height != p->tile_height || chunks(e, 1))
         return NULL;
     size_t bytes = (size_t)width * (size_t)height * tes_sample_size(p->type);
-    return chunk_reserve(&e->data[0], &e->cap[0], bytes) ? NULL : e->data[0];
+    return e->data[0] = tes__reserve(e->data[0], &e->cap[0], bytes);
 }
 
 int tes__encode_tile(const tes__enc_params *p, const tes_tile *t,
@@ -324,8 +297,8 @@ int tes__encode_tile(const tes__enc_params *p, const tes_tile *t,
     if (t->type != p->type || t->bands != p->bands ||
         t->width > p->tile_width || t->height > p->tile_height)
         return -EINVAL;
-    if (reserve(&c->raw, &c->raw_cap, bytes) ||
-        reserve(&c->row, &c->row_cap, row_bytes)) {
+    if (!(c->raw = tes__reserve(c->raw, &c->raw_cap, bytes)) ||
+        !(c->row = tes__reserve(c->row, &c->row_cap, row_bytes))) {
         tes__encoded_free(e);
         return -ENOMEM;
     }
@@ -339,7 +312,8 @@ int tes__encode_tile(const tes__enc_params *p, const tes_tile *t,
             e->size[k] = bytes;
             continue;
         }
-        if (direct && chunk_reserve(&e->data[k], &e->cap[k], bytes)) {
+        if (direct &&
+            !(e->data[k] = tes__reserve(e->data[k], &e->cap[k], bytes))) {
             tes__encoded_free(e);
             return -ENOMEM;
         }

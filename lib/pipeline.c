@@ -143,13 +143,8 @@ static int tile_in(tes_tile *t, void **buf, size_t *cap, tes_sample_type type,
 {
     size_t bytes = (size_t)width * (size_t)height * (size_t)bands *
                    tes_sample_size(type);
-    if (*cap < bytes) {
-        free(*buf);
-        *buf = malloc(bytes);
-        *cap = *buf ? bytes : 0;
-        if (!*buf)
-            return -ENOMEM;
-    }
+    if (!(*buf = tes__reserve(*buf, cap, bytes)))
+        return -ENOMEM;
     tile_on(t, *buf, type, width, height, bands);
     return 0;
 }

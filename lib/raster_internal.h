@@ -99,6 +99,12 @@ void tes__tiff_free_codecs(tes__tiff *h);
 /* Bytes of one decoded block, all bands. */
 size_t tes__raster_block_bytes(const tes_raster *r);
 
+/* A reusable buffer of at least n bytes: buf itself when its capacity
+ * *cap suffices, else a new one (contents not kept, aligned on
+ * TES_IO_ALIGN so that the writer can hand it to the disk as it is) with
+ * buf freed. NULL, with buf freed and *cap 0, when out of memory. */
+void *tes__reserve(void *buf, size_t *cap, size_t n);
+
 /* ---- the shared, bounded cache of decoded blocks (cache.c) ---------- */
 
 typedef struct tes__cache tes__cache;

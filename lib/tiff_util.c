@@ -2,11 +2,13 @@
  * tiff_util.c — the library's contact points with libtiff's global state:
  * registering the GeoTIFF and GDAL tags (once per process, chained to any
  * extender already installed), opening handles whose errors and warnings
- * are captured per handle instead of printed, and error formatting.
+ * are captured per handle instead of printed, error formatting, and the
+ * reusable buffers of the decoder, the encoder and the pipeline.
  */
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "raster_internal.h"
@@ -110,4 +112,17 @@ int tes__err(tes_raster_error *err, int code, const char *path,
                  path ? path : "(null)", reason);
     }
     return code;
+}
+
+void *tes__reserve(void *buf, size_t *cap, size_t n)
+{
+    if (buf && *cap >= n)
+        return buf;
+    free(buf);
+    *cap = 0;
+    void *p = NULL;
+    if (posix_memalign(&p, TES_IO_ALIGN, n ? n : 1))
+        return NULL;
+    *cap = n;
+    return p;
 }
