@@ -295,23 +295,24 @@ static int calc_tile(tes_tile_job *job)
     if (!R)
         return tes_tile_fail(job, -ENOMEM, "out of memory");
     double *res = R[e->result];
+#if defined(TES_CALC_AVX2)
+    bool avx2 = __builtin_cpu_supports("avx2");
+#else
+    bool avx2 = false;
+#endif
+    bool fused = avx2 && out->type == TES_F32; /* store_f32_avx2 */
     double *tmp = NULL;
-    if (e->is_const[e->result] || out->type != TES_F64) {
+    if (!fused && (e->is_const[e->result] || out->type != TES_F64)) {
         tmp = malloc(n * sizeof *tmp);
         if (!tmp) {
             free(R);
             return tes_tile_fail(job, -ENOMEM, "out of memory");
         }
     }
-#if defined(TES_CALC_AVX2)
-    bool avx2 = __builtin_cpu_supports("avx2");
-#else
-    bool avx2 = false;
-#endif
     for (int y = 0; y < out->height; y++) {
         run_row(e, R, job->in, st->slot, y, n, avx2);
 #if defined(TES_CALC_AVX2)
-        if (avx2 && out->type == TES_F32) {
+        if (fused) {
             store_f32_avx2(tes_tile_row(out, 0, y), res, n, st->out_nodata);
             continue;
         }
