@@ -106,12 +106,6 @@ static int write_blocks(tes__outfile *o, const uint8_t *p, size_t n,
         ssize_t k = pwrite(o->dfd, p, n, (off_t)at);
         if (k < 0 && errno == EINTR)
             continue;
-        if (k > 0 && (size_t)k % TES_IO_ALIGN == 0) {
-            p += k;
-            n -= (size_t)k;
-            at += (uint64_t)k;
-            continue;
-        }
         if (k < 0 && errno != EINVAL && errno != EOPNOTSUPP)
             return errno;
         if (k > 0) {
@@ -119,8 +113,10 @@ static int write_blocks(tes__outfile *o, const uint8_t *p, size_t n,
             n -= (size_t)k;
             at += (uint64_t)k;
         }
-        close(o->dfd);
-        o->dfd = -1;
+        if (k <= 0 || (size_t)k % TES_IO_ALIGN) { /* refused, or short */
+            close(o->dfd);
+            o->dfd = -1;
+        }
     }
     if (!n)
         return 0;
