@@ -11,9 +11,13 @@ done
 if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
     echo "installing:$missing"
     export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq >/dev/null || true
+    # Another apt-get (a parallel build's deps step) may hold dpkg's lock:
+    # wait for it rather than fail.
+    lock="-o DPkg::Lock::Timeout=600"
+    # shellcheck disable=SC2086 # one word per option
+    apt-get $lock update -qq >/dev/null || true
     # shellcheck disable=SC2086 # one word per package
-    apt-get install -y -qq --no-install-recommends $missing >/dev/null || {
+    apt-get $lock install -y -qq --no-install-recommends $missing >/dev/null || {
         echo "deps: apt-get install failed for:$missing" >&2; exit 1; }
 else
     echo "missing packages; run as root:" >&2
