@@ -248,6 +248,20 @@ typedef struct tes_georef {
     const char *gdal_nodata;       /* GDAL_NODATA (42113), as text */
 } tes_georef;
 
+/* A colour table (TIFF ColorMap): entry i of a palette band's index i is
+ * (red[i], green[i], blue[i]), 0..65535 as TIFF stores them (GDAL shows
+ * them as value / 256). n is at most 65536. */
+typedef struct tes_colormap {
+    int n;
+    const uint16_t *red, *green, *blue;
+} tes_colormap;
+
+/* One reduced-resolution image (overview) stored with a raster. */
+typedef struct tes_overview {
+    int64_t width, height;
+    bool external;           /* in FILE.ovr rather than in FILE */
+} tes_overview;
+
 /* Everything tes_raster_info reports. Strings and arrays belong to the
  * raster. */
 typedef struct tes_raster_info {
@@ -271,6 +285,18 @@ typedef struct tes_raster_info {
     int epsg;                /* ProjectedCSType or GeographicType; 0 unknown */
     bool pixel_is_point;     /* GTRasterTypeGeoKey says PixelIsPoint */
     tes_georef georef;
+    /* Since issue 13: */
+    int bits;                /* bits per sample as stored: 1..64 (1-, 2-
+                                and 4-bit samples read as uint8, 12-bit
+                                as uint16, 16-bit floats as float32) */
+    int photometric;         /* libtiff PHOTOMETRIC_... as stored */
+    bool rgb;                /* the bands are red, green, blue[, alpha]
+                                (RGB, or YCbCr decoded to RGB) */
+    const tes_colormap *colormap; /* the band's colour table, or NULL:
+                                palette images, and as GDAL shows them,
+                                1-bit and min-is-white bands */
+    int n_overviews;         /* reduced-resolution images, largest first */
+    const tes_overview *overviews;
 } tes_raster_info;
 
 /*

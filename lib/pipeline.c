@@ -23,16 +23,25 @@ typedef struct run_ctx {
     int n_in;
     tes_sample_type *win_type;  /* per input */
     tes__cache *cache;
+    tes__blocks *blocks;        /* per input, through cache */
     int64_t width, height;
     int tw, th;
     int64_t across, total;
     bool write;
+    bool bigtiff;
     tes__enc_params enc;
     tes_sample_type out_type;
     int out_bands;
     bool out_has_nodata;
     double out_nodata;
     const char *out_name;       /* for messages */
+    /* The driver's own (the calling thread's), never read by tasks: */
+    const tes_pipeline_options *po;
+    void *result;
+    struct slot *slots;         /* max_in_flight of them */
+    int K;
+    tes__writer *w;
+    bool mutex_ready;
     /* Set when a tile fails (or the run is cancelled): tiles that have not
      * started skip their work. A hint only: results travel through the
      * futures, so relaxed loads and stores suffice (no data is published
@@ -182,8 +191,8 @@ static int tile_work(slot *s, work *wk, tes_tile *win, tes__block **held,
     for (int i = 0; i < c->n_in; i++) {
         const tes_raster_info *ri = &c->in[i]->info;
         if (halo == 0) {
-            int rc = tes__window_borrow(c->in[i], c->cache, x0, y0, w, h,
-                                        c->win_type[i], &win[i], &held[i],
+            int rc = tes__window_borrow(&c->in[i]->src, c->cache, x0, y0, w,
+                                        h, c->win_type[i], &win[i], &held[i],
                                         &s->err);
             if (rc <= 0) {
                 if (rc < 0)
@@ -196,8 +205,8 @@ static int tile_work(slot *s, work *wk, tes_tile *win, tes__block **held,
                          ri->bands);
         if (rc)
             return tes__err(&s->err, rc, c->in[i]->path, "out of memory");
-        rc = tes__read_window(c->in[i], c->cache, x0 - halo, y0 - halo,
-                              &win[i], k->edge, k->edge_fill, &s->err);
+        rc = tes__read_window(&c->blocks[i], x0 - halo, y0 - halo, &win[i],
+                              k->edge, k->edge_fill, &s->err);
         if (rc)
             return rc;
     }
@@ -281,50 +290,34 @@ static void *tile_task(void *arg)
     return NULL;
 }
 
-/* How many tile windows read each block of r: the cache drops a block
- * after its last reader, so aligned copies keep almost nothing cached. */
-static int count_uses(run_ctx *c, tes_raster *r, tes_raster_error *err)
+/* The arguments and everything derived from them that needs no
+ * allocation: sizes, types, the output's encoding and nodata. */
+static int run_check(run_ctx *c, const tes_raster_create_options *oo,
+                     const char *out_path, tes_raster_error *err)
 {
-    const tes_raster_info *in = &r->info;
-    uint32_t n = r->blocks_across * r->blocks_down;
-    uint32_t *left = calloc(n ? n : 1, sizeof *left);
-    if (!left)
-        return tes__err(err, -ENOMEM, r->path, "out of memory");
-    int64_t halo = c->k->halo, bw = in->block_width, bh = in->block_height;
-    for (int64_t y0 = 0; y0 < c->height; y0 += c->th)
-        for (int64_t x0 = 0; x0 < c->width; x0 += c->tw) {
-            int64_t wx0 = x0 - halo, wy0 = y0 - halo;
-            int64_t wx1 = x0 + c->tw + halo, wy1 = y0 + c->th + halo;
-            wx0 = wx0 < 0 ? 0 : wx0;
-            wy0 = wy0 < 0 ? 0 : wy0;
-            wx1 = wx1 > in->width ? in->width : wx1;
-            wy1 = wy1 > in->height ? in->height : wy1;
-            for (int64_t by = wy0 / bh; by <= (wy1 - 1) / bh; by++)
-                for (int64_t bx = wx0 / bw; bx <= (wx1 - 1) / bw; bx++) {
-                    uint32_t *u = &left[by * r->blocks_across + bx];
-                    if (*u < UINT32_MAX)
-                        (*u)++;
-                }
-        }
-    int rc = tes__cache_set_uses(c->cache, r, left, n);
-    return rc ? tes__err(err, rc, r->path, "too many inputs") : 0;
-}
-
-static int setup(run_ctx *c, const tes_kernel *k, tes_raster *const *in,
-                 int n_in, const char *out_path,
-                 const tes_pipeline_options *po, tes_raster_error *err)
-{
+    const tes_kernel *k = c->k;
+    tes_raster *const *in = c->in;
+    int n_in = c->n_in;
+    const tes_pipeline_options *po = c->po;
     const char *name = out_path ? out_path
-                       : n_in > 0 ? in[0]->path
-                                  : (k->name ? k->name : "pipeline");
+                       : n_in > 0 && in && in[0] ? in[0]->path
+                       : k && k->name ? k->name
+                                      : "pipeline";
     c->out_name = name;
+    if (!c->pool)
+        return tes__err(err, -EINVAL, name, "no pool");
     if (!k || n_in < 0 || (n_in > 0 && !in) || (!k->tile && !k->partial) ||
         k->halo < 0 || k->halo > 4096 || (out_path && !k->tile) ||
         (k->partial && (!k->partial_init || !k->combine || !k->partial_size)))
         return tes__err(err, -EINVAL, name, "invalid kernel or arguments");
+    if (n_in > TES_CACHE_MAX_INPUTS)
+        return tes__err(err, -EINVAL, name, "more than %d inputs",
+                        TES_CACHE_MAX_INPUTS);
     for (int i = 0; i < n_in; i++)
         if (!in[i])
             return tes__err(err, -EINVAL, name, "input %d is missing", i + 1);
+    if (k->partial && !c->result)
+        return tes__err(err, -EINVAL, name, "no result buffer");
     if (n_in > 0) {
         c->width = in[0]->info.width;
         c->height = in[0]->info.height;
@@ -349,137 +342,136 @@ static int setup(run_ctx *c, const tes_kernel *k, tes_raster *const *in,
     c->out_bands = k->out_bands ? k->out_bands
                    : n_in > 0   ? in[0]->info.bands
                                 : 1;
-    c->win_type = calloc(n_in > 0 ? (size_t)n_in : 1, sizeof *c->win_type);
-    if (!c->win_type)
-        return tes__err(err, -ENOMEM, name, "out of memory");
-    for (int i = 0; i < n_in; i++)
-        c->win_type[i] = k->in_type ? k->in_type : in[i]->info.type;
+    c->write = out_path != NULL;
+    if (c->write) {
+        int rc = tes__resolve_output(oo, c->out_type, c->out_bands, c->width,
+                                     c->height, out_path, &c->enc,
+                                     &c->bigtiff, err);
+        if (rc)
+            return rc;
+        c->tw = c->enc.tile_width;
+        c->th = c->enc.tile_height;
+    } else {
+        c->tw = oo->tile_width > 0 ? oo->tile_width : 256;
+        c->th = oo->tile_height > 0 ? oo->tile_height : 256;
+    }
+    if (oo->nodata_mode == TES_NODATA_SET) {
+        c->out_has_nodata = true;
+        c->out_nodata = oo->nodata;
+    } else if (oo->nodata_mode == TES_NODATA_INHERIT && n_in > 0 &&
+               in[0]->info.has_nodata) {
+        c->out_has_nodata = true;
+        double v = in[0]->info.nodata;
+        /* As the output type stores it, unless the type is the input's:
+         * then exactly as written, in range or not (as GDAL keeps -1 on
+         * a uint8 band). */
+        c->out_nodata = v;
+        if (c->out_type != in[0]->info.type) {
+            uint8_t one[8];
+            tes_convert_samples(one, c->out_type, &v, TES_F64, 1);
+            tes_convert_samples(&c->out_nodata, TES_F64, one, c->out_type,
+                                1);
+        }
+    }
+    c->across = (c->width + c->tw - 1) / c->tw;
+    c->total = c->across * ((c->height + c->th - 1) / c->th);
+    int threads = tes_pool_threads(c->pool);
+    c->K = po->max_in_flight > 0 ? po->max_in_flight : 2 * threads + 2;
     return 0;
 }
 
-TES_API int tes_raster_run(tes_pool *pool, const tes_kernel *k,
-                           tes_raster *const *in, int n_in,
-                           const char *out_path,
-                           const tes_raster_create_options *oo, void *result,
-                           const tes_pipeline_options *po,
-                           tes_raster_error *err)
+/* Everything the drive loop needs: windows' types, the cache and its use
+ * counts, the slots and the partials, the writer. */
+static int run_setup(run_ctx *c, const tes_raster_create_options *oo,
+                     const char *out_path, tes_raster_error *err)
 {
-    tes_pipeline_options pd = TES_PIPELINE_OPTIONS_INIT;
-    tes_raster_create_options od = TES_RASTER_CREATE_OPTIONS_INIT;
-    if (!po)
-        po = &pd;
-    if (!oo)
-        oo = &od;
-    if (!pool)
-        return tes__err(err, -EINVAL, out_path, "no pool");
-    run_ctx c;
-    memset(&c, 0, sizeof c);
-    c.pool = pool;
-    c.k = k;
-    c.in = in;
-    c.n_in = n_in;
-    atomic_init(&c.stop, false);
-    int rc = setup(&c, k, in, n_in, out_path, po, err);
-    if (rc) {
-        free(c.win_type);
+    int rc = run_check(c, oo, out_path, err);
+    if (rc)
         return rc;
+    const tes_kernel *k = c->k;
+    size_t n = c->n_in > 0 ? (size_t)c->n_in : 1;
+    c->win_type = calloc(n, sizeof *c->win_type);
+    c->blocks = calloc(n, sizeof *c->blocks);
+    c->slots = calloc((size_t)c->K, sizeof *c->slots);
+    if (!c->win_type || !c->blocks || !c->slots)
+        return tes__err(err, -ENOMEM, c->out_name, "out of memory");
+    rc = tes__cache_create(&c->cache, c->po->cache_bytes
+                                          ? c->po->cache_bytes
+                                          : (size_t)64 << 20);
+    if (rc)
+        return tes__err(err, rc, c->out_name, "out of memory");
+    rc = pthread_mutex_init(&c->ctx_lock, NULL);
+    if (rc)
+        return tes__err(err, -rc, c->out_name, "%s", strerror(rc));
+    c->mutex_ready = true;
+    tes__grid g = { c->width, c->height, c->tw, c->th, k->halo };
+    for (int i = 0; i < c->n_in; i++) {
+        tes__source *s = &c->in[i]->src;
+        c->win_type[i] = k->in_type ? k->in_type : s->type;
+        tes__blocks_cached(&c->blocks[i], s, c->cache);
+        rc = tes__cache_plan(c->cache, s, &g);
+        if (rc)
+            return tes__err(err, rc, c->in[i]->path, "out of memory");
     }
-    if (k->partial && !result) {
-        free(c.win_type);
-        return tes__err(err, -EINVAL, c.out_name, "no result buffer");
-    }
-    c.write = out_path != NULL;
-    tes__writer *w = NULL;
-    bool bigtiff = false;
-    if (c.write) {
-        rc = tes__resolve_output(oo, c.out_type, c.out_bands, c.width,
-                                 c.height, out_path, &c.enc, &bigtiff, err);
-        if (rc) {
-            free(c.win_type);
-            return rc;
-        }
-        c.tw = c.enc.tile_width;
-        c.th = c.enc.tile_height;
-    } else {
-        c.tw = oo->tile_width > 0 ? oo->tile_width : 256;
-        c.th = oo->tile_height > 0 ? oo->tile_height : 256;
-    }
-    if (oo->nodata_mode == TES_NODATA_SET) {
-        c.out_has_nodata = true;
-        c.out_nodata = oo->nodata;
-    } else if (oo->nodata_mode == TES_NODATA_INHERIT && n_in > 0 &&
-               in[0]->info.has_nodata) {
-        c.out_has_nodata = true;
-        double v = in[0]->info.nodata;
-        /* As the output type stores it. */
-        uint8_t one[8];
-        tes_convert_samples(one, c.out_type, &v, TES_F64, 1);
-        tes_convert_samples(&c.out_nodata, TES_F64, one, c.out_type, 1);
-    }
-    c.across = (c.width + c.tw - 1) / c.tw;
-    c.total = c.across * ((c.height + c.th - 1) / c.th);
-    int threads = tes_pool_threads(pool);
-    int K = po->max_in_flight > 0 ? po->max_in_flight : 2 * threads + 2;
-    slot *slots = calloc((size_t)K, sizeof *slots);
-    rc = slots ? tes__cache_create(&c.cache, po->cache_bytes
-                                                 ? po->cache_bytes
-                                                 : (size_t)64 << 20)
-               : -ENOMEM;
-    if (!rc && pthread_mutex_init(&c.ctx_lock, NULL))
-        rc = -ENOMEM;
-    if (rc) {
-        tes__cache_destroy(c.cache);
-        free(slots);
-        free(c.win_type);
-        return tes__err(err, rc, c.out_name, "out of memory");
-    }
-    for (int i = 0; i < n_in && !rc; i++)
-        rc = count_uses(&c, in[i], err);
     if (k->partial) {
-        for (int i = 0; i < K && !rc; i++)
-            if (!(slots[i].partial = malloc(k->partial_size)))
-                rc = tes__err(err, -ENOMEM, c.out_name, "out of memory");
-        if (!rc)
-            k->partial_init(result, k->arg);
+        for (int i = 0; i < c->K; i++)
+            if (!(c->slots[i].partial = malloc(k->partial_size)))
+                return tes__err(err, -ENOMEM, c->out_name, "out of memory");
+        k->partial_init(c->result, k->arg);
     }
-    if (!rc && c.write) {
-        tes__writer_params wp = {
-            .path = out_path, .width = c.width, .height = c.height,
-            .enc = c.enc,
-            .georef = oo->georef ? oo->georef
-                      : n_in > 0 ? &in[0]->info.georef : NULL,
-            .has_nodata = c.out_has_nodata, .nodata = c.out_nodata,
-            .software = oo->software, .bigtiff = bigtiff,
-            .overwrite = oo->overwrite,
-            .inputs = (const tes_raster *const *)in, .n_inputs = n_in,
-        };
-        rc = tes__writer_open(&w, &wp, err);
-    }
+    if (!c->write)
+        return 0;
+    const tes_raster_info *i0 = c->n_in > 0 ? &c->in[0]->info : NULL;
+    tes__writer_params wp = {
+        .path = out_path, .width = c->width, .height = c->height,
+        .enc = c->enc,
+        .georef = oo->georef ? oo->georef : i0 ? &i0->georef : NULL,
+        .has_nodata = c->out_has_nodata, .nodata = c->out_nodata,
+        .software = oo->software, .bigtiff = c->bigtiff,
+        .overwrite = oo->overwrite,
+        .inputs = (const tes_raster *const *)c->in, .n_inputs = c->n_in,
+    };
+    /* The nodata text exactly as the input wrote it, when the output
+     * keeps its type and the value. */
+    if (oo->nodata_mode == TES_NODATA_INHERIT && i0 && i0->has_nodata &&
+        c->out_type == i0->type)
+        wp.nodata_text = i0->georef.gdal_nodata;
+    return tes__writer_open(&c->w, &wp, err);
+}
 
+/* Spawns the tiles in order, at most K in flight, and hands each finished
+ * one, in order, to the writer and the reduction. Returns the first
+ * failure's code (with err), or 0. */
+static int run_drive(run_ctx *c, tes_raster_error *err)
+{
+    const tes_kernel *k = c->k;
+    const tes_pipeline_options *po = c->po;
+    int K = c->K, rc = 0;
     int64_t next_spawn = 0, next_done = 0;
-    bool failed = rc != 0;
+    bool failed = false;
     while (!rc || next_done < next_spawn) {
-        while (!failed && next_spawn < c.total && next_spawn - next_done < K) {
-            slot *s = &slots[next_spawn % K];
-            s->run = &c;
+        while (!failed && next_spawn < c->total && next_spawn - next_done < K) {
+            slot *s = &c->slots[next_spawn % K];
+            s->run = c;
             s->tile = next_spawn;
             s->rc = 0;
             s->skipped = false;
             if (k->partial)
                 k->partial_init(s->partial, k->arg);
-            int src = tes_spawn(&s->f, pool, tile_task, s);
+            int src = tes_spawn(&s->f, c->pool, tile_task, s);
             if (src) {
-                rc = tes__err(err, src, c.out_name, "cannot start a tile: %s",
-                              tes_strerror(src));
+                rc = tes__err(err, src, c->out_name,
+                              "cannot start a tile: %s", tes_strerror(src));
                 failed = true;
-                atomic_store_explicit(&c.stop, true, memory_order_relaxed);
+                /* relaxed: a hint; see run_ctx.stop */
+                atomic_store_explicit(&c->stop, true, memory_order_relaxed);
                 break;
             }
             next_spawn++;
         }
         if (next_done == next_spawn)
             break;
-        slot *s = &slots[next_done % K];
+        slot *s = &c->slots[next_done % K];
         tes_await(s->f, NULL);
         tes_future_release(s->f);
         s->f = NULL;
@@ -495,43 +487,77 @@ TES_API int tes_raster_run(tes_pool *pool, const tes_kernel *k,
             failed = true;
         } else {
             int wrc = 0;
-            if (c.write)
-                wrc = tes__writer_put(w, s->tile, &s->enc, err);
+            if (c->write)
+                wrc = tes__writer_put(c->w, s->tile, &s->enc, err);
             if (!wrc && k->partial)
-                k->combine(result, s->partial, k->arg);
+                k->combine(c->result, s->partial, k->arg);
             if (!wrc && po->progress &&
-                po->progress((uint64_t)next_done, (uint64_t)c.total,
+                po->progress((uint64_t)next_done, (uint64_t)c->total,
                              po->progress_ctx))
-                wrc = tes__err(err, -ECANCELED, c.out_name, "cancelled");
+                wrc = tes__err(err, -ECANCELED, c->out_name, "cancelled");
             if (wrc) {
                 rc = wrc;
                 failed = true;
                 /* relaxed: a hint; see run_ctx.stop */
-                atomic_store_explicit(&c.stop, true, memory_order_relaxed);
+                atomic_store_explicit(&c->stop, true, memory_order_relaxed);
             }
         }
     }
     if (failed && !rc)
-        rc = tes__err(err, -ECANCELED, c.out_name, "stopped");
-    if (c.write && w) {
-        if (rc)
-            tes__writer_abort(w);
-        else
-            rc = tes__writer_commit(w, err);
-    }
-    for (int i = 0; i < K; i++) {
-        free(slots[i].partial);
-        tes__encoded_free(&slots[i].enc);
-    }
-    free(slots);
-    for (work *wk = c.free_work, *n; wk; wk = n) {
-        n = wk->next;
-        work_free(&c, wk);
-    }
-    pthread_mutex_destroy(&c.ctx_lock);
-    tes__cache_destroy(c.cache);
-    free(c.win_type);
+        rc = tes__err(err, -ECANCELED, c->out_name, "stopped");
     return rc;
+}
+
+/* The one clean-up of every run, set up in full or in part: commits the
+ * output when rc is 0, removes it otherwise, and frees everything.
+ * Returns the run's final code. */
+static int run_cleanup(run_ctx *c, int rc, tes_raster_error *err)
+{
+    if (c->w) {
+        if (rc)
+            tes__writer_abort(c->w);
+        else
+            rc = tes__writer_commit(c->w, err);
+    }
+    for (int i = 0; c->slots && i < c->K; i++) {
+        free(c->slots[i].partial);
+        tes__encoded_free(&c->slots[i].enc);
+    }
+    free(c->slots);
+    for (work *wk = c->free_work, *n; wk; wk = n) {
+        n = wk->next;
+        work_free(c, wk);
+    }
+    if (c->mutex_ready)
+        pthread_mutex_destroy(&c->ctx_lock);
+    tes__cache_destroy(c->cache);
+    free(c->blocks);
+    free(c->win_type);
+    return rc;
+}
+
+TES_API int tes_raster_run(tes_pool *pool, const tes_kernel *k,
+                           tes_raster *const *in, int n_in,
+                           const char *out_path,
+                           const tes_raster_create_options *oo, void *result,
+                           const tes_pipeline_options *po,
+                           tes_raster_error *err)
+{
+    tes_pipeline_options pd = TES_PIPELINE_OPTIONS_INIT;
+    tes_raster_create_options od = TES_RASTER_CREATE_OPTIONS_INIT;
+    run_ctx c;
+    memset(&c, 0, sizeof c);
+    c.pool = pool;
+    c.k = k;
+    c.in = in;
+    c.n_in = n_in;
+    c.po = po ? po : &pd;
+    c.result = result;
+    atomic_init(&c.stop, false);
+    int rc = run_setup(&c, oo ? oo : &od, out_path, err);
+    if (!rc)
+        rc = run_drive(&c, err);
+    return run_cleanup(&c, rc, err);
 }
 
 TES_API int tes_raster_write_tile(const char *path, const tes_tile *t,

@@ -24,43 +24,128 @@
 #define TES_TAG_GDAL_NODATA 42113
 
 /* Largest decoded block (all bands) we accept; beyond this a file is
- * refused rather than risking memory blow-ups on lying headers. */
+ * refused rather than risking memory blow-ups on lying headers. Strips
+ * larger than TES_PIECE_BYTES are not blocks: they are read in pieces
+ * (see tes__layout.piece_rows). */
 #define TES_MAX_BLOCK_BYTES ((size_t)256 << 20)
+#define TES_PIECE_BYTES ((size_t)32 << 20)
 
-/* One libtiff handle and the text of its last error. Used by one thread at
- * a time: whoever borrowed it from the raster's free list. */
+/* ---- codecs shared by the reader and stored levels (decode.c) -------- */
+
+/* A decompressor's reusable state. Used by one thread at a time. */
+typedef struct tes__codecs {
+    void *inflater;        /* struct libdeflate_decompressor * */
+    void *zstd_d;          /* ZSTD_DCtx * */
+    uint8_t *row;          /* one row, for the floating-point predictor */
+    size_t row_cap;
+} tes__codecs;
+
+/* Decodes the n compressed bytes at src (libtiff COMPRESSION_ code comp:
+ * none, deflate, zstd or, for our own tiles, LZW) into exactly `want`
+ * bytes at dst, then undoes predictor 2 or 3 on its `rows` rows of
+ * spp-sample pixels of ss bytes each, in the host's byte order. Returns
+ * 0, 1 when the stream is not one it handles or does not decode to
+ * exactly want bytes (the caller falls back or reports corruption), or
+ * -ENOMEM. src and dst never overlap. */
+int tes__decode_chunk(tes__codecs *cx, int comp, int predictor,
+                      const void *src, size_t n, void *dst, size_t want,
+                      size_t rows, size_t spp, size_t ss);
+void tes__codecs_free(tes__codecs *cx);
+
+/* TIFF LZW (MSB-first, early change) of n bytes at src into exactly want
+ * bytes at dst. Returns 0 or 1 (malformed or a different size). */
+int tes__lzw_decode(const uint8_t *src, size_t n, uint8_t *dst, size_t want);
+
+/* ---- block sources: what the cache holds and windows are made of ----- */
+
+/*
+ * A raster as a grid of decoded blocks: every block is block_width x
+ * block_height pixels of every band, band-sequential (band b's plane at
+ * b * block_plane_samples samples), in `type`. Implemented by opened
+ * rasters (reader.c) and by overview levels kept in a tile store
+ * (level.c). Fields are set before first use and read-only afterwards;
+ * load may be called from many threads at once.
+ */
+typedef struct tes__source tes__source;
+struct tes__source {
+    uint64_t id;            /* unique per source (cache keys) */
+    const char *name;       /* file name for messages */
+    int64_t width, height;
+    int bands;
+    tes_sample_type type;
+    int block_width, block_height;
+    uint32_t blocks_across, blocks_down;
+    size_t block_plane_samples; /* block_width * block_height */
+    bool has_nodata;
+    double nodata;
+    /* Decodes block `block` (row-major) into dst, which holds
+     * tes__source_block_bytes bytes; rows past the raster's end may be
+     * left untouched. Returns 0 or a negative code with err. */
+    int (*load)(tes__source *s, uint32_t block, void *dst,
+                tes_raster_error *err);
+};
+
+/* Bytes of one decoded block, all bands. */
+size_t tes__source_block_bytes(const tes__source *s);
+/* A new unique source id (relaxed atomic counter). */
+uint64_t tes__source_new_id(void);
+
+/* ---- the reader: libtiff handles and decoding (reader.c) ------------ */
+
+/* One libtiff handle and the text of its last error. Used by one thread
+ * at a time: whoever borrowed it from the raster's free list. */
 typedef struct tes__tiff {
     TIFF *tif;
     char msg[256];         /* last error libtiff reported on this handle */
-    void *scratch;         /* interleaved block buffer for chunky files */
+    void *scratch;         /* a packed or interleaved block (reader.c) */
     size_t scratch_bytes;
-    void *raw;             /* compressed block (decode.c) */
+    void *raw;             /* compressed block */
     size_t raw_cap;
-    void *inflater;        /* struct libdeflate_decompressor * */
-    void *zstd_d;          /* ZSTD_DCtx * */
+    tes__codecs cx;
     struct tes__tiff *next; /* free list link; guarded by tes_raster.lock */
 } tes__tiff;
 
+/* How reader.c turns the file's stored samples into tes__source blocks,
+ * decided once at open (tes__reader_setup). */
+typedef struct tes__layout {
+    int bits;               /* bits per stored sample, 1..64 */
+    int spp;                /* samples per pixel in the file */
+    bool is_signed;         /* SAMPLEFORMAT_INT */
+    bool half;              /* 16- or 24-bit floats, widened to float32 */
+    bool packed;            /* stored samples are not the type's bytes */
+    bool rgba;              /* decoded by libtiff's RGBA interface */
+    bool jpeg_rgb;          /* JPEGCOLORMODE_RGB set on every handle */
+    bool fast_ok;           /* decode.c may decode blocks itself */
+    bool planar;            /* one strile per band */
+    uint32_t rows_per_strip; /* strips; the tile height for tiles */
+    uint32_t strile_width;  /* pixels per row of one strile */
+    size_t strile_row_bytes; /* bytes of one stored row of one strile */
+    uint32_t striles_per_plane;
+    int piece_rows;         /* > 0: strips read in pieces of these rows */
+} tes__layout;
+
+struct tes__pieces; /* reader.c */
+
 struct tes_raster {
+    tes__source src;        /* the block grid (load: the reader) */
     char *path;
     tes_raster_info info;
     dev_t dev;
     ino_t ino;
-    uint64_t id;            /* unique per open raster (cache keys) */
-    int bits;               /* bits per sample */
-    bool fast_ok;           /* decode.c may decode blocks itself */
-    uint32_t blocks_across, blocks_down; /* block grid of one band plane */
-    uint32_t blocks_per_plane;
-    size_t block_plane_samples; /* block_width * block_height */
-    /* Storage of info.georef (freed at close). */
+    tes__layout lay;
+    /* Storage of info's strings and arrays (freed at close). */
     double *pixel_scale, *tiepoints, *transformation, *geo_doubles;
     uint16_t *geokeys;
     char *geo_ascii, *gdal_metadata, *gdal_nodata;
     char compression_name[32];
+    tes_colormap colormap;
+    uint16_t *colormap_rgb;  /* 3 * colormap.n entries */
+    tes_overview *overviews;
 
     pthread_mutex_t lock;   /* protects free_handles and n_handles */
     tes__tiff *free_handles;
     int n_handles;
+    struct tes__pieces *pieces; /* piece mode's state, or NULL */
 };
 
 /* Registers the GeoTIFF and GDAL tags with libtiff, once per process. */
@@ -77,27 +162,32 @@ TIFF *tes__tiff_open(tes__tiff *h, const char *path,
 int tes__err(tes_raster_error *err, int code, const char *path,
              const char *fmt, ...) TES_PRINTF(4, 5);
 
+/* Decides r->lay and the block grid of r->src from the file's tags (tif
+ * is on the main image); r->info's type, bands and block size must be
+ * set. Refuses what it cannot decode with TES_EUNSUPPORTED and a message
+ * naming what is missing. */
+typedef struct tes__tiff_tags {
+    uint32_t width, height;
+    uint16_t spp, bits, fmt, photo, planar, comp, predictor;
+    uint16_t extra_alpha;   /* 1 + index of an alpha extra sample, or 0 */
+    bool tiled;
+    uint32_t block_w, block_h; /* tile size, or width x rows per strip */
+} tes__tiff_tags;
+int tes__reader_setup(tes_raster *r, TIFF *tif, const tes__tiff_tags *t,
+                      tes_raster_error *err);
+/* Frees the reader's state: handles, pieces. */
+void tes__reader_close(tes_raster *r);
+
 /* Borrow / return one of r's libtiff handles (opened on demand). */
 int tes__raster_handle_get(tes_raster *r, tes__tiff **h,
                            tes_raster_error *err);
 void tes__raster_handle_put(tes_raster *r, tes__tiff *h);
 
-/* Decodes block `block` (row-major in the plane's block grid) of every
- * band into dst: band-sequential, block_width x block_height per band,
- * the raster's own type. Rows past the image's end (last strip) are left
- * untouched. Returns 0 or a code with err. */
+/* Decodes block `block` (row-major in the block grid) of every band into
+ * dst, band-sequential, the source's type: r->src.load with a handle of
+ * the caller's. */
 int tes__raster_read_block(tes_raster *r, tes__tiff *h, uint32_t block,
                            void *dst, tes_raster_error *err);
-
-/* Decodes TIFF strile idx (rows rows of spp-sample pixels, want bytes)
- * into dst without libtiff's codec: 0 done, 1 not handled (use libtiff),
- * or a negative code. */
-int tes__decode_fast(tes_raster *r, tes__tiff *h, uint32_t idx, void *dst,
-                     size_t want, size_t rows, size_t spp);
-void tes__tiff_free_codecs(tes__tiff *h);
-
-/* Bytes of one decoded block, all bands. */
-size_t tes__raster_block_bytes(const tes_raster *r);
 
 /* A reusable buffer of at least n bytes: buf itself when its capacity
  * *cap suffices, else a new one (contents not kept, aligned on
@@ -113,35 +203,70 @@ typedef struct tes__block tes__block;
 int tes__cache_create(tes__cache **c, size_t limit_bytes);
 void tes__cache_destroy(tes__cache *c);
 
-/* Tells the cache how many windows will read each block of r (uses[i] for
- * block i; the cache takes ownership of the malloc'd array): a block is
- * dropped as soon as its last reader is done, instead of waiting for LRU
- * eviction. Before any tes__cache_get; at most TES_CACHE_MAX_INPUTS. */
-#define TES_CACHE_MAX_INPUTS 32
-int tes__cache_set_uses(tes__cache *c, const tes_raster *r, uint32_t *uses,
-                        uint32_t n);
+/* The output tile grid a run walks, for the cache's use counts: tiles of
+ * tile_width x tile_height over width x height, each reading its window
+ * grown by halo pixels on every side. */
+typedef struct tes__grid {
+    int64_t width, height;
+    int tile_width, tile_height;
+    int halo;
+} tes__grid;
 
-/* Returns, pinned, the decoded block of r: decoding it on this thread when
+/* Counts how many windows of grid g will read each block of s, so that a
+ * block is dropped as soon as its last reader is done instead of waiting
+ * for LRU eviction. Before any tes__cache_get of s; at most
+ * TES_CACHE_MAX_INPUTS sources. Returns 0, -ENOMEM or -EINVAL (too many
+ * sources). */
+#define TES_CACHE_MAX_INPUTS 32
+int tes__cache_plan(tes__cache *c, const tes__source *s, const tes__grid *g);
+
+/* Returns, pinned, the decoded block of s: decoding it on this thread when
  * no one has, waiting when another thread is decoding it. *data points to
- * its samples (layout of tes__raster_read_block). Unpin with
- * tes__cache_put. Any thread. */
-int tes__cache_get(tes__cache *c, tes_raster *r, uint32_t block,
+ * its samples (layout of tes__source). Unpin with tes__cache_put. Any
+ * thread. */
+int tes__cache_get(tes__cache *c, tes__source *s, uint32_t block,
                    tes__block **b, const void **data, tes_raster_error *err);
 void tes__cache_put(tes__cache *c, tes__block *b);
 
-/* Reads a window into dst (see tes_raster_read), through cache c when not
- * NULL, else directly with a borrowed handle. */
-int tes__read_window(tes_raster *r, tes__cache *c, int64_t x0, int64_t y0,
-                     tes_tile *dst, tes_edge_mode edge, double edge_fill,
+/* ---- windows (window.c) --------------------------------------------- */
+
+/*
+ * Where a window's blocks come from: the one interface the cached path (a
+ * run's shared cache) and the uncached path (tes_raster_read: each block
+ * decoded into a private buffer) both implement. get returns the block's
+ * samples and a token for put; the samples stay valid until put.
+ */
+typedef struct tes__blocks {
+    tes__source *src;
+    int (*get)(struct tes__blocks *b, uint32_t block, const void **data,
+               void **token, tes_raster_error *err);
+    void (*put)(struct tes__blocks *b, void *token);
+    tes__cache *cache;      /* the cached path's */
+    void *buf;              /* the uncached path's block buffer */
+} tes__blocks;
+
+/* The cached path over c. */
+void tes__blocks_cached(tes__blocks *b, tes__source *s, tes__cache *c);
+
+/* Fills the parts of dst outside [cx0, cx1) x [cy0, cy1) (window
+ * coordinates) by replicating the nearest inside pixel, or with fill
+ * (TES_EDGE_NODATA, or everything when the inside is empty). */
+void tes__fill_edges(tes_tile *dst, int64_t cx0, int64_t cx1, int64_t cy0,
+                     int64_t cy1, tes_edge_mode edge, double fill);
+
+/* Reads the window at (x0, y0) of dst's size into dst (see
+ * tes_raster_read) from b's blocks, converting to dst->type. */
+int tes__read_window(tes__blocks *b, int64_t x0, int64_t y0, tes_tile *dst,
+                     tes_edge_mode edge, double edge_fill,
                      tes_raster_error *err);
 
-/* Lends the window [x0, x0 + w) x [y0, y0 + h) of r in its own sample
+/* Lends the window [x0, x0 + w) x [y0, y0 + h) of s in its own sample
  * type straight from the cached block that holds all of it, with no copy:
  * dst points into the block (stride: the block's width), which stays
  * pinned in *held until the caller's tes__cache_put. Returns 0, 1 when the
- * window is not inside one block of r or needs converting (assemble it
+ * window is not inside one block of s or needs converting (assemble it
  * with tes__read_window instead), or a negative code with err. */
-int tes__window_borrow(tes_raster *r, tes__cache *c, int64_t x0, int64_t y0,
+int tes__window_borrow(tes__source *s, tes__cache *c, int64_t x0, int64_t y0,
                        int w, int h, tes_sample_type type, tes_tile *dst,
                        tes__block **held, tes_raster_error *err);
 
@@ -278,6 +403,7 @@ typedef struct tes__writer_params {
     const tes_georef *georef;      /* may be NULL */
     bool has_nodata;
     double nodata;
+    const char *nodata_text;       /* written as it is when not NULL */
     const char *software;
     bool bigtiff;
     bool overwrite;

@@ -165,7 +165,9 @@ static int set_tags(tes__writer *w, const tes__writer_params *p)
         if (g->gdal_metadata)
             ok &= TIFFSetField(t, TES_TAG_GDAL_METADATA, g->gdal_metadata);
     }
-    if (ok && p->has_nodata) {
+    if (ok && p->has_nodata && p->nodata_text) {
+        ok = TIFFSetField(t, TES_TAG_GDAL_NODATA, p->nodata_text);
+    } else if (ok && p->has_nodata) {
         char s[64];
         if (isnan(p->nodata))
             snprintf(s, sizeof s, "nan");
