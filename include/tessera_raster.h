@@ -347,6 +347,24 @@ typedef enum tes_compress {
 TES_API const char *tes_compress_name(tes_compress c);
 TES_API int tes_compress_parse(const char *name, tes_compress *c);
 
+/* How overviews are computed from the level above (the names and
+ * formulas of gdaladdo -r; see tessera_raster(3) for where they differ).
+ * TES_RESAMPLE_AUTO is the GDAL COG driver's default: nearest for
+ * palette images, cubic otherwise. */
+typedef enum tes_resampling {
+    TES_RESAMPLE_AUTO = 0,
+    TES_RESAMPLE_NEAREST,
+    TES_RESAMPLE_AVERAGE,
+    TES_RESAMPLE_BILINEAR,
+    TES_RESAMPLE_CUBIC,
+    TES_RESAMPLE_MODE
+} tes_resampling;
+
+/* "auto" "nearest" "average" "bilinear" "cubic" "mode"; Parse returns 0
+ * or -EINVAL (it also takes "near"). */
+TES_API const char *tes_resampling_name(tes_resampling r);
+TES_API int tes_resampling_parse(const char *name, tes_resampling *r);
+
 typedef enum tes_bigtiff {
     TES_BIGTIFF_AUTO = 0, /* when the uncompressed size may pass ~4 GiB */
     TES_BIGTIFF_YES,
@@ -376,6 +394,20 @@ typedef struct tes_raster_create_options {
     int nodata_mode;
     double nodata;
     const char *software;        /* TIFFTAG_SOFTWARE; NULL: "tessera" */
+    /* Since issue 13: */
+    /* A colour table to write: the output (one band of uint8 or uint16)
+     * is then palette indices (PHOTOMETRIC_PALETTE). NULL: none. Never
+     * inherited: a kernel that computes new values has no table; pass
+     * tes_raster_info.colormap when the band keeps its meaning. */
+    const tes_colormap *colormap;
+    bool rgb;                    /* bands 1-3 are red, green, blue
+                                    (PHOTOMETRIC_RGB; 3 or more bands) */
+    /* A Cloud-Optimized GeoTIFF: tiled, with internal overviews down to
+     * one tile (each level computed from the one above with
+     * overview_resampling), every IFD before the image data, the
+     * overviews' data before the full resolution's, smallest first. */
+    bool cog;
+    tes_resampling overview_resampling;
 } tes_raster_create_options;
 
 #define TES_NODATA_INHERIT 0
@@ -384,7 +416,8 @@ typedef struct tes_raster_create_options {
 
 #define TES_RASTER_CREATE_OPTIONS_INIT                                       \
     { 0, 0, TES_COMPRESS_DEFLATE, 0, -1, TES_BIGTIFF_AUTO, false, false,     \
-      NULL, TES_NODATA_INHERIT, 0.0, NULL }
+      NULL, TES_NODATA_INHERIT, 0.0, NULL, NULL, false, false,               \
+      TES_RESAMPLE_AUTO }
 
 /* Fills g's arrays (and returns the storage in *owned, to be freed with
  * free()) for a north-up geotransform (GDAL order, dy < 0 for north-up)

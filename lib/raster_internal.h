@@ -116,6 +116,9 @@ typedef struct tes__layout {
     bool rgba;              /* decoded by libtiff's RGBA interface */
     bool jpeg_rgb;          /* JPEGCOLORMODE_RGB set on every handle */
     bool fast_ok;           /* decode.c may decode blocks itself */
+    bool once;              /* a handle decodes one block, then closes:
+                               libtiff's old-style JPEG decoder reads a
+                               strip it has read before wrongly */
     bool planar;            /* one strile per band */
     uint32_t rows_per_strip; /* strips; the tile height for tiles */
     uint32_t strile_width;  /* pixels per row of one strile */
@@ -404,6 +407,8 @@ typedef struct tes__writer_params {
     bool has_nodata;
     double nodata;
     const char *nodata_text;       /* written as it is when not NULL */
+    const tes_colormap *colormap;  /* PHOTOMETRIC_PALETTE; may be NULL */
+    bool rgb;                      /* PHOTOMETRIC_RGB */
     const char *software;
     bool bigtiff;
     bool overwrite;

@@ -565,7 +565,14 @@ static int raster_load(tes__source *s, uint32_t block, void *dst,
             return rc;
     }
     int rc = tes__raster_read_block(r, h, block, dst, err);
-    tes__raster_handle_put(r, h);
+    if (r->lay.once) { /* see tes__layout.once */
+        pthread_mutex_lock(&r->lock);
+        r->n_handles--;
+        pthread_mutex_unlock(&r->lock);
+        handle_free(h);
+    } else {
+        tes__raster_handle_put(r, h);
+    }
     return rc;
 }
 
@@ -591,6 +598,7 @@ int tes__reader_setup(tes_raster *r, TIFF *tif, const tes__tiff_tags *t,
                   t->photo == PHOTOMETRIC_YCBCR;
     L->rgba = !L->jpeg_rgb && (t->photo == PHOTOMETRIC_YCBCR ||
                                (ojpeg && t->spp >= 3));
+    L->once = ojpeg;
     L->packed = !L->rgba && (L->half || (t->bits != 8 && t->bits != 16 &&
                                          t->bits != 32 && t->bits != 64));
     if (L->rgba && t->bits != 8)

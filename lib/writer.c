@@ -82,6 +82,19 @@ int tes__resolve_output(const tes_raster_create_options *o,
         return tes__err(err, -EINVAL, path,
                         "predictor %d does not suit %s samples",
                         o->predictor, tes_sample_type_name(type));
+    if (o->colormap &&
+        (bands != 1 || (type != TES_U8 && type != TES_U16) ||
+         o->colormap->n < 1 || !o->colormap->red || !o->colormap->green ||
+         !o->colormap->blue ||
+         o->colormap->n > (1 << (8 * tes_sample_size(type)))))
+        return tes__err(err, -EINVAL, path,
+                        "a colour table needs one band of uint8 or uint16 "
+                        "(%d bands of %s, %d entries)",
+                        bands, tes_sample_type_name(type),
+                        o->colormap->n);
+    if (o->rgb && bands < 3)
+        return tes__err(err, -EINVAL, path, "RGB needs 3 bands, not %d",
+                        bands);
     uint64_t raw = (uint64_t)width * (uint64_t)height * (uint64_t)bands *
                    tes_sample_size(type);
     *bigtiff = o->bigtiff == TES_BIGTIFF_YES ||
@@ -111,6 +124,23 @@ static mode_t file_mode(void)
     return 0666 & ~m;
 }
 
+/* TIFF wants 2^bits entries: the table's, then black. */
+static int set_colormap(TIFF *t, const tes_colormap *c, tes_sample_type type)
+{
+    size_t n = (size_t)1 << (8 * tes_sample_size(type));
+    uint16_t *m = calloc(3 * n, sizeof *m);
+    if (!m)
+        return 0;
+    for (int i = 0; i < c->n; i++) {
+        m[i] = c->red[i];
+        m[n + i] = c->green[i];
+        m[2 * n + i] = c->blue[i];
+    }
+    int ok = TIFFSetField(t, TIFFTAG_COLORMAP, m, m + n, m + 2 * n);
+    free(m);
+    return ok;
+}
+
 static int set_tags(tes__writer *w, const tes__writer_params *p)
 {
     TIFF *t = w->h.tif;
@@ -130,7 +160,10 @@ static int set_tags(tes__writer *w, const tes__writer_params *p)
              TIFFSetField(t, TIFFTAG_PLANARCONFIG,
                           e->planar ? PLANARCONFIG_SEPARATE
                                     : PLANARCONFIG_CONTIG) &&
-             TIFFSetField(t, TIFFTAG_PHOTOMETRIC, PHOTOMETRIC_MINISBLACK) &&
+             TIFFSetField(t, TIFFTAG_PHOTOMETRIC,
+                          p->colormap ? PHOTOMETRIC_PALETTE
+                          : p->rgb    ? PHOTOMETRIC_RGB
+                                      : PHOTOMETRIC_MINISBLACK) &&
              TIFFSetField(t, TIFFTAG_TILEWIDTH, (uint32_t)e->tile_width) &&
              TIFFSetField(t, TIFFTAG_TILELENGTH, (uint32_t)e->tile_height) &&
              TIFFSetField(t, TIFFTAG_COMPRESSION, codec[e->compress]) &&
@@ -138,8 +171,10 @@ static int set_tags(tes__writer *w, const tes__writer_params *p)
                           p->software ? p->software : "tessera " TES_VERSION_STRING);
     if (ok && e->predictor > 1)
         ok = TIFFSetField(t, TIFFTAG_PREDICTOR, (uint16_t)e->predictor);
-    if (ok && e->bands > 1) {
-        uint16_t n = (uint16_t)(e->bands - 1);
+    if (ok && p->colormap)
+        ok = set_colormap(t, p->colormap, e->type);
+    if (ok && e->bands > (p->rgb ? 3 : 1)) {
+        uint16_t n = (uint16_t)(e->bands - (p->rgb ? 3 : 1));
         uint16_t *extra = calloc(n, sizeof *extra); /* EXTRASAMPLE_UNSPECIFIED */
         ok = extra && TIFFSetField(t, TIFFTAG_EXTRASAMPLES, n, extra);
         free(extra);

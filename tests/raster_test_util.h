@@ -8,10 +8,12 @@
 #define TES_RASTER_TEST_UTIL_H
 
 #include <dirent.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <tiffio.h>
 #include <unistd.h>
 
@@ -291,6 +293,63 @@ static inline bool tu_files_equal(const char *a, const char *b)
     free(x);
     free(y);
     return eq;
+}
+
+/* Runs a shell command with its output discarded; its exit status. */
+static inline int tu_sh(const char *fmt, ...) TES_PRINTF(1, 2);
+static inline int tu_sh(const char *fmt, ...)
+{
+    char cmd[8192];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(cmd, sizeof cmd - 32, fmt, ap);
+    va_end(ap);
+    strcat(cmd, " >/dev/null 2>&1");
+    int st = system(cmd);
+    return st == -1 ? -1 : WIFEXITED(st) ? WEXITSTATUS(st) : 128;
+}
+
+/* Whether GDAL's Python bindings are installed (Debian's python3-gdal,
+ * for Debian's interpreter). The first time they are not, says so. */
+static inline bool tu_have_gdal(void)
+{
+    static int have = -1;
+    if (have < 0) {
+        have = tu_sh("/usr/bin/python3 -c 'from osgeo import gdal'") == 0;
+        if (!have)
+            fprintf(stderr, "GDAL's Python bindings not installed: "
+                            "comparisons with GDAL skipped\n");
+    }
+    return have;
+}
+
+/* GDAL's reading of every pixel of path: the samples of all bands,
+ * band-sequential, in the type GDAL reads them as (malloc'd, *n bytes),
+ * and that type's GDAL name in type_name (cap bytes). NULL when GDAL is
+ * not installed or cannot read the file. */
+static inline void *tu_gdal_read(const char *path, size_t *n,
+                                 char *type_name, size_t cap)
+{
+    *n = 0;
+    if (!tu_have_gdal())
+        return NULL;
+    char out[4200], tname[4200];
+    snprintf(out, sizeof out, "%s.gdal", path);
+    snprintf(tname, sizeof tname, "%s.gdaltype", path);
+    if (tu_sh("/usr/bin/python3 -c 'import sys\n"
+              "from osgeo import gdal\n"
+              "ds = gdal.Open(sys.argv[1])\n"
+              "a = ds.ReadAsArray()\n"
+              "open(sys.argv[2], \"wb\").write(a.tobytes())\n"
+              "open(sys.argv[3], \"w\").write(gdal.GetDataTypeName("
+              "ds.GetRasterBand(1).DataType))' '%s' '%s' '%s'",
+              path, out, tname))
+        return NULL;
+    void *b = tu_slurp(out, n);
+    tu_read_text(tname, type_name, cap);
+    unlink(out);
+    unlink(tname);
+    return b;
 }
 
 /* libtiff's default handlers print; the suites silence them. */

@@ -1,8 +1,8 @@
 /*
  * test_cli_raster.c — raster-tool as a user runs it ($TES_BUILD/raster-tool):
  * --help and --version, exit statuses 0/1/2, the exact one-line errors,
- * synth / info / convert end to end, info --json, band selection, and the
- * same output bytes at any -j.
+ * synth / info / convert end to end, info --json, band selection, the
+ * same output bytes at any -j, colour tables shown and kept, refusals.
  */
 #include <check.h>
 #include <sys/wait.h>
@@ -202,6 +202,70 @@ START_TEST(cli_interrupt_leaves_nothing)
 }
 END_TEST
 
+/* A palette image from tiffmedian: info shows its table (--json: the
+ * entries as GDAL shows them), convert keeps it, --type drops it. */
+START_TEST(cli_palette_table_shown_and_kept)
+{
+    FILE *f = fopen(P("card.ppm"), "wb");
+    fprintf(f, "P6\n19 13\n255\n");
+    for (int i = 0; i < 19 * 13; i++) {
+        fputc((i * 7) % 256, f);
+        fputc((i * 3) % 256, f);
+        fputc((i * 11) % 256, f);
+    }
+    fclose(f);
+    ck_assert_int_eq(tu_sh("cd '%s' && ppm2tiff card.ppm rgb.tif && "
+                           "tiffmedian rgb.tif pal.tif", dir), 0);
+    ck_assert_int_eq(rt("info pal.tif"), 0);
+    ck_assert_msg(strstr(out_txt, "Colour table: 256 entries\n"), "%s",
+                  out_txt);
+    ck_assert_int_eq(rt("info --json pal.tif"), 0);
+    TIFF *t = TIFFOpen(P("pal.tif"), "r");
+    uint16_t *red, *green, *blue;
+    ck_assert(TIFFGetField(t, TIFFTAG_COLORMAP, &red, &green, &blue));
+    char want[128];
+    snprintf(want, sizeof want,
+             "\"color_table\": {\"count\": 256, \"entries\": "
+             "[[%d, %d, %d, 255], [%d, %d, %d, 255]",
+             red[0] >> 8, green[0] >> 8, blue[0] >> 8, red[1] >> 8,
+             green[1] >> 8, blue[1] >> 8);
+    ck_assert_msg(strstr(out_txt, want), "%s", out_txt);
+    ck_assert_int_eq(rt("convert --quiet pal.tif copy.tif"), 0);
+    TIFF *c = TIFFOpen(P("copy.tif"), "r");
+    uint16_t photo, *r2, *g2, *b2;
+    ck_assert(TIFFGetField(c, TIFFTAG_PHOTOMETRIC, &photo));
+    ck_assert_int_eq(photo, PHOTOMETRIC_PALETTE);
+    ck_assert(TIFFGetField(c, TIFFTAG_COLORMAP, &r2, &g2, &b2));
+    ck_assert(memcmp(r2, red, 512) == 0 && memcmp(g2, green, 512) == 0 &&
+              memcmp(b2, blue, 512) == 0);
+    TIFFClose(c);
+    TIFFClose(t);
+    ck_assert_int_eq(rt("convert --quiet --type uint16 pal.tif wide.tif"), 0);
+    ck_assert_int_eq(rt("info wide.tif"), 0);
+    ck_assert(!strstr(out_txt, "Colour table"));
+}
+END_TEST
+
+/* What we still refuse: one line naming what is missing, exit 1. */
+START_TEST(cli_refusal_names_what_is_missing)
+{
+    TIFF *t = TIFFOpen(P("i64.tif"), "w");
+    TIFFSetField(t, TIFFTAG_IMAGEWIDTH, 4);
+    TIFFSetField(t, TIFFTAG_IMAGELENGTH, 4);
+    TIFFSetField(t, TIFFTAG_BITSPERSAMPLE, 64);
+    TIFFSetField(t, TIFFTAG_SAMPLEFORMAT, SAMPLEFORMAT_INT);
+    TIFFSetField(t, TIFFTAG_PHOTOMETRIC, PHOTOMETRIC_MINISBLACK);
+    TIFFSetField(t, TIFFTAG_ROWSPERSTRIP, 4);
+    uint8_t zeros[128] = { 0 };
+    TIFFWriteEncodedStrip(t, 0, zeros, sizeof zeros);
+    TIFFClose(t);
+    ck_assert_int_eq(rt("convert i64.tif out.tif"), 1);
+    ck_assert_str_eq(err_txt, "raster-tool: i64.tif: 64-bit integer samples "
+                              "are not supported (1 to 32)\n");
+    ck_assert(!tu_exists(P("out.tif")));
+}
+END_TEST
+
 static Suite *suite(void)
 {
     tu_quiet_libtiff();
@@ -216,6 +280,8 @@ static Suite *suite(void)
     tcase_add_test(tc, cli_same_bytes_at_any_thread_count);
     tcase_add_test(tc, cli_convert_selects_bands);
     tcase_add_test(tc, cli_interrupt_leaves_nothing);
+    tcase_add_test(tc, cli_palette_table_shown_and_kept);
+    tcase_add_test(tc, cli_refusal_names_what_is_missing);
     suite_add_tcase(s, tc);
     return s;
 }
