@@ -431,6 +431,17 @@ TES_API int tes_georef_from_geotransform(tes_georef *g, void **owned,
  * 4. The pipeline
  * ------------------------------------------------------------------------ */
 
+/* What a run did, for tuning and benchmarks (tes_pipeline_options.stats). */
+typedef struct tes_run_stats {
+    uint64_t tiles;           /* output tiles computed, overview levels
+                                 included */
+    uint64_t blocks_decoded;  /* input blocks decoded, each re-decode of a
+                                 block evicted too early counted again */
+    uint64_t spill_written;   /* bytes written to temporary tile files
+                                 (tiles waiting for their turn, COG levels) */
+    uint64_t spill_read;      /* bytes read back from them */
+} tes_run_stats;
+
 typedef struct tes_pipeline_options {
     /* Output size when there are no inputs (generators such as synth);
      * otherwise every input must have input 0's size, which the output
@@ -449,9 +460,12 @@ typedef struct tes_pipeline_options {
      * file (done = 1..total). Nonzero stops the run with -ECANCELED. */
     int (*progress)(uint64_t done, uint64_t total, void *ctx);
     void *progress_ctx;
+    /* Since issue 13: filled (not added to) when the run returns, if not
+     * NULL. */
+    tes_run_stats *stats;
 } tes_pipeline_options;
 
-#define TES_PIPELINE_OPTIONS_INIT { 0, 0, 0, 0, NULL, NULL }
+#define TES_PIPELINE_OPTIONS_INIT { 0, 0, 0, 0, NULL, NULL, NULL }
 
 /*
  * Runs kernel k over the output tile grid on pool.

@@ -62,6 +62,7 @@ struct tes__cache {
     } spare[SPARE_MAX];
     int n_spare;
     size_t spare_bytes;
+    uint64_t loads;        /* blocks decoded (a statistic) */
 };
 
 int tes__cache_create(tes__cache **out, size_t limit)
@@ -276,6 +277,7 @@ int tes__cache_get(tes__cache *c, tes__source *s, uint32_t index,
     b->data = spare_take(c, b->bytes);
     b->state = LOADING;
     b->pins = 1;
+    c->loads++;
     size_t k = bucket(s->id, index);
     b->hnext = c->buckets[k];
     c->buckets[k] = b;
@@ -329,4 +331,12 @@ void tes__cache_put(tes__cache *c, tes__block *b)
         }
     }
     pthread_mutex_unlock(&c->lock);
+}
+
+uint64_t tes__cache_loads(tes__cache *c)
+{
+    pthread_mutex_lock(&c->lock);
+    uint64_t n = c->loads;
+    pthread_mutex_unlock(&c->lock);
+    return n;
 }

@@ -3,44 +3,45 @@
  * at most max_in_flight of them at once, each assembling its input windows
  * through the shared block cache (or borrowing the cached block itself
  * when a halo-free window is one block), running the kernel and
- * compressing its tile with buffers reused from tile to tile; the calling
- * thread awaits the tiles in row-major order, appends them to the output
- * and folds reduction partials, so the bytes and the results never depend
- * on the thread count. Also tes_raster_write_tile.
+ * compressing its tile with buffers reused from tile to tile. The tiles
+ * are computed row by row, or in column bands when a row's input blocks
+ * would not fit the cache; the calling thread hands them to the output in
+ * row-major order (tiles computed early wait in a store) and folds
+ * reduction partials in that order, so the bytes and the results never
+ * depend on the thread count. A COG output takes several passes
+ * (cog.c). Also tes_raster_write_tile.
  */
+#include <math.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "raster_internal.h"
 
+/* Bytes of tiles computed ahead of their turn kept in memory before the
+ * reorder store spills them to its file. */
+#define REORDER_MEM ((size_t)16 << 20)
+
 /* Shared by the driver and every tile task; read-only while tasks run,
  * except stop (atomic) and free_work (ctx_lock). */
 typedef struct run_ctx {
-    tes_pool *pool;
+    const tes__pass *p;
     const tes_kernel *k;
-    tes_raster *const *in;
     int n_in;
     tes_sample_type *win_type;  /* per input */
     tes__cache *cache;
     tes__blocks *blocks;        /* per input, through cache */
-    int64_t width, height;
-    int tw, th;
-    int64_t across, total;
-    bool write;
-    bool bigtiff;
-    tes__enc_params enc;
-    tes_sample_type out_type;
-    int out_bands;
-    bool out_has_nodata;
-    double out_nodata;
+    tes__grid g;
+    int64_t across, down, total;
+    int64_t band;               /* the walk: column bands of band tiles */
     const char *out_name;       /* for messages */
     /* The driver's own (the calling thread's), never read by tasks: */
-    const tes_pipeline_options *po;
-    void *result;
     struct slot *slots;         /* max_in_flight of them */
     int K;
-    tes__writer *w;
+    tes__store *reorder;        /* tiles waiting for their turn */
+    tes__encoded view;          /* a stored tile lent to the writer */
+    uint8_t **view_buf;
+    size_t *view_cap;
     bool mutex_ready;
     /* Set when a tile fails (or the run is cancelled): tiles that have not
      * started skip their work. A hint only: results travel through the
@@ -68,9 +69,9 @@ typedef struct work {
 /* One tile in flight. The driver fills run, tile and partial before the
  * spawn; the task writes rc, skipped, err, enc and partial; the driver reads
  * them only after tes_await returns, which orders the two (the future's
- * completion is the hand-over). Slot i % max_in_flight is reused for tile i,
- * enc's buffers with it: tile i's task spawns after tile i - max_in_flight
- * was written. */
+ * completion is the hand-over). Slot i % max_in_flight is reused for the
+ * i-th tile of the walk, enc's buffers with it: it spawns after the
+ * (i - max_in_flight)-th was handed on. */
 typedef struct slot {
     run_ctx *run;
     int64_t tile;
@@ -81,6 +82,28 @@ typedef struct slot {
     tes__encoded enc;
     void *partial;
 } slot;
+
+void tes__grid_tile(const tes__grid *g, int64_t tx, int64_t ty, int64_t *x0,
+                    int64_t *y0, int64_t *x1, int64_t *y1, int64_t *wx0,
+                    int64_t *wy0, int64_t *wx1, int64_t *wy1)
+{
+    *x0 = tx * g->tile_width;
+    *y0 = ty * g->tile_height;
+    *x1 = *x0 + g->tile_width > g->width ? g->width : *x0 + g->tile_width;
+    *y1 = *y0 + g->tile_height > g->height ? g->height
+                                           : *y0 + g->tile_height;
+    if (g->rx == 1.0 && g->ry == 1.0) {
+        *wx0 = *x0 - g->halo;
+        *wy0 = *y0 - g->halo;
+        *wx1 = *x1 + g->halo;
+        *wy1 = *y1 + g->halo;
+        return;
+    }
+    *wx0 = (int64_t)floor((double)*x0 * g->rx) - g->halo;
+    *wy0 = (int64_t)floor((double)*y0 * g->ry) - g->halo;
+    *wx1 = (int64_t)ceil((double)*x1 * g->rx) + g->halo;
+    *wy1 = (int64_t)ceil((double)*y1 * g->ry) + g->halo;
+}
 
 static work *work_get(run_ctx *c)
 {
@@ -182,17 +205,18 @@ static int tile_work(slot *s, work *wk, tes_tile *win, tes__block **held,
                      tes_tile *out)
 {
     run_ctx *c = s->run;
+    const tes__pass *p = c->p;
     const tes_kernel *k = c->k;
-    int64_t tx = s->tile % c->across, ty = s->tile / c->across;
-    int64_t x0 = tx * c->tw, y0 = ty * c->th;
-    int w = (int)(x0 + c->tw > c->width ? c->width - x0 : c->tw);
-    int h = (int)(y0 + c->th > c->height ? c->height - y0 : c->th);
-    int halo = k->halo;
+    int64_t x0, y0, x1, y1, wx0, wy0, wx1, wy1;
+    tes__grid_tile(&c->g, s->tile % c->across, s->tile / c->across, &x0, &y0,
+                   &x1, &y1, &wx0, &wy0, &wx1, &wy1);
+    int w = (int)(x1 - x0), h = (int)(y1 - y0);
     for (int i = 0; i < c->n_in; i++) {
-        const tes_raster_info *ri = &c->in[i]->info;
-        if (halo == 0) {
-            int rc = tes__window_borrow(&c->in[i]->src, c->cache, x0, y0, w,
-                                        h, c->win_type[i], &win[i], &held[i],
+        tes__source *src = p->src[i];
+        int ww = (int)(wx1 - wx0), wh = (int)(wy1 - wy0);
+        if (wx0 == x0 && wy0 == y0 && ww == w && wh == h) {
+            int rc = tes__window_borrow(src, c->cache, wx0, wy0, ww, wh,
+                                        c->win_type[i], &win[i], &held[i],
                                         &s->err);
             if (rc <= 0) {
                 if (rc < 0)
@@ -201,12 +225,11 @@ static int tile_work(slot *s, work *wk, tes_tile *win, tes__block **held,
             }
         }
         int rc = tile_in(&win[i], &wk->win_buf[i], &wk->win_cap[i],
-                         c->win_type[i], w + 2 * halo, h + 2 * halo,
-                         ri->bands);
+                         c->win_type[i], ww, wh, src->bands);
         if (rc)
-            return tes__err(&s->err, rc, c->in[i]->path, "out of memory");
-        rc = tes__read_window(&c->blocks[i], x0 - halo, y0 - halo, &win[i],
-                              k->edge, k->edge_fill, &s->err);
+            return tes__err(&s->err, rc, src->name, "out of memory");
+        rc = tes__read_window(&c->blocks[i], wx0, wy0, &win[i], k->edge,
+                              k->edge_fill, &s->err);
         if (rc)
             return rc;
     }
@@ -220,22 +243,22 @@ static int tile_work(slot *s, work *wk, tes_tile *win, tes__block **held,
     if (k->tile) {
         /* An uncompressed output tile is computed in the chunk the writer
          * appends, when it can be. */
-        void *chunk = c->write ? tes__encode_in_place(&c->enc, w, h, &s->enc)
-                               : NULL;
+        void *chunk = p->enc ? tes__encode_in_place(p->enc, w, h, &s->enc)
+                             : NULL;
         int rc = 0;
         if (chunk)
-            tile_on(out, chunk, c->out_type, w, h, c->out_bands);
+            tile_on(out, chunk, p->out_type, w, h, p->out_bands);
         else
-            rc = tile_in(out, &wk->out_buf, &wk->out_cap, c->out_type, w, h,
-                         c->out_bands);
+            rc = tile_in(out, &wk->out_buf, &wk->out_cap, p->out_type, w, h,
+                         p->out_bands);
         if (rc)
             return tes__err(&s->err, rc, c->out_name, "out of memory");
         out->x0 = x0;
         out->y0 = y0;
-        out->raster_width = c->width;
-        out->raster_height = c->height;
-        out->has_nodata = c->out_has_nodata;
-        out->nodata = c->out_nodata;
+        out->raster_width = c->g.width;
+        out->raster_height = c->g.height;
+        out->has_nodata = p->out_has_nodata;
+        out->nodata = p->out_nodata;
         job.out = out;
         rc = k->tile(&job);
         if (rc)
@@ -249,8 +272,8 @@ static int tile_work(slot *s, work *wk, tes_tile *win, tes__block **held,
             return kernel_failed(s, &job, rc);
     }
     windows_return(c, held);
-    if (c->write) {
-        int rc = tes__encode_tile(&c->enc, out, &s->enc, &wk->enc);
+    if (p->enc) {
+        int rc = tes__encode_tile(p->enc, out, &s->enc, &wk->enc);
         if (rc)
             return tes__err(&s->err, rc, c->out_name,
                             "tile %lld: compression failed: %s",
@@ -290,176 +313,201 @@ static void *tile_task(void *arg)
     return NULL;
 }
 
-/* The arguments and everything derived from them that needs no
- * allocation: sizes, types, the output's encoding and nodata. */
-static int run_check(run_ctx *c, const tes_raster_create_options *oo,
-                     const char *out_path, tes_raster_error *err)
+/* ---- the walk --------------------------------------------------------- */
+
+/* Bytes of decoded input blocks a walk in column bands of `band` tiles
+ * keeps cached: for each input, the blocks under a band's windows, for
+ * the rows of blocks one window spans (the cache drops a block after its
+ * last reader: the row above goes while the row below comes). band =
+ * across: row by row. */
+static uint64_t working_set(const run_ctx *c, int64_t band)
 {
-    const tes_kernel *k = c->k;
-    tes_raster *const *in = c->in;
-    int n_in = c->n_in;
-    const tes_pipeline_options *po = c->po;
-    const char *name = out_path ? out_path
-                       : n_in > 0 && in && in[0] ? in[0]->path
-                       : k && k->name ? k->name
-                                      : "pipeline";
-    c->out_name = name;
-    if (!c->pool)
-        return tes__err(err, -EINVAL, name, "no pool");
-    if (!k || n_in < 0 || (n_in > 0 && !in) || (!k->tile && !k->partial) ||
-        k->halo < 0 || k->halo > 4096 || (out_path && !k->tile) ||
-        (k->partial && (!k->partial_init || !k->combine || !k->partial_size)))
-        return tes__err(err, -EINVAL, name, "invalid kernel or arguments");
-    if (n_in > TES_CACHE_MAX_INPUTS)
-        return tes__err(err, -EINVAL, name, "more than %d inputs",
-                        TES_CACHE_MAX_INPUTS);
-    for (int i = 0; i < n_in; i++)
-        if (!in[i])
-            return tes__err(err, -EINVAL, name, "input %d is missing", i + 1);
-    if (k->partial && !c->result)
-        return tes__err(err, -EINVAL, name, "no result buffer");
-    if (n_in > 0) {
-        c->width = in[0]->info.width;
-        c->height = in[0]->info.height;
-        for (int i = 1; i < n_in; i++)
-            if (in[i]->info.width != c->width ||
-                in[i]->info.height != c->height)
-                return tes__err(err, -EINVAL, in[i]->path,
-                                "size %lldx%lld differs from %s (%lldx%lld)",
-                                (long long)in[i]->info.width,
-                                (long long)in[i]->info.height, in[0]->path,
-                                (long long)c->width, (long long)c->height);
-    } else {
-        c->width = po->width;
-        c->height = po->height;
-        if (c->width < 1 || c->height < 1)
-            return tes__err(err, -EINVAL, name, "no output size given");
+    uint64_t sum = 0;
+    for (int i = 0; i < c->n_in; i++) {
+        const tes__source *s = c->p->src[i];
+        double span_x = (double)band * c->g.tile_width * c->g.rx +
+                        2.0 * c->g.halo;
+        double span_y = (double)c->g.tile_height * c->g.ry +
+                        2.0 * c->g.halo;
+        uint64_t bx = (uint64_t)ceil(span_x / s->block_width) + 1;
+        uint64_t by = (uint64_t)ceil(span_y / s->block_height) + 1;
+        if (bx > s->blocks_across)
+            bx = s->blocks_across;
+        if (by > s->blocks_down)
+            by = s->blocks_down;
+        sum += bx * by * tes__source_block_bytes(s);
     }
-    tes_sample_type t0 = n_in > 0 ? in[0]->info.type : TES_F32;
-    if (k->in_type)
-        t0 = k->in_type;
-    c->out_type = k->out_type ? k->out_type : t0;
-    c->out_bands = k->out_bands ? k->out_bands
-                   : n_in > 0   ? in[0]->info.bands
-                                : 1;
-    c->write = out_path != NULL;
-    if (c->write) {
-        int rc = tes__resolve_output(oo, c->out_type, c->out_bands, c->width,
-                                     c->height, out_path, &c->enc,
-                                     &c->bigtiff, err);
-        if (rc)
-            return rc;
-        c->tw = c->enc.tile_width;
-        c->th = c->enc.tile_height;
-    } else {
-        c->tw = oo->tile_width > 0 ? oo->tile_width : 256;
-        c->th = oo->tile_height > 0 ? oo->tile_height : 256;
-    }
-    if (oo->nodata_mode == TES_NODATA_SET) {
-        c->out_has_nodata = true;
-        c->out_nodata = oo->nodata;
-    } else if (oo->nodata_mode == TES_NODATA_INHERIT && n_in > 0 &&
-               in[0]->info.has_nodata) {
-        c->out_has_nodata = true;
-        double v = in[0]->info.nodata;
-        /* As the output type stores it, unless the type is the input's:
-         * then exactly as written, in range or not (as GDAL keeps -1 on
-         * a uint8 band). */
-        c->out_nodata = v;
-        if (c->out_type != in[0]->info.type) {
-            uint8_t one[8];
-            tes_convert_samples(one, c->out_type, &v, TES_F64, 1);
-            tes_convert_samples(&c->out_nodata, TES_F64, one, c->out_type,
-                                1);
-        }
-    }
-    c->across = (c->width + c->tw - 1) / c->tw;
-    c->total = c->across * ((c->height + c->th - 1) / c->th);
-    int threads = tes_pool_threads(c->pool);
-    c->K = po->max_in_flight > 0 ? po->max_in_flight : 2 * threads + 2;
-    return 0;
+    return sum;
 }
 
-/* Everything the drive loop needs: windows' types, the cache and its use
- * counts, the slots and the partials, the writer. */
-static int run_setup(run_ctx *c, const tes_raster_create_options *oo,
-                     const char *out_path, tes_raster_error *err)
+/* Row by row while a row's working set fits three quarters of the cache
+ * (the rest is slack for blocks in flight); otherwise the widest column
+ * bands whose working set does. Reductions fold in row-major order and go
+ * row by row; so do walks that narrower bands would not help. */
+static int64_t plan_walk(const run_ctx *c, size_t cache_bytes)
 {
-    int rc = run_check(c, oo, out_path, err);
-    if (rc)
-        return rc;
-    const tes_kernel *k = c->k;
+    uint64_t budget = cache_bytes / 4 * 3;
+    if (c->k->partial || c->across < 4 || working_set(c, c->across) <= budget)
+        return c->across;
+    int64_t lo = 1, hi = c->across;
+    while (lo < hi) { /* the widest band that fits */
+        int64_t mid = (lo + hi + 1) / 2;
+        if (working_set(c, mid) <= budget)
+            lo = mid;
+        else
+            hi = mid - 1;
+    }
+    if (working_set(c, lo) >= working_set(c, c->across))
+        return c->across;
+    return lo;
+}
+
+/* The i-th tile of the walk (row-major index in the grid). */
+static int64_t walk_tile(const run_ctx *c, int64_t i)
+{
+    if (c->band >= c->across)
+        return i;
+    int64_t per_band = c->band * c->down;  /* every band but the last */
+    int64_t b = i / per_band, j = i - b * per_band;
+    int64_t col0 = b * c->band;
+    int64_t width = c->across - col0 < c->band ? c->across - col0 : c->band;
+    return (j / width) * c->across + col0 + j % width;
+}
+
+/* ---- one pass: set-up, drive loop, clean-up ----------------------------- */
+
+static int pass_setup(run_ctx *c, tes_raster_error *err)
+{
+    const tes__pass *p = c->p;
+    const tes_kernel *k = p->k;
+    c->k = k;
+    c->n_in = p->n_in;
+    c->out_name = p->out_name;
+    c->g = p->grid;
+    if (c->g.rx == 0)
+        c->g.rx = 1;
+    if (c->g.ry == 0)
+        c->g.ry = 1;
+    c->across = (c->g.width + c->g.tile_width - 1) / c->g.tile_width;
+    c->down = (c->g.height + c->g.tile_height - 1) / c->g.tile_height;
+    c->total = c->across * c->down;
+    int threads = tes_pool_threads(p->pool);
+    c->K = p->po->max_in_flight > 0 ? p->po->max_in_flight : 2 * threads + 2;
     size_t n = c->n_in > 0 ? (size_t)c->n_in : 1;
     c->win_type = calloc(n, sizeof *c->win_type);
     c->blocks = calloc(n, sizeof *c->blocks);
     c->slots = calloc((size_t)c->K, sizeof *c->slots);
     if (!c->win_type || !c->blocks || !c->slots)
         return tes__err(err, -ENOMEM, c->out_name, "out of memory");
-    rc = tes__cache_create(&c->cache, c->po->cache_bytes
-                                          ? c->po->cache_bytes
-                                          : (size_t)64 << 20);
+    size_t cache_bytes = p->po->cache_bytes ? p->po->cache_bytes
+                                            : (size_t)64 << 20;
+    int rc = tes__cache_create(&c->cache, cache_bytes);
     if (rc)
         return tes__err(err, rc, c->out_name, "out of memory");
     rc = pthread_mutex_init(&c->ctx_lock, NULL);
     if (rc)
         return tes__err(err, -rc, c->out_name, "%s", strerror(rc));
     c->mutex_ready = true;
-    tes__grid g = { c->width, c->height, c->tw, c->th, k->halo };
     for (int i = 0; i < c->n_in; i++) {
-        tes__source *s = &c->in[i]->src;
+        tes__source *s = p->src[i];
         c->win_type[i] = k->in_type ? k->in_type : s->type;
         tes__blocks_cached(&c->blocks[i], s, c->cache);
-        rc = tes__cache_plan(c->cache, s, &g);
+        rc = tes__cache_plan(c->cache, s, &c->g);
         if (rc)
-            return tes__err(err, rc, c->in[i]->path, "out of memory");
+            return tes__err(err, rc, s->name, "out of memory");
     }
-    if (k->partial) {
+    if (k->partial)
         for (int i = 0; i < c->K; i++)
             if (!(c->slots[i].partial = malloc(k->partial_size)))
                 return tes__err(err, -ENOMEM, c->out_name, "out of memory");
-        k->partial_init(c->result, k->arg);
+    c->band = plan_walk(c, cache_bytes);
+    if (c->band < c->across && p->w) {
+        int chunks = p->enc->planar ? p->enc->bands : 1;
+        /* in memory: a quarter of the cache's budget, at most 16 MiB */
+        size_t mem = cache_bytes / 4 < REORDER_MEM ? cache_bytes / 4
+                                                   : REORDER_MEM;
+        rc = tes__store_create(&c->reorder, c->out_name, c->total, chunks,
+                               mem, err);
+        if (!rc) {
+            c->view.n = chunks;
+            c->view.data = calloc((size_t)chunks, sizeof *c->view.data);
+            c->view.size = calloc((size_t)chunks, sizeof *c->view.size);
+            c->view_buf = calloc((size_t)chunks, sizeof *c->view_buf);
+            c->view_cap = calloc((size_t)chunks, sizeof *c->view_cap);
+            if (!c->view.data || !c->view.size || !c->view_buf ||
+                !c->view_cap)
+                rc = tes__err(err, -ENOMEM, c->out_name, "out of memory");
+        }
     }
-    if (!c->write)
-        return 0;
-    const tes_raster_info *i0 = c->n_in > 0 ? &c->in[0]->info : NULL;
-    tes__writer_params wp = {
-        .path = out_path, .width = c->width, .height = c->height,
-        .enc = c->enc,
-        .georef = oo->georef ? oo->georef : i0 ? &i0->georef : NULL,
-        .has_nodata = c->out_has_nodata, .nodata = c->out_nodata,
-        .colormap = oo->colormap, .rgb = oo->rgb,
-        .software = oo->software, .bigtiff = c->bigtiff,
-        .overwrite = oo->overwrite,
-        .inputs = (const tes_raster *const *)c->in, .n_inputs = c->n_in,
-    };
-    /* The nodata text exactly as the input wrote it, when the output
-     * keeps its type and the value. */
-    if (oo->nodata_mode == TES_NODATA_INHERIT && i0 && i0->has_nodata &&
-        c->out_type == i0->type)
-        wp.nodata_text = i0->georef.gdal_nodata;
-    return tes__writer_open(&c->w, &wp, err);
+    return rc;
 }
 
-/* Spawns the tiles in order, at most K in flight, and hands each finished
- * one, in order, to the writer and the reduction. Returns the first
- * failure's code (with err), or 0. */
-static int run_drive(run_ctx *c, tes_raster_error *err)
+/* Writes the stored tiles from *next on while they are there. */
+static int drain_reorder(run_ctx *c, int64_t *next, tes_raster_error *err)
 {
+    while (tes__store_has(c->reorder, *next)) {
+        for (int k = 0; k < c->view.n; k++) {
+            const uint8_t *d;
+            int rc = tes__store_get(c->reorder, *next, k, &d,
+                                    &c->view.size[k], &c->view_buf[k],
+                                    &c->view_cap[k], err);
+            if (rc)
+                return rc;
+            c->view.data[k] = (uint8_t *)d;
+        }
+        /* view.cap is NULL: the writer copies what it keeps */
+        int rc = tes__writer_put(c->p->w, *next, &c->view, err);
+        tes__store_drop(c->reorder, *next);
+        if (rc)
+            return rc;
+        (*next)++;
+    }
+    return 0;
+}
+
+/* Hands finished slot s on: to the store, or to the file now or once its
+ * turn comes; its partial to the reduction. */
+static int hand_on(run_ctx *c, slot *s, int64_t *next_write,
+                   tes_raster_error *err)
+{
+    const tes__pass *p = c->p;
+    int rc = 0;
+    if (p->store) {
+        rc = tes__store_put(p->store, s->tile, &s->enc, err);
+    } else if (p->w && s->tile != *next_write) {
+        rc = tes__store_put(c->reorder, s->tile, &s->enc, err);
+    } else if (p->w) {
+        rc = tes__writer_put(p->w, s->tile, &s->enc, err);
+        (*next_write)++;
+        if (!rc && c->reorder)
+            rc = drain_reorder(c, next_write, err);
+    }
+    if (!rc && c->k->partial) /* the walk is row-major (plan_walk) */
+        c->k->combine(p->result, s->partial, c->k->arg);
+    return rc;
+}
+
+/* Spawns the tiles in the walk's order, at most K in flight, and hands
+ * each finished one on in that order. Returns the first failure's code
+ * (with err), or 0. */
+static int pass_drive(run_ctx *c, tes_raster_error *err)
+{
+    const tes__pass *p = c->p;
     const tes_kernel *k = c->k;
-    const tes_pipeline_options *po = c->po;
+    const tes_pipeline_options *po = p->po;
     int K = c->K, rc = 0;
-    int64_t next_spawn = 0, next_done = 0;
+    int64_t next_spawn = 0, next_done = 0, next_write = 0;
     bool failed = false;
     while (!rc || next_done < next_spawn) {
         while (!failed && next_spawn < c->total && next_spawn - next_done < K) {
             slot *s = &c->slots[next_spawn % K];
             s->run = c;
-            s->tile = next_spawn;
+            s->tile = walk_tile(c, next_spawn);
             s->rc = 0;
             s->skipped = false;
             if (k->partial)
                 k->partial_init(s->partial, k->arg);
-            int src = tes_spawn(&s->f, c->pool, tile_task, s);
+            int src = tes_spawn(&s->f, p->pool, tile_task, s);
             if (src) {
                 rc = tes__err(err, src, c->out_name,
                               "cannot start a tile: %s", tes_strerror(src));
@@ -477,6 +525,8 @@ static int run_drive(run_ctx *c, tes_raster_error *err)
         tes_future_release(s->f);
         s->f = NULL;
         next_done++;
+        if (!s->skipped && !s->rc)
+            p->stats->tiles++;
         if (s->skipped || (failed && !s->rc)) {
             failed = true;
         } else if (s->rc) {
@@ -487,14 +537,10 @@ static int run_drive(run_ctx *c, tes_raster_error *err)
             }
             failed = true;
         } else {
-            int wrc = 0;
-            if (c->write)
-                wrc = tes__writer_put(c->w, s->tile, &s->enc, err);
-            if (!wrc && k->partial)
-                k->combine(c->result, s->partial, k->arg);
+            int wrc = hand_on(c, s, &next_write, err);
             if (!wrc && po->progress &&
-                po->progress((uint64_t)next_done, (uint64_t)c->total,
-                             po->progress_ctx))
+                po->progress(p->progress_base + (uint64_t)next_done,
+                             p->progress_total, po->progress_ctx))
                 wrc = tes__err(err, -ECANCELED, c->out_name, "cancelled");
             if (wrc) {
                 rc = wrc;
@@ -509,17 +555,9 @@ static int run_drive(run_ctx *c, tes_raster_error *err)
     return rc;
 }
 
-/* The one clean-up of every run, set up in full or in part: commits the
- * output when rc is 0, removes it otherwise, and frees everything.
- * Returns the run's final code. */
-static int run_cleanup(run_ctx *c, int rc, tes_raster_error *err)
+/* The one clean-up of every pass, set up in full or in part. */
+static void pass_cleanup(run_ctx *c)
 {
-    if (c->w) {
-        if (rc)
-            tes__writer_abort(c->w);
-        else
-            rc = tes__writer_commit(c->w, err);
-    }
     for (int i = 0; c->slots && i < c->K; i++) {
         free(c->slots[i].partial);
         tes__encoded_free(&c->slots[i].enc);
@@ -531,10 +569,172 @@ static int run_cleanup(run_ctx *c, int rc, tes_raster_error *err)
     }
     if (c->mutex_ready)
         pthread_mutex_destroy(&c->ctx_lock);
+    tes_run_stats *st = c->p->stats;
+    if (c->reorder) {
+        uint64_t back;
+        st->spill_written += tes__store_spilled(c->reorder, &back);
+        st->spill_read += back;
+    }
+    if (c->cache)
+        st->blocks_decoded += tes__cache_loads(c->cache);
+    tes__store_destroy(c->reorder);
+    for (int k = 0; c->view_buf && k < c->view.n; k++)
+        free(c->view_buf[k]);
+    free(c->view_buf);
+    free(c->view_cap);
+    free(c->view.data);
+    free(c->view.size);
     tes__cache_destroy(c->cache);
     free(c->blocks);
     free(c->win_type);
+}
+
+int tes__pass_run(const tes__pass *p, tes_raster_error *err)
+{
+    run_ctx c;
+    memset(&c, 0, sizeof c);
+    c.p = p;
+    atomic_init(&c.stop, false);
+    int rc = pass_setup(&c, err);
+    if (!rc)
+        rc = pass_drive(&c, err);
+    pass_cleanup(&c);
     return rc;
+}
+
+/* ---- tes_raster_run ------------------------------------------------------ */
+
+/* The arguments, the output's size, type, encoding and nodata. */
+static int run_check(tes__run *r, tes_raster_error *err)
+{
+    const tes_kernel *k = r->k;
+    tes_raster *const *in = r->in;
+    int n_in = r->n_in;
+    const tes_raster_create_options *oo = r->oo;
+    const char *name = r->out_path ? r->out_path
+                       : n_in > 0 && in && in[0] ? in[0]->path
+                       : k && k->name            ? k->name
+                                                 : "pipeline";
+    r->out_name = name;
+    if (!r->pool)
+        return tes__err(err, -EINVAL, name, "no pool");
+    if (!k || n_in < 0 || (n_in > 0 && !in) || (!k->tile && !k->partial) ||
+        k->halo < 0 || k->halo > 4096 || (r->out_path && !k->tile) ||
+        (k->partial && (!k->partial_init || !k->combine || !k->partial_size)))
+        return tes__err(err, -EINVAL, name, "invalid kernel or arguments");
+    if (n_in > TES_CACHE_MAX_INPUTS)
+        return tes__err(err, -EINVAL, name, "more than %d inputs",
+                        TES_CACHE_MAX_INPUTS);
+    for (int i = 0; i < n_in; i++)
+        if (!in[i])
+            return tes__err(err, -EINVAL, name, "input %d is missing", i + 1);
+    if (k->partial && !r->result)
+        return tes__err(err, -EINVAL, name, "no result buffer");
+    if (n_in > 0) {
+        r->width = in[0]->info.width;
+        r->height = in[0]->info.height;
+        for (int i = 1; i < n_in; i++)
+            if (in[i]->info.width != r->width ||
+                in[i]->info.height != r->height)
+                return tes__err(err, -EINVAL, in[i]->path,
+                                "size %lldx%lld differs from %s (%lldx%lld)",
+                                (long long)in[i]->info.width,
+                                (long long)in[i]->info.height, in[0]->path,
+                                (long long)r->width, (long long)r->height);
+    } else {
+        r->width = r->po->width;
+        r->height = r->po->height;
+        if (r->width < 1 || r->height < 1)
+            return tes__err(err, -EINVAL, name, "no output size given");
+    }
+    tes_sample_type t0 = n_in > 0 ? in[0]->info.type : TES_F32;
+    if (k->in_type)
+        t0 = k->in_type;
+    r->out_type = k->out_type ? k->out_type : t0;
+    r->out_bands = k->out_bands ? k->out_bands
+                   : n_in > 0   ? in[0]->info.bands
+                                : 1;
+    if (r->out_path) {
+        int rc = tes__resolve_output(oo, r->out_type, r->out_bands, r->width,
+                                     r->height, r->out_path, &r->enc,
+                                     &r->bigtiff, err);
+        if (rc)
+            return rc;
+        r->tw = r->enc.tile_width;
+        r->th = r->enc.tile_height;
+    } else {
+        r->tw = oo->tile_width > 0 ? oo->tile_width : 256;
+        r->th = oo->tile_height > 0 ? oo->tile_height : 256;
+    }
+    const tes_raster_info *i0 = n_in > 0 ? &in[0]->info : NULL;
+    if (oo->nodata_mode == TES_NODATA_SET) {
+        r->out_has_nodata = true;
+        r->out_nodata = oo->nodata;
+    } else if (oo->nodata_mode == TES_NODATA_INHERIT && i0 &&
+               i0->has_nodata) {
+        r->out_has_nodata = true;
+        double v = i0->nodata;
+        /* As the output type stores it, unless the type is the input's:
+         * then exactly as written, in range or not (as GDAL keeps -1 on
+         * a uint8 band), the text included. */
+        r->out_nodata = v;
+        if (r->out_type != i0->type) {
+            uint8_t one[8];
+            tes_convert_samples(one, r->out_type, &v, TES_F64, 1);
+            tes_convert_samples(&r->out_nodata, TES_F64, one, r->out_type,
+                                1);
+        } else {
+            r->nodata_text = i0->georef.gdal_nodata;
+        }
+    }
+    return 0;
+}
+
+void tes__run_writer_params(const tes__run *r, tes__writer_params *wp)
+{
+    const tes_raster_create_options *oo = r->oo;
+    memset(wp, 0, sizeof *wp);
+    wp->path = r->out_path;
+    wp->width = r->width;
+    wp->height = r->height;
+    wp->enc = r->enc;
+    wp->georef = oo->georef         ? oo->georef
+                 : r->n_in > 0 ? &r->in[0]->info.georef
+                                    : NULL;
+    wp->has_nodata = r->out_has_nodata;
+    wp->nodata = r->out_nodata;
+    wp->nodata_text = r->nodata_text;
+    wp->colormap = oo->colormap;
+    wp->rgb = oo->rgb;
+    wp->software = oo->software;
+    wp->bigtiff = r->bigtiff;
+    wp->overwrite = oo->overwrite;
+    wp->inputs = (const tes_raster *const *)r->in;
+    wp->n_inputs = r->n_in;
+}
+
+void tes__run_pass(tes__run *r, tes__pass *p, tes__source **src)
+{
+    memset(p, 0, sizeof *p);
+    p->pool = r->pool;
+    p->k = r->k;
+    p->n_in = r->n_in;
+    for (int i = 0; i < r->n_in; i++)
+        src[i] = &r->in[i]->src;
+    p->src = src;
+    p->grid = (tes__grid){ r->width, r->height, r->tw, r->th, r->k->halo,
+                           1, 1 };
+    p->out_type = r->out_type;
+    p->out_bands = r->out_bands;
+    p->out_has_nodata = r->out_has_nodata;
+    p->out_nodata = r->out_nodata;
+    p->enc = r->out_path ? &r->enc : NULL;
+    p->result = r->result;
+    p->po = r->po;
+    p->progress_total = (uint64_t)((r->width + r->tw - 1) / r->tw) *
+                        (uint64_t)((r->height + r->th - 1) / r->th);
+    p->out_name = r->out_name;
+    p->stats = &r->stats;
 }
 
 TES_API int tes_raster_run(tes_pool *pool, const tes_kernel *k,
@@ -546,19 +746,45 @@ TES_API int tes_raster_run(tes_pool *pool, const tes_kernel *k,
 {
     tes_pipeline_options pd = TES_PIPELINE_OPTIONS_INIT;
     tes_raster_create_options od = TES_RASTER_CREATE_OPTIONS_INIT;
-    run_ctx c;
-    memset(&c, 0, sizeof c);
-    c.pool = pool;
-    c.k = k;
-    c.in = in;
-    c.n_in = n_in;
-    c.po = po ? po : &pd;
-    c.result = result;
-    atomic_init(&c.stop, false);
-    int rc = run_setup(&c, oo ? oo : &od, out_path, err);
-    if (!rc)
-        rc = run_drive(&c, err);
-    return run_cleanup(&c, rc, err);
+    tes__run r;
+    memset(&r, 0, sizeof r);
+    r.pool = pool;
+    r.k = k;
+    r.in = in;
+    r.n_in = n_in;
+    r.out_path = out_path;
+    r.oo = oo ? oo : &od;
+    r.po = po ? po : &pd;
+    r.result = result;
+    int rc = run_check(&r, err);
+    if (rc)
+        return rc;
+    if (k->partial)
+        k->partial_init(result, k->arg);
+    if (out_path && r.oo->cog)
+        return tes__cog_run(&r, err);
+    tes__writer *w = NULL;
+    if (out_path) {
+        tes__writer_params wp;
+        tes__run_writer_params(&r, &wp);
+        rc = tes__writer_open(&w, &wp, err);
+        if (rc)
+            return rc;
+    }
+    tes__source *src[TES_CACHE_MAX_INPUTS];
+    tes__pass p;
+    tes__run_pass(&r, &p, src);
+    p.w = w;
+    rc = tes__pass_run(&p, err);
+    if (w) {
+        if (rc)
+            tes__writer_abort(w);
+        else
+            rc = tes__writer_commit(w, err);
+    }
+    if (r.po->stats)
+        *r.po->stats = r.stats;
+    return rc;
 }
 
 TES_API int tes_raster_write_tile(const char *path, const tes_tile *t,

@@ -206,14 +206,22 @@ typedef struct tes__block tes__block;
 int tes__cache_create(tes__cache **c, size_t limit_bytes);
 void tes__cache_destroy(tes__cache *c);
 
-/* The output tile grid a run walks, for the cache's use counts: tiles of
- * tile_width x tile_height over width x height, each reading its window
- * grown by halo pixels on every side. */
+/* The output tile grid a run walks: tiles of tile_width x tile_height
+ * over width x height, each reading the source window of its rectangle
+ * scaled by rx, ry (source pixels per output pixel; 1 for kernels, about
+ * 2 for an overview level) and grown by halo pixels on every side. */
 typedef struct tes__grid {
     int64_t width, height;
     int tile_width, tile_height;
     int halo;
+    double rx, ry;
 } tes__grid;
+
+/* Tile (tx, ty)'s rectangle [*x0, *x1) x [*y0, *y1) in the output, and
+ * its source window [*wx0, *wx1) x [*wy0, *wy1) (not clipped). */
+void tes__grid_tile(const tes__grid *g, int64_t tx, int64_t ty, int64_t *x0,
+                    int64_t *y0, int64_t *x1, int64_t *y1, int64_t *wx0,
+                    int64_t *wy0, int64_t *wx1, int64_t *wy1);
 
 /* Counts how many windows of grid g will read each block of s, so that a
  * block is dropped as soon as its last reader is done instead of waiting
@@ -230,6 +238,8 @@ int tes__cache_plan(tes__cache *c, const tes__source *s, const tes__grid *g);
 int tes__cache_get(tes__cache *c, tes__source *s, uint32_t block,
                    tes__block **b, const void **data, tes_raster_error *err);
 void tes__cache_put(tes__cache *c, tes__block *b);
+/* Blocks c has decoded so far. */
+uint64_t tes__cache_loads(tes__cache *c);
 
 /* ---- windows (window.c) --------------------------------------------- */
 
@@ -326,6 +336,103 @@ void tes__enc_ctx_free(tes__enc_ctx *ctx); /* the contents; not ctx */
 /* TIFF LZW (MSB-first, early change) of n bytes into a malloc'd buffer. */
 int tes__lzw_encode(const uint8_t *src, size_t n, uint8_t **dst,
                     size_t *dst_n);
+
+/* ---- stored tiles (store.c) -------------------------------------------- */
+
+/* Encoded tiles kept aside: in memory up to mem_limit bytes, the rest in
+ * an unlinked temporary file in path's folder. put, has, drop and flush
+ * on one thread (the driver's); get from any thread once the puts are
+ * flushed, or from the driver's at any time. */
+typedef struct tes__store tes__store;
+int tes__store_create(tes__store **s, const char *path, int64_t n_tiles,
+                      int chunks, size_t mem_limit, tes_raster_error *err);
+void tes__store_destroy(tes__store *s);
+/* Copies tile's chunks (e->n must be the store's chunks) into the store. */
+int tes__store_put(tes__store *s, int64_t tile, const tes__encoded *e,
+                   tes_raster_error *err);
+bool tes__store_has(const tes__store *s, int64_t tile);
+/* Chunk k of tile: *data points to the store's memory, or to *buf (grown
+ * as needed, capacity *cap) filled from the file; *size bytes. */
+int tes__store_get(tes__store *s, int64_t tile, int k, const uint8_t **data,
+                   size_t *size, uint8_t **buf, size_t *cap,
+                   tes_raster_error *err);
+/* Frees tile's copies in memory (a tile written out of the store). */
+void tes__store_drop(tes__store *s, int64_t tile);
+int tes__store_flush(tes__store *s, tes_raster_error *err);
+/* Bytes that went to the file; *read_back: bytes read back from it. */
+uint64_t tes__store_spilled(const tes__store *s, uint64_t *read_back);
+/* Bytes of tile, all chunks. */
+uint64_t tes__store_bytes(const tes__store *s, int64_t tile);
+
+/* ---- one pass of tiles (pipeline.c) ----------------------------------- */
+
+struct tes__writer;
+
+/*
+ * One walk over an output tile grid: each tile a task that reads its
+ * windows of the sources through a shared cache, runs the kernel and
+ * encodes its tile; the calling thread hands the tiles to a file (in
+ * row-major order, whatever order they were computed in), or to a store
+ * (in any order), and folds reductions in row-major order.
+ */
+typedef struct tes__pass {
+    tes_pool *pool;
+    const tes_kernel *k;
+    int n_in;
+    tes__source *const *src;      /* the inputs' blocks */
+    tes__grid grid;               /* halo: k->halo plus any margin */
+    tes_sample_type out_type;
+    int out_bands;
+    bool out_has_nodata;
+    double out_nodata;
+    const tes__enc_params *enc;   /* NULL: tiles are not encoded */
+    struct tes__writer *w;        /* tiles to this file, */
+    tes__store *store;            /* or to this store; or neither */
+    void *result;                 /* k's reduction */
+    const tes_pipeline_options *po;
+    uint64_t progress_base;       /* tiles of earlier passes */
+    uint64_t progress_total;      /* tiles of every pass */
+    const char *out_name;         /* for messages and beside which a
+                                     reorder store goes */
+    tes_run_stats *stats;         /* added to; never NULL */
+} tes__pass;
+
+/* Runs p; returns 0 or the first failure's code with err. The file's
+ * writer is neither committed nor aborted. */
+int tes__pass_run(const tes__pass *p, tes_raster_error *err);
+
+/* A tes_raster_run call, checked and resolved: what its passes share. */
+typedef struct tes__run {
+    tes_pool *pool;
+    const tes_kernel *k;
+    tes_raster *const *in;
+    int n_in;
+    const char *out_path;         /* NULL: no output */
+    const tes_raster_create_options *oo;
+    const tes_pipeline_options *po;
+    void *result;
+    const char *out_name;         /* for messages */
+    int64_t width, height;
+    int tw, th;
+    tes_sample_type out_type;
+    int out_bands;
+    bool out_has_nodata;
+    double out_nodata;
+    const char *nodata_text;      /* input 0's, kept with its type */
+    tes__enc_params enc;
+    bool bigtiff;
+    tes_run_stats stats;          /* copied to po->stats at the end */
+} tes__run;
+
+struct tes__writer_params;
+/* The writer's parameters for r's output. */
+void tes__run_writer_params(const tes__run *r,
+                            struct tes__writer_params *wp);
+/* The pass of r's kernel over its inputs (src: room for their sources),
+ * to no sink yet. */
+void tes__run_pass(tes__run *r, tes__pass *p, tes__source **src);
+/* r's output as a Cloud-Optimized GeoTIFF (cog.c). */
+int tes__cog_run(tes__run *r, tes_raster_error *err);
 
 /* ---- the output file under libtiff (outfile.c) ----------------------- */
 

@@ -465,6 +465,48 @@ START_TEST(pipeline_tiny_cache_gives_same_output)
 }
 END_TEST
 
+/* A raster too wide for its rows of blocks to stay cached is walked in
+ * column bands: the same bytes as row by row, each input block decoded
+ * about once (not once per row of tiles that reads it), the tiles
+ * computed ahead of their turn spilled and read back. */
+START_TEST(pipeline_column_bands_same_bytes)
+{
+    fixture f;
+    fixture_open(&f, 1200, 100, 1, 16);
+    tes_kernel k = focal_kernel();
+    char *a = tu_path(f.dir, "a.tif"), *b = tu_path(f.dir, "b.tif");
+    tes_raster_create_options o = TES_RASTER_CREATE_OPTIONS_INIT;
+    o.tile_width = o.tile_height = 16;
+    o.overwrite = true;
+    tes_run_stats st;
+    tes_pipeline_options po = TES_PIPELINE_OPTIONS_INIT;
+    po.stats = &st;
+    tes_raster_error err;
+    const uint64_t blocks = 75 * 7;
+    for (size_t t = 0; t < 2; t++) {
+        tes_pool *pool = pool_of(thread_counts[t]);
+        po.cache_bytes = 0; /* 64 MiB: row by row */
+        ck_assert_int_eq(tes_raster_run(pool, &k, &f.r, 1, a, &o, NULL, &po,
+                                        &err), 0);
+        ck_assert_uint_eq(st.blocks_decoded, blocks);
+        ck_assert_uint_eq(st.spill_written, 0);
+        ck_assert_uint_eq(st.tiles, blocks);
+        po.cache_bytes = 16 << 10; /* 32 blocks: bands of 6 tiles */
+        ck_assert_int_eq(tes_raster_run(pool, &k, &f.r, 1, b, &o, NULL, &po,
+                                        &err), 0);
+        ck_assert(tu_files_equal(a, b));
+        ck_assert_msg(st.blocks_decoded <= blocks * 5 / 4, "%llu decoded",
+                      (unsigned long long)st.blocks_decoded);
+        ck_assert_uint_gt(st.spill_written, 0);
+        ck_assert_uint_eq(st.spill_read, st.spill_written);
+        tes_pool_destroy(pool);
+    }
+    free(a);
+    free(b);
+    fixture_close(&f);
+}
+END_TEST
+
 START_TEST(pipeline_refuses_input_as_output)
 {
     fixture f;
@@ -697,6 +739,7 @@ static Suite *suite(void)
     tcase_add_test(tc, pipeline_kernel_codes_reach_the_caller);
     tcase_add_test(tc, pipeline_progress_counts_and_cancels);
     tcase_add_test(tc, pipeline_tiny_cache_gives_same_output);
+    tcase_add_test(tc, pipeline_column_bands_same_bytes);
     tcase_add_test(tc, pipeline_refuses_input_as_output);
     tcase_add_test(tc, pipeline_two_inputs_and_size_mismatch);
     tcase_add_test(tc, pipeline_synth_same_data_any_tiling_and_threads);
