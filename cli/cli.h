@@ -55,6 +55,9 @@ enum {
     CLI_OPT_QUIET,
     CLI_OPT_HELP,
     CLI_OPT_VERSION,
+    CLI_OPT_COG,
+    CLI_OPT_RESAMPLING,
+    CLI_OPT_STATS,
     CLI_OPT_FIRST_FREE = 1100 /* commands number their own options from here */
 };
 
@@ -70,7 +73,10 @@ enum {
     { "tile", required_argument, NULL, CLI_OPT_TILE },                       \
     { "bigtiff", required_argument, NULL, CLI_OPT_BIGTIFF },                 \
     { "predictor", required_argument, NULL, CLI_OPT_PREDICTOR },             \
-    { "overwrite", no_argument, NULL, CLI_OPT_OVERWRITE }
+    { "overwrite", no_argument, NULL, CLI_OPT_OVERWRITE },                   \
+    { "cog", no_argument, NULL, CLI_OPT_COG },                               \
+    { "overview-resampling", required_argument, NULL, CLI_OPT_RESAMPLING },  \
+    { "stats", no_argument, NULL, CLI_OPT_STATS }
 
 /* The text of the shared options for usage strings. */
 #define CLI_COMMON_HELP                                                      \
@@ -83,11 +89,18 @@ enum {
     "      --predictor P    auto (default), 1 none, 2 horizontal, 3 floating point\n" \
     "      --tile N[xM]     output tile size, multiples of 16 (256)\n"       \
     "      --bigtiff B      auto (default), yes or no\n"                     \
-    "      --overwrite      replace an existing output\n"
+    "      --overwrite      replace an existing output\n"                    \
+    "      --cog            a Cloud-Optimized GeoTIFF, with overviews\n"     \
+    "      --overview-resampling R\n"                                        \
+    "                       nearest, average, bilinear, cubic or mode (default:\n" \
+    "                       nearest for palette images, cubic otherwise)\n"  \
+    "      --stats          print what the run did (tiles, blocks decoded,\n" \
+    "                       bytes spilled to temporary files) on stderr\n"
 
 typedef struct cli_common {
     int threads;            /* 0: default */
     bool quiet;
+    bool stats;             /* --stats */
     tes_raster_create_options out;
 } cli_common;
 
@@ -111,6 +124,9 @@ int cli_pool(const cli_common *c, tes_pool **pool);
  * on SIGINT or SIGTERM. cli_progress_end ends the bar's line. */
 void cli_progress_setup(const cli_common *c, tes_pipeline_options *po);
 void cli_progress_end(const tes_pipeline_options *po);
+
+/* Prints a run's statistics on stderr when --stats asked for them. */
+void cli_stats_print(const cli_common *c, const tes_run_stats *st);
 
 /* Runs kernel k over the one input r into out_path with c's threads, output
  * options and progress bar; closes r whatever happens. Returns the exit

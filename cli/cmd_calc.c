@@ -209,6 +209,8 @@ static int run(int argc, char **argv)
             rc = CLI_EXIT_FAIL;
         } else {
             tes_pipeline_options po = TES_PIPELINE_OPTIONS_INIT;
+            tes_run_stats rs;
+            po.stats = &rs;
             cli_progress_setup(&c, &po);
             int prc = tes_raster_run(pool, &k, run_in, m, out_path, &c.out,
                                      NULL, &po, &err);
@@ -216,6 +218,8 @@ static int run(int argc, char **argv)
             tes_pool_destroy(pool);
             if (prc)
                 rc = cli_fail_err(&err);
+            else
+                cli_stats_print(&c, &rs);
         }
     }
     for (int i = 0; i < n; i++)

@@ -162,6 +162,8 @@ static int run(int argc, char **argv)
     tes_pipeline_options po = TES_PIPELINE_OPTIONS_INIT;
     po.width = w;
     po.height = h;
+    tes_run_stats rs;
+    po.stats = &rs;
     cli_progress_setup(&c, &po);
     tes_raster_error err;
     int rc = tes_raster_run(pool, &k, NULL, 0, out_path, &c.out, NULL, &po,
@@ -169,5 +171,7 @@ static int run(int argc, char **argv)
     cli_progress_end(&po);
     tes_pool_destroy(pool);
     free(owned);
+    if (!rc)
+        cli_stats_print(&c, &rs);
     return rc ? cli_fail_err(&err) : CLI_EXIT_OK;
 }

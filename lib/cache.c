@@ -130,12 +130,14 @@ int tes__cache_plan(tes__cache *c, const tes__source *s, const tes__grid *g)
     uint32_t *left = calloc(n ? n : 1, sizeof *left);
     if (!left)
         return -ENOMEM;
-    int64_t halo = g->halo, bw = s->block_width, bh = s->block_height;
-    for (int64_t y0 = 0; y0 < g->height; y0 += g->tile_height)
-        for (int64_t x0 = 0; x0 < g->width; x0 += g->tile_width) {
-            int64_t wx0 = x0 - halo, wy0 = y0 - halo;
-            int64_t wx1 = x0 + g->tile_width + halo;
-            int64_t wy1 = y0 + g->tile_height + halo;
+    int64_t bw = s->block_width, bh = s->block_height;
+    int64_t across = (g->width + g->tile_width - 1) / g->tile_width;
+    int64_t down = (g->height + g->tile_height - 1) / g->tile_height;
+    for (int64_t ty = 0; ty < down; ty++)
+        for (int64_t tx = 0; tx < across; tx++) {
+            int64_t x0, y0, x1, y1, wx0, wy0, wx1, wy1;
+            tes__grid_tile(g, tx, ty, &x0, &y0, &x1, &y1, &wx0, &wy0, &wx1,
+                           &wy1);
             wx0 = wx0 < 0 ? 0 : wx0;
             wy0 = wy0 < 0 ? 0 : wy0;
             wx1 = wx1 > s->width ? s->width : wx1;

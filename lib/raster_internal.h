@@ -434,6 +434,68 @@ void tes__run_pass(tes__run *r, tes__pass *p, tes__source **src);
 /* r's output as a Cloud-Optimized GeoTIFF (cog.c). */
 int tes__cog_run(tes__run *r, tes_raster_error *err);
 
+/* ---- overview levels (resample.c, level.c) ------------------------------ */
+
+/* How one overview level is made from the level above (the kernel's arg
+ * of tes__resample_tile). */
+typedef struct tes__resample {
+    tes_resampling method;        /* resolved: not AUTO */
+    double rx, ry;                /* src_w / dst_w, src_h / dst_h */
+    int64_t src_w, src_h, dst_w, dst_h;
+    tes_sample_type type;         /* of both levels */
+    bool has_nodata;
+    double nodata;
+    const tes_colormap *colormap; /* palette bands average colours */
+} tes__resample;
+
+/* Source pixels beyond the scaled tile that method m reads. */
+int tes__resample_margin(tes_resampling m);
+/* A tes_kernel tile function: job->out from the window job->in[0] of the
+ * level above, in the same type. */
+int tes__resample_tile(tes_tile_job *job);
+
+/* A level kept in a store, as a block source: its tiles are its blocks,
+ * decoded (any thread) with the codecs of decode.c. */
+typedef struct tes__level tes__level;
+int tes__level_create(tes__level **l, tes__store *store,
+                      const tes__enc_params *enc, int64_t width,
+                      int64_t height, bool has_nodata, double nodata,
+                      const char *name, tes_raster_error *err);
+tes__source *tes__level_source(tes__level *l);
+void tes__level_destroy(tes__level *l);
+
+/* Overview levels made one from the other, each into a store of its own
+ * (cog.c): level 0 from `first` (src_w x src_h), level l from level
+ * l - 1, read back from its store. Used by COG outputs and by
+ * tes_raster_build_overviews. */
+typedef struct tes__overview_job {
+    tes_pool *pool;
+    const tes_pipeline_options *po;
+    tes_run_stats *stats;         /* added to */
+    const char *name;             /* the output: messages, stores' folder */
+    tes__source *first;
+    int64_t src_w, src_h;
+    int n_levels;
+    const int64_t *lw, *lh;       /* the levels' sizes */
+    const tes__enc_params *enc;   /* of every level */
+    tes_resampling method;        /* AUTO: nearest with a colour table,
+                                     else cubic (GDAL's COG driver) */
+    const tes_colormap *colormap;
+    bool has_nodata;
+    double nodata;
+    tes__store **stores;          /* n_levels, filled; the caller frees
+                                     them (tes__stores_free) */
+    size_t store_mem;             /* level l keeps store_mem >> (l + 1) */
+    uint64_t progress_base, progress_total;
+} tes__overview_job;
+int tes__overview_passes(tes__overview_job *j, tes_raster_error *err);
+/* The levels down to one tile of tw x th (GDAL's sizes); returns how many
+ * (at most 32). */
+int tes__cog_levels(int64_t width, int64_t height, int tw, int th,
+                    int64_t *lw, int64_t *lh);
+/* Adds the stores' traffic to st and destroys them. */
+void tes__stores_free(tes__store **s, int n, tes_run_stats *st);
+
 /* ---- the output file under libtiff (outfile.c) ----------------------- */
 
 /* Direct I/O granule: offsets, sizes and addresses of direct writes are
@@ -521,14 +583,28 @@ typedef struct tes__writer_params {
     bool overwrite;
     const tes_raster *const *inputs; /* refused as outputs (same inode) */
     int n_inputs;
+    /* Overview levels after the main image, level_w[i] x level_h[i],
+     * encoded as enc (pointers live as long as the writer). */
+    int n_levels;
+    const int64_t *level_w, *level_h;
+    bool cog;                      /* every IFD before any tile, the
+                                      images' tiles put smallest first */
+    bool all_reduced;              /* every image, the first too, is a
+                                      reduced-resolution one (.ovr) */
 } tes__writer_params;
 
 int tes__writer_open(tes__writer **w, const tes__writer_params *p,
                      tes_raster_error *err);
-/* Appends the chunks of output tile `tile` (row-major), in order. */
-/* e's buffers may be exchanged for others (see tes__outfile_give). */
+/* Appends the chunks of output tile `tile` (row-major) of the current
+ * image (the main one for a COG), in order. e's buffers may be exchanged
+ * for others (see tes__outfile_give). */
 int tes__writer_put(tes__writer *w, int64_t tile, tes__encoded *e,
                     tes_raster_error *err);
+/* The same for image img (0 the main image, i the i-th level): images one
+ * after the other in order, or for a COG in any order of whole images
+ * (smallest first makes it cloud-optimized). */
+int tes__writer_put_image(tes__writer *w, int img, int64_t tile,
+                          tes__encoded *e, tes_raster_error *err);
 /* Writes the directory, fsyncs, renames into place. Frees w either way. */
 int tes__writer_commit(tes__writer *w, tes_raster_error *err);
 /* Removes the temporary file and frees w. NULL is fine. */

@@ -3,8 +3,11 @@
  * destination (written through outfile.c), the TIFF and GeoTIFF tags,
  * already-compressed tiles appended with TIFFWriteRawTile in the order
  * they are given, then flush, fsync and rename on success; on any failure
- * the temporary file is removed and the destination is untouched. Also
- * resolves output options.
+ * the temporary file is removed and the destination is untouched. An
+ * output may hold overview levels after its main image: one image after
+ * the other, or as a COG, every IFD first (their tile arrays deferred,
+ * libtiff's TIFFDeferStrileArrayWriting) and the tiles after, smallest
+ * level first. Also resolves output options.
  */
 #include <fcntl.h>
 #include <libgen.h>
@@ -25,8 +28,24 @@ struct tes__writer {
     char *path, *tmp, *dir;
     bool overwrite;
     bool planar;
-    uint32_t tiles_per_plane;
+    tes__writer_params params;  /* set_tags of later images (pointers in
+                                   it live as long as the writer) */
+    int n_images;               /* the main image and the levels */
+    int64_t *img_w, *img_h;
+    bool cog;
+    bool all_reduced;
+    int cur;                    /* the image whose tiles are being put */
 };
+
+static uint32_t tiles_per_plane(const tes__writer *w, int img,
+                                const tes__enc_params *e)
+{
+    uint64_t across = ((uint64_t)w->img_w[img] + (uint64_t)e->tile_width - 1) /
+                      (uint64_t)e->tile_width;
+    uint64_t down = ((uint64_t)w->img_h[img] + (uint64_t)e->tile_height - 1) /
+                    (uint64_t)e->tile_height;
+    return (uint32_t)(across * down);
+}
 
 int tes__resolve_output(const tes_raster_create_options *o,
                         tes_sample_type type, int bands, int64_t width,
@@ -141,7 +160,9 @@ static int set_colormap(TIFF *t, const tes_colormap *c, tes_sample_type type)
     return ok;
 }
 
-static int set_tags(tes__writer *w, const tes__writer_params *p)
+/* The tags of image img: the main image (0) gets the georeferencing and
+ * metadata, overview levels are reduced-resolution images. */
+static int set_tags(tes__writer *w, const tes__writer_params *p, int img)
 {
     TIFF *t = w->h.tif;
     const tes__enc_params *e = &p->enc;
@@ -151,8 +172,8 @@ static int set_tags(tes__writer *w, const tes__writer_params *p)
     static const uint16_t codec[] = { COMPRESSION_NONE,
                                       COMPRESSION_ADOBE_DEFLATE,
                                       COMPRESSION_LZW, COMPRESSION_ZSTD };
-    int ok = TIFFSetField(t, TIFFTAG_IMAGEWIDTH, (uint32_t)p->width) &&
-             TIFFSetField(t, TIFFTAG_IMAGELENGTH, (uint32_t)p->height) &&
+    int ok = TIFFSetField(t, TIFFTAG_IMAGEWIDTH, (uint32_t)w->img_w[img]) &&
+             TIFFSetField(t, TIFFTAG_IMAGELENGTH, (uint32_t)w->img_h[img]) &&
              TIFFSetField(t, TIFFTAG_BITSPERSAMPLE,
                           (uint16_t)(8 * tes_sample_size(e->type))) &&
              TIFFSetField(t, TIFFTAG_SAMPLESPERPIXEL, (uint16_t)e->bands) &&
@@ -171,6 +192,8 @@ static int set_tags(tes__writer *w, const tes__writer_params *p)
                           p->software ? p->software : "tessera " TES_VERSION_STRING);
     if (ok && e->predictor > 1)
         ok = TIFFSetField(t, TIFFTAG_PREDICTOR, (uint16_t)e->predictor);
+    if (ok && (img > 0 || w->all_reduced))
+        ok = TIFFSetField(t, TIFFTAG_SUBFILETYPE, FILETYPE_REDUCEDIMAGE);
     if (ok && p->colormap)
         ok = set_colormap(t, p->colormap, e->type);
     if (ok && e->bands > (p->rgb ? 3 : 1)) {
@@ -179,7 +202,7 @@ static int set_tags(tes__writer *w, const tes__writer_params *p)
         ok = extra && TIFFSetField(t, TIFFTAG_EXTRASAMPLES, n, extra);
         free(extra);
     }
-    const tes_georef *g = p->georef;
+    const tes_georef *g = img == 0 && !w->all_reduced ? p->georef : NULL;
     if (ok && g) {
         if (g->n_pixel_scale)
             ok &= TIFFSetField(t, TES_TAG_PIXEL_SCALE, g->n_pixel_scale,
@@ -211,6 +234,17 @@ static int set_tags(tes__writer *w, const tes__writer_params *p)
         ok = TIFFSetField(t, TES_TAG_GDAL_NODATA, s);
     }
     return ok ? 0 : -EIO;
+}
+
+/* The error of a failed write: the descriptor's own (full disk, file too
+ * large, ...) when there was one, else libtiff's text. */
+static int write_failed(tes__writer *w, tes_raster_error *err)
+{
+    if (w->io.err)
+        return tes__err(err, -w->io.err, w->path, "write failed: %s",
+                        strerror(w->io.err));
+    return tes__err(err, -EIO, w->path, "write failed: %s",
+                    w->h.msg[0] ? w->h.msg : "libtiff error");
 }
 
 int tes__writer_open(tes__writer **out, const tes__writer_params *p,
@@ -276,36 +310,80 @@ int tes__writer_open(tes__writer **out, const tes__writer_params *p,
         tes__writer_abort(w);
         return rc;
     }
-    uint64_t across = ((uint64_t)p->width + p->enc.tile_width - 1) /
-                      (uint64_t)p->enc.tile_width;
-    uint64_t down = ((uint64_t)p->height + p->enc.tile_height - 1) /
-                    (uint64_t)p->enc.tile_height;
-    w->tiles_per_plane = (uint32_t)(across * down);
-    if (set_tags(w, p)) {
-        int rc = tes__err(err, -EIO, path, "cannot set tags: %s", w->h.msg);
+    w->n_images = 1 + p->n_levels;
+    w->img_w = calloc((size_t)w->n_images, sizeof *w->img_w);
+    w->img_h = calloc((size_t)w->n_images, sizeof *w->img_h);
+    if (!w->img_w || !w->img_h) {
         tes__writer_abort(w);
-        return rc;
+        return tes__err(err, -ENOMEM, path, "out of memory");
     }
+    w->img_w[0] = p->width;
+    w->img_h[0] = p->height;
+    for (int i = 0; i < p->n_levels; i++) {
+        w->img_w[i + 1] = p->level_w[i];
+        w->img_h[i + 1] = p->level_h[i];
+    }
+    w->cog = p->cog;
+    w->all_reduced = p->all_reduced;
+    w->cur = 0;
+    /* A COG's IFDs all come first, their tile arrays written once the
+     * tiles are (TIFFForceStrileArrayWriting); any other output's IFD
+     * follows its tiles. */
+    for (int i = 0; i < (w->cog ? w->n_images : 1); i++) {
+        int ok = set_tags(w, p, i) == 0;
+        if (ok && w->cog)
+            ok = TIFFDeferStrileArrayWriting(w->h.tif) &&
+                 TIFFWriteCheck(w->h.tif, 1, "cog") &&
+                 TIFFWriteDirectory(w->h.tif);
+        if (!ok) {
+            int rc = write_failed(w, err);
+            tes__writer_abort(w);
+            return rc;
+        }
+    }
+    w->cur = -1;
+    if (!w->cog)
+        w->cur = 0;
+    w->params = *p;
     *out = w;
     return 0;
 }
 
-/* The error of a failed write: the descriptor's own (full disk, file too
- * large, ...) when there was one, else libtiff's text. */
-static int write_failed(tes__writer *w, tes_raster_error *err)
+/* Makes image img the one tiles go to: a COG's directory is read back
+ * (its deferred tile arrays of the one before written); otherwise the
+ * current image's directory is written and the next one begun. */
+static int switch_image(tes__writer *w, int img, tes_raster_error *err)
 {
-    if (w->io.err)
-        return tes__err(err, -w->io.err, w->path, "write failed: %s",
-                        strerror(w->io.err));
-    return tes__err(err, -EIO, w->path, "write failed: %s",
-                    w->h.msg[0] ? w->h.msg : "libtiff error");
+    TIFF *t = w->h.tif;
+    if (w->cog) {
+        if (w->cur >= 0 && !TIFFForceStrileArrayWriting(t))
+            return write_failed(w, err);
+        if (!TIFFSetDirectory(t, (tdir_t)img))
+            return write_failed(w, err);
+    } else {
+        if (img != w->cur + 1)
+            return tes__err(err, -EINVAL, w->path, "image %d after %d", img,
+                            w->cur);
+        if (!TIFFWriteDirectory(t) || set_tags(w, &w->params, img))
+            return write_failed(w, err);
+    }
+    w->cur = img;
+    return 0;
 }
 
-int tes__writer_put(tes__writer *w, int64_t tile, tes__encoded *e,
-                    tes_raster_error *err)
+int tes__writer_put_image(tes__writer *w, int img, int64_t tile,
+                          tes__encoded *e, tes_raster_error *err)
 {
+    if (img < 0 || img >= w->n_images)
+        return tes__err(err, -EINVAL, w->path, "no image %d", img);
+    if (img != w->cur) {
+        int rc = switch_image(w, img, err);
+        if (rc)
+            return rc;
+    }
+    uint32_t per_plane = tiles_per_plane(w, img, &w->params.enc);
     for (int k = 0; k < e->n; k++) {
-        uint32_t idx = (uint32_t)tile + (w->planar ? (uint32_t)k * w->tiles_per_plane : 0);
+        uint32_t idx = (uint32_t)tile + (w->planar ? (uint32_t)k * per_plane : 0);
         w->io.tile_next = true;
         w->io.may_hold = e->cap != NULL;
         w->io.may_hold_cap = e->cap ? e->cap[k] : 0;
@@ -320,6 +398,12 @@ int tes__writer_put(tes__writer *w, int64_t tile, tes__encoded *e,
     return 0;
 }
 
+int tes__writer_put(tes__writer *w, int64_t tile, tes__encoded *e,
+                    tes_raster_error *err)
+{
+    return tes__writer_put_image(w, w->cog ? 0 : w->cur, tile, e, err);
+}
+
 static void sync_dir(const char *dir)
 {
     int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -331,6 +415,17 @@ static void sync_dir(const char *dir)
 
 int tes__writer_commit(tes__writer *w, tes_raster_error *err)
 {
+    if (w->cog && w->cur >= 0 && !TIFFForceStrileArrayWriting(w->h.tif)) {
+        int rc = write_failed(w, err);
+        tes__writer_abort(w);
+        return rc;
+    }
+    if (!w->cog && w->cur != w->n_images - 1) {
+        int rc = tes__err(err, -EINVAL, w->path, "%d of %d images written",
+                          w->cur + 1, w->n_images);
+        tes__writer_abort(w);
+        return rc;
+    }
     if (!TIFFFlush(w->h.tif)) {
         int rc = write_failed(w, err);
         tes__writer_abort(w);
@@ -405,5 +500,7 @@ void tes__writer_abort(tes__writer *w)
     free(w->tmp);
     free(w->path);
     free(w->dir);
+    free(w->img_w);
+    free(w->img_h);
     free(w);
 }
