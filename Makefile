@@ -138,7 +138,7 @@ $(B)/examples/%: examples/%.c $(RT_A)
 $(B)/tests/test_rt_%: tests/test_rt_%.c $(TEST_HELPERS) $(RT_A)
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) -Itests $(CFLAGS) $(CHECK_CFLAGS) -o $@ $< $(TEST_HELPERS) $(RT_A) $(LDFLAGS) $(CHECK_LIBS) -lm
-$(B)/tests/test_%: tests/test_%.c $(TEST_HELPERS) $(RASTER_A) $(RT_A)
+$(B)/tests/test_%: tests/test_%.c $(TEST_HELPERS) $(wildcard tests/*.h) $(RASTER_A) $(RT_A)
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) -Itests $(CFLAGS) $(RASTER_CFLAGS) $(CHECK_CFLAGS) -o $@ $< $(TEST_HELPERS) $(RASTER_A) $(RT_A) $(LDFLAGS) $(RASTER_LIBS) $(CHECK_LIBS) -lm
 

@@ -79,10 +79,9 @@ static void store(tes_tile *o, int b, int x, int y, double v)
                         o->type, &v, TES_F64, 1);
 }
 
-/* Writes v (a float result of GDAL's convolution) to out, nudged off
- * nodata as GDAL does (comparing the value as the type will hold it). */
-static void put(const tes__resample *p, tes_tile *out, int b, int x, int y,
-                double v)
+/* v (a float result of GDAL's convolution) nudged off nodata as GDAL
+ * does, comparing the value as the type will hold it. */
+static double off_nodata(const tes__resample *p, double v)
 {
     if (p->has_nodata && !isnan(v)) {
         uint8_t one[8];
@@ -92,7 +91,7 @@ static void put(const tes__resample *p, tes_tile *out, int b, int x, int y,
         if (integer_type(p->type) ? held == p->nodata : v == p->nodata)
             v = replacement(p);
     }
-    store(out, b, x, y, v);
+    return v;
 }
 
 /* ---- nearest ------------------------------------------------------------ */
@@ -387,80 +386,108 @@ static bool enough_valid(const uint8_t *ok, int n, size_t step)
 
 #define MAX_TAPS 32
 
+/* One band's rows [y0, y1) x columns [x0, x1) of the window as doubles. */
+static void rows_of(const tes_tile *w, int b, int64_t x0, int64_t x1,
+                    int64_t y0, int64_t y1, double *dst)
+{
+    size_t ss = tes_sample_size(w->type), n = (size_t)(x1 - x0);
+    for (int64_t y = y0; y < y1; y++)
+        tes_convert_samples(dst + (size_t)(y - y0) * n, TES_F64,
+                            (const char *)tes_tile_row(w, b,
+                                                       (int)(y - w->y0)) +
+                                (size_t)(x0 - w->x0) * ss,
+                            w->type, n);
+}
+
 static int convolve(const tes__resample *p, const tes_tile *w, tes_tile *o)
 {
     tes_resampling m = p->method;
     bool masked = p->has_nodata, negative = m == TES_RESAMPLE_CUBIC;
     size_t cols = (size_t)o->width, orows = (size_t)o->height;
-    /* the vertical taps of every output row, and the source rows they
-     * span: the rows the horizontal pass filters */
-    int64_t *ys = malloc(orows * sizeof *ys);
-    int *yn = malloc(orows * sizeof *yn);
+    /* the taps of every output column and row, computed once */
+    int64_t *xs = malloc(cols * sizeof *xs), *ys = malloc(orows * sizeof *ys);
+    int *xn = malloc(cols * sizeof *xn), *yn = malloc(orows * sizeof *yn);
+    double *xw = malloc(cols * MAX_TAPS * sizeof *xw);
     double *yw = malloc(orows * MAX_TAPS * sizeof *yw);
-    double xw[MAX_TAPS];
-    uint8_t ok[MAX_TAPS];
-    if (!ys || !yn || !yw) {
-        free(ys);
-        free(yn);
-        free(yw);
-        return -ENOMEM;
+    double *src = NULL, *h = NULL;
+    uint8_t *hm = NULL, ok[MAX_TAPS];
+    int rc = -ENOMEM;
+    if (!xs || !ys || !xn || !yn || !xw || !yw)
+        goto done;
+    int64_t cx0 = INT64_MAX, cx1 = 0, ry0 = INT64_MAX, ry1 = 0;
+    for (size_t x = 0; x < cols; x++) {
+        xn[x] = taps(m, o->x0 + (int64_t)x, p->rx, p->src_w, !masked, &xs[x],
+                     xw + x * MAX_TAPS);
+        cx0 = xs[x] < cx0 ? xs[x] : cx0;
+        cx1 = xs[x] + xn[x] > cx1 ? xs[x] + xn[x] : cx1;
     }
-    int64_t ry0 = INT64_MAX, ry1 = 0;
     for (size_t y = 0; y < orows; y++) {
-        yn[y] = taps(m, o->y0 + (int64_t)y, p->ry, p->src_h, !masked,
-                     &ys[y], yw + y * MAX_TAPS);
+        yn[y] = taps(m, o->y0 + (int64_t)y, p->ry, p->src_h, !masked, &ys[y],
+                     yw + y * MAX_TAPS);
         ry0 = ys[y] < ry0 ? ys[y] : ry0;
         ry1 = ys[y] + yn[y] > ry1 ? ys[y] + yn[y] : ry1;
     }
-    size_t rows = (size_t)(ry1 - ry0);
-    double *h = malloc(rows * cols * sizeof *h);
-    uint8_t *hm = masked ? malloc(rows * cols) : NULL;
-    int rc = !h || (masked && !hm) ? -ENOMEM : 0;
-    for (int b = 0; b < o->bands && !rc; b++) {
+    size_t rows = (size_t)(ry1 - ry0), scols = (size_t)(cx1 - cx0);
+    src = malloc((rows * scols > cols ? rows * scols : cols) * sizeof *src);
+    h = malloc(rows * cols * sizeof *h);
+    hm = masked ? malloc(rows * cols + cols) : NULL;
+    if (!src || !h || (masked && !hm))
+        goto done;
+    uint8_t *ok_row = masked ? hm + rows * cols : NULL;
+    rc = 0;
+    for (int b = 0; b < o->bands; b++) {
+        rows_of(w, b, cx0, cx1, ry0, ry1, src);
         /* horizontal pass over the source rows */
-        for (size_t x = 0; x < cols; x++) {
-            int64_t a;
-            int n = taps(m, o->x0 + (int64_t)x, p->rx, p->src_w, !masked, &a,
-                         xw);
-            for (size_t r = 0; r < rows; r++) {
-                int64_t sy = ry0 + (int64_t)r;
-                double v = 0, ws = 0;
+        for (size_t r = 0; r < rows; r++) {
+            const double *row = src + r * scols;
+            double *hr = h + r * cols;
+            for (size_t x = 0; x < cols; x++) {
+                const double *v = row + (xs[x] - cx0), *wt = xw + x * MAX_TAPS;
+                int n = xn[x];
+                double acc = 0, ws = 0;
                 if (!masked) {
                     for (int k = 0; k < n; k++)
-                        v += at(w, b, a + k, sy) * xw[k];
-                    h[r * cols + x] = v;
+                        acc += v[k] * wt[k];
+                    hr[x] = acc;
                     continue;
                 }
                 for (int k = 0; k < n; k++)
-                    ok[k] = !is_nodata(p, at(w, b, a + k, sy));
+                    ok[k] = !is_nodata(p, v[k]);
                 bool good = !negative || enough_valid(ok, n, 1);
                 for (int k = 0; good && k < n; k++)
                     if (ok[k]) {
-                        v += at(w, b, a + k, sy) * xw[k];
-                        ws += xw[k];
+                        acc += v[k] * wt[k];
+                        ws += wt[k];
                     }
                 good = good && ws > 0;
-                h[r * cols + x] = good ? v / ws : 0;
+                hr[x] = good ? acc / ws : 0;
                 hm[r * cols + x] = good;
             }
         }
-        /* vertical pass, rounded to float as GDAL's is */
+        /* vertical pass, rounded to float as GDAL's is, a row at a time
+         * into the output's type */
         for (size_t y = 0; y < orows; y++) {
             const double *wt = yw + y * MAX_TAPS;
             int n = yn[y];
             size_t r0 = (size_t)(ys[y] - ry0);
-            for (size_t x = 0; x < cols; x++) {
-                const double *col = h + r0 * cols + x;
-                double v = 0, ws = 0;
-                if (!masked) {
-                    for (int k = 0; k < n; k++)
-                        v += col[(size_t)k * cols] * wt[k];
-                    put(p, o, b, (int)x, (int)y, (double)(float)v);
-                    continue;
+            double *out = src; /* the source rows are done with */
+            for (size_t x = 0; x < cols; x++)
+                out[x] = 0;
+            if (!masked) {
+                for (int k = 0; k < n; k++) {
+                    const double *hr = h + (r0 + (size_t)k) * cols;
+                    for (size_t x = 0; x < cols; x++)
+                        out[x] += hr[x] * wt[k];
                 }
+                for (size_t x = 0; x < cols; x++)
+                    out[x] = (float)out[x];
+            }
+            for (size_t x = 0; masked && x < cols; x++) {
+                const double *col = h + r0 * cols + x;
                 const uint8_t *cm = hm + r0 * cols + x;
+                double v = 0, ws = 0;
                 if (negative && !enough_valid(cm, n, cols)) {
-                    store(o, b, (int)x, (int)y, p->nodata);
+                    ok_row[x] = 0;
                     continue;
                 }
                 for (int k = 0; k < n; k++)
@@ -468,17 +495,25 @@ static int convolve(const tes__resample *p, const tes_tile *w, tes_tile *o)
                         v += col[(size_t)k * cols] * wt[k];
                         ws += wt[k];
                     }
-                if (ws > 0)
-                    put(p, o, b, (int)x, (int)y, (double)(float)(v / ws));
-                else
-                    store(o, b, (int)x, (int)y, p->nodata);
+                ok_row[x] = ws > 0;
+                out[x] = ws > 0 ? (float)(v / ws) : 0;
             }
+            if (masked)
+                for (size_t x = 0; x < cols; x++)
+                    out[x] = ok_row[x] ? off_nodata(p, out[x]) : p->nodata;
+            tes_convert_samples(tes_tile_row(o, b, (int)y), o->type, out,
+                                TES_F64, cols);
         }
     }
+done:
+    free(src);
     free(h);
     free(hm);
+    free(xs);
     free(ys);
+    free(xn);
     free(yn);
+    free(xw);
     free(yw);
     return rc;
 }

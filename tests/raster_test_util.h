@@ -295,16 +295,19 @@ static inline bool tu_files_equal(const char *a, const char *b)
     return eq;
 }
 
-/* Runs a shell command with its output discarded; its exit status. */
+/* Runs a shell command with its output discarded (unless it redirects
+ * it itself); its exit status. */
 static inline int tu_sh(const char *fmt, ...) TES_PRINTF(1, 2);
 static inline int tu_sh(const char *fmt, ...)
 {
     char cmd[8192];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(cmd, sizeof cmd - 32, fmt, ap);
+    cmd[0] = '{';
+    cmd[1] = ' ';
+    vsnprintf(cmd + 2, sizeof cmd - 32, fmt, ap);
     va_end(ap);
-    strcat(cmd, " >/dev/null 2>&1");
+    strcat(cmd, "\n} >/dev/null 2>&1");
     int st = system(cmd);
     return st == -1 ? -1 : WIFEXITED(st) ? WEXITSTATUS(st) : 128;
 }
