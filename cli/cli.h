@@ -31,6 +31,7 @@ extern const cli_command cli_cmd_convert;   /* cmd_convert.c */
 extern const cli_command cli_cmd_convolve;  /* cmd_convolve.c */
 extern const cli_command cli_cmd_hillshade; /* cmd_terrain.c */
 extern const cli_command cli_cmd_info;      /* cmd_info.c */
+extern const cli_command cli_cmd_overviews; /* cmd_overviews.c */
 extern const cli_command cli_cmd_slope;     /* cmd_terrain.c */
 extern const cli_command cli_cmd_stats;     /* cmd_stats.c */
 extern const cli_command cli_cmd_synth;     /* cmd_synth.c */

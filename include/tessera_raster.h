@@ -513,6 +513,48 @@ TES_API int tes_raster_write_tile(const char *path, const tes_tile *t,
                                   const tes_raster_create_options *opts,
                                   tes_raster_error *err);
 
+/* How tes_raster_build_overviews builds. Start from
+ * TES_OVERVIEW_OPTIONS_INIT. */
+typedef struct tes_overview_options {
+    tes_resampling resampling;  /* AUTO: nearest for palette images, cubic
+                                   otherwise (gdaladdo's default is
+                                   nearest: ask for it) */
+    bool external;              /* FILE.ovr, as gdaladdo -ro, instead of
+                                   inside FILE */
+    int min_size;               /* levels until both sides are at most
+                                   this; 0: 256 (gdaladdo's) */
+    int tile_size;              /* the levels' tiles, a multiple of 16;
+                                   0: the file's when tiled, else 256 */
+    /* Compression of the levels: the file's when it is one of ours
+     * (none, deflate, lzw, zstd), else deflate; level 0: the default. */
+    int level;
+    size_t cache_bytes;         /* as tes_pipeline_options */
+    int max_in_flight;
+    int (*progress)(uint64_t done, uint64_t total, void *ctx);
+    void *progress_ctx;
+    tes_run_stats *stats;       /* filled when not NULL */
+} tes_overview_options;
+
+#define TES_OVERVIEW_OPTIONS_INIT                                            \
+    { TES_RESAMPLE_AUTO, false, 0, 0, 0, 0, 0, NULL, NULL, NULL }
+
+/*
+ * Adds overviews to the GeoTIFF at path, as gdaladdo does: reduced-
+ * resolution images halving the size until both sides are at most
+ * min_size, each computed from the one above (read back tile by tile, in
+ * bounded memory) with the chosen resampling. Inside the file, replacing
+ * the overviews it had (their space is not reclaimed), or in path.ovr.
+ * Atomic either way: the file (or path.ovr) is rewritten beside itself
+ * and renamed into place only when complete, so a failure at any point
+ * (a full disk included) leaves it as it was. A file too small for any
+ * level is left alone. Call from a thread that is not one of pool's
+ * workers; nothing else may write the file meanwhile. Returns 0 or a
+ * negative code with err.
+ */
+TES_API int tes_raster_build_overviews(tes_pool *pool, const char *path,
+                                       const tes_overview_options *o,
+                                       tes_raster_error *err);
+
 /* ------------------------------------------------------------------------
  * Built-in kernels (kernels/)
  * ------------------------------------------------------------------------ */

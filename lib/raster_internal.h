@@ -595,6 +595,12 @@ typedef struct tes__writer_params {
 
 int tes__writer_open(tes__writer **w, const tes__writer_params *p,
                      tes_raster_error *err);
+/* fsyncs a folder, so that a rename in it is durable (best effort). */
+void tes__sync_dir(const char *dir);
+/* Sets the tags of one image of p's encoding on t (reduced: an overview,
+ * without georeferencing). Returns 0 or -EIO. */
+int tes__set_image_tags(TIFF *t, const tes__writer_params *p, int64_t width,
+                        int64_t height, bool reduced);
 /* Appends the chunks of output tile `tile` (row-major) of the current
  * image (the main one for a COG), in order. e's buffers may be exchanged
  * for others (see tes__outfile_give). */

@@ -164,7 +164,14 @@ static int set_colormap(TIFF *t, const tes_colormap *c, tes_sample_type type)
  * metadata, overview levels are reduced-resolution images. */
 static int set_tags(tes__writer *w, const tes__writer_params *p, int img)
 {
-    TIFF *t = w->h.tif;
+    bool reduced = img > 0 || w->all_reduced;
+    return tes__set_image_tags(w->h.tif, p, w->img_w[img], w->img_h[img],
+                               reduced);
+}
+
+int tes__set_image_tags(TIFF *t, const tes__writer_params *p, int64_t width,
+                        int64_t height, bool reduced)
+{
     const tes__enc_params *e = &p->enc;
     uint16_t fmt = tes_sample_type_is_float(e->type) ? SAMPLEFORMAT_IEEEFP
                    : tes_sample_type_is_signed(e->type) ? SAMPLEFORMAT_INT
@@ -172,8 +179,8 @@ static int set_tags(tes__writer *w, const tes__writer_params *p, int img)
     static const uint16_t codec[] = { COMPRESSION_NONE,
                                       COMPRESSION_ADOBE_DEFLATE,
                                       COMPRESSION_LZW, COMPRESSION_ZSTD };
-    int ok = TIFFSetField(t, TIFFTAG_IMAGEWIDTH, (uint32_t)w->img_w[img]) &&
-             TIFFSetField(t, TIFFTAG_IMAGELENGTH, (uint32_t)w->img_h[img]) &&
+    int ok = TIFFSetField(t, TIFFTAG_IMAGEWIDTH, (uint32_t)width) &&
+             TIFFSetField(t, TIFFTAG_IMAGELENGTH, (uint32_t)height) &&
              TIFFSetField(t, TIFFTAG_BITSPERSAMPLE,
                           (uint16_t)(8 * tes_sample_size(e->type))) &&
              TIFFSetField(t, TIFFTAG_SAMPLESPERPIXEL, (uint16_t)e->bands) &&
@@ -192,7 +199,7 @@ static int set_tags(tes__writer *w, const tes__writer_params *p, int img)
                           p->software ? p->software : "tessera " TES_VERSION_STRING);
     if (ok && e->predictor > 1)
         ok = TIFFSetField(t, TIFFTAG_PREDICTOR, (uint16_t)e->predictor);
-    if (ok && (img > 0 || w->all_reduced))
+    if (ok && reduced)
         ok = TIFFSetField(t, TIFFTAG_SUBFILETYPE, FILETYPE_REDUCEDIMAGE);
     if (ok && p->colormap)
         ok = set_colormap(t, p->colormap, e->type);
@@ -202,7 +209,7 @@ static int set_tags(tes__writer *w, const tes__writer_params *p, int img)
         ok = extra && TIFFSetField(t, TIFFTAG_EXTRASAMPLES, n, extra);
         free(extra);
     }
-    const tes_georef *g = img == 0 && !w->all_reduced ? p->georef : NULL;
+    const tes_georef *g = reduced ? NULL : p->georef;
     if (ok && g) {
         if (g->n_pixel_scale)
             ok &= TIFFSetField(t, TES_TAG_PIXEL_SCALE, g->n_pixel_scale,
@@ -404,7 +411,7 @@ int tes__writer_put(tes__writer *w, int64_t tile, tes__encoded *e,
     return tes__writer_put_image(w, w->cog ? 0 : w->cur, tile, e, err);
 }
 
-static void sync_dir(const char *dir)
+void tes__sync_dir(const char *dir)
 {
     int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd >= 0) {
@@ -472,7 +479,7 @@ int tes__writer_commit(tes__writer *w, tes_raster_error *err)
         tes__writer_abort(w);
         return rc;
     }
-    sync_dir(w->dir);
+    tes__sync_dir(w->dir);
     free(w->tmp);
     w->tmp = NULL;
     tes__writer_abort(w);

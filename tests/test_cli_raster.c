@@ -5,6 +5,7 @@
  * same output bytes at any -j, colour tables shown and kept, refusals.
  */
 #include <check.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 
 #include "cli_test_util.h"
@@ -266,6 +267,108 @@ START_TEST(cli_refusal_names_what_is_missing)
 }
 END_TEST
 
+/* overviews: inside, then outside; info (and --json) lists them; bad
+ * arguments are usage errors. */
+START_TEST(cli_overviews_and_info)
+{
+    ck_assert_int_eq(rt("synth --quiet --size 600x400 dem.tif"), 0);
+    ck_assert_int_eq(rt("overviews --quiet -r average dem.tif"), 0);
+    ck_assert_str_eq(out_txt, "");
+    ck_assert_int_eq(rt("info dem.tif"), 0);
+    ck_assert_msg(strstr(out_txt, "Overviews:   300x200, 150x100\n"), "%s",
+                  out_txt);
+    ck_assert_int_eq(rt("overviews --quiet --external --min-size 100 "
+                        "dem.tif"), 0);
+    ck_assert(tu_exists(P("dem.tif.ovr")));
+    ck_assert_int_eq(rt("info --json dem.tif"), 0);
+    ck_assert_msg(strstr(out_txt, "\"overviews\": [{\"width\": 300, "
+                                  "\"height\": 200, \"external\": false}"),
+                  "%s", out_txt);
+    ck_assert_msg(strstr(out_txt, "{\"width\": 75, \"height\": 50, "
+                                  "\"external\": true}]"),
+                  "%s", out_txt);
+    ck_assert_int_eq(rt("overviews -r sideways dem.tif"), 2);
+    ck_assert_str_eq(err_txt, "raster-tool overviews: unknown resampling "
+                              "'sideways'\nTry 'raster-tool overviews "
+                              "--help'.\n");
+    ck_assert_int_eq(rt("overviews missing.tif"), 1);
+    ck_assert_str_eq(err_txt,
+                     "raster-tool: missing.tif: No such file or directory\n");
+    ck_assert_int_eq(rt("convert --cog --overview-resampling sideways "
+                        "dem.tif c.tif"), 2);
+}
+END_TEST
+
+/* Directories and the main IFD's offset of a COG, with libtiff. */
+static void is_cog(const char *name, int levels)
+{
+    TIFF *t = TIFFOpen(P(name), "r");
+    ck_assert_ptr_nonnull(t);
+    ck_assert_int_eq(TIFFNumberOfDirectories(t), levels + 1);
+    ck_assert_uint_eq(TIFFCurrentDirOffset(t), 8);
+    TIFFClose(t);
+    if (tu_have_gdal())
+        ck_assert_int_eq(
+            tu_sh("/usr/bin/python3 /usr/lib/python3/dist-packages/"
+                  "osgeo_utils/samples/validate_cloud_optimized_geotiff.py "
+                  "-q '%s'",
+                  P(name)),
+            0);
+}
+
+/* --cog on every command that writes a raster. */
+START_TEST(cli_cog_on_every_writing_command)
+{
+    ck_assert_int_eq(rt("synth --quiet --cog --size 700x500 dem.tif"), 0);
+    is_cog("dem.tif", 2);
+    ck_assert_int_eq(rt("convert --quiet --cog --type int16 dem.tif c.tif"),
+                     0);
+    is_cog("c.tif", 2);
+    ck_assert_int_eq(rt("hillshade --quiet --cog dem.tif h.tif"), 0);
+    is_cog("h.tif", 2);
+    ck_assert_int_eq(rt("slope --quiet --cog dem.tif s.tif"), 0);
+    is_cog("s.tif", 2);
+    ck_assert_int_eq(rt("calc --quiet --cog -A dem.tif --expr 'A * 2' "
+                        "k.tif"), 0);
+    is_cog("k.tif", 2);
+    ck_assert_int_eq(rt("blur --quiet --cog --sigma 2 --tile 128 dem.tif "
+                        "b.tif"), 0);
+    is_cog("b.tif", 3);
+    ck_assert_int_eq(rt("convert --quiet --cog --stats dem.tif st.tif"), 0);
+    ck_assert_msg(strstr(err_txt, "raster-tool: stats: 9 tiles, "), "%s",
+                  err_txt);
+}
+END_TEST
+
+/* Peak RSS of a COG hillshade of a 16384 x 16384 DEM (run as a user runs
+ * it): under 100 MB. Not under sanitizers, whose memory is their own. */
+START_TEST(cli_cog_hillshade_16384_in_100mb)
+{
+    const char *b = getenv("TES_BUILD");
+    if (b && strstr(b, "san-")) {
+        fprintf(stderr, "cli_cog_hillshade_16384_in_100mb: skipped under "
+                        "sanitizers\n");
+        return;
+    }
+    ck_assert_int_eq(rt("synth --quiet --octaves 2 --size 16384x16384 "
+                        "--compress zstd --level 1 dem.tif"), 0);
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        if (chdir(dir) == 0)
+            execl(tool, tool, "hillshade", "--quiet", "-j", "2", "--cog",
+                  "dem.tif", "h.tif", (char *)NULL);
+        _exit(127);
+    }
+    int st;
+    struct rusage ru;
+    ck_assert_int_eq(wait4(pid, &st, 0, &ru), pid);
+    ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    ck_assert_msg(ru.ru_maxrss < 100 * 1024, "peak RSS %ld KB", ru.ru_maxrss);
+    is_cog("h.tif", 6);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     tu_quiet_libtiff();
@@ -282,7 +385,14 @@ static Suite *suite(void)
     tcase_add_test(tc, cli_interrupt_leaves_nothing);
     tcase_add_test(tc, cli_palette_table_shown_and_kept);
     tcase_add_test(tc, cli_refusal_names_what_is_missing);
+    tcase_add_test(tc, cli_overviews_and_info);
+    tcase_add_test(tc, cli_cog_on_every_writing_command);
     suite_add_tcase(s, tc);
+    TCase *big = tcase_create("big");
+    tcase_add_checked_fixture(big, setup, teardown);
+    tcase_set_timeout(big, 300);
+    tcase_add_test(big, cli_cog_hillshade_16384_in_100mb);
+    suite_add_tcase(s, big);
     return s;
 }
 
