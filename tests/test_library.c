@@ -945,8 +945,9 @@ START_TEST(library_pipelines_inside_tasks_help_not_deadlock)
     tes_raster_error err;
     tes_raster_create_options co = TES_RASTER_CREATE_OPTIONS_INIT;
     co.tile_width = co.tile_height = TILE;
-    ck_assert_int_eq(tes_raster_write_tile(path_of("dem.tif"), &dem, &co,
-                                           &err), 0);
+    /* the tasks read the paths while path_of's buffers turn over */
+    char *dem_path = strdup(path_of("dem.tif"));
+    ck_assert_int_eq(tes_raster_write_tile(dem_path, &dem, &co, &err), 0);
     tes_terrain_options o = TES_TERRAIN_OPTIONS_INIT;
     tes_kernel k;
     ck_assert_int_eq(tes_kernel_terrain(&k, &o), 0);
@@ -968,7 +969,7 @@ START_TEST(library_pipelines_inside_tasks_help_not_deadlock)
         for (int i = 0; i < N; i++) {
             snprintf(name[i], sizeof name[i], "task%d.tif", i);
             ck_assert_int_eq(tes_tile_alloc(&mem[i], TES_F32, W, H, 1), 0);
-            t[i] = (in_task){ pool, &k, path_of("dem.tif"),
+            t[i] = (in_task){ pool, &k, dem_path,
                               strdup(path_of(name[i])), &dem, &mem[i], -1,
                               -1 };
             ck_assert_int_eq(tes_spawn(&f[i], pool, pipeline_task, &t[i]),
@@ -994,6 +995,7 @@ START_TEST(library_pipelines_inside_tasks_help_not_deadlock)
         }
         tes_pool_destroy(pool);
     }
+    free(dem_path);
     tes_tile_free(&want);
     tes_tile_free(&dem);
     tes_kernel_release(&k);
