@@ -289,7 +289,8 @@ typedef struct tes_memory_options {
     int tile_width, tile_height; /* > 0; 0: 256, the file pipeline's
                                     default, whose reduction results this
                                     then equals bit for bit */
-    int max_in_flight;           /* tiles started, not yet combined;
+    int max_in_flight;           /* for a reduction or with progress:
+                                    tiles started, not yet combined;
                                     0: 2 * threads + 2 */
     /* Called on the calling thread, one call at a time, after each tile is
      * done (done = 1..total). Nonzero stops the run with -ECANCELED (out
@@ -328,9 +329,12 @@ typedef struct tes_memory_options {
  *              combined result; may be NULL otherwise.
  *
  * The caller owns every buffer; nothing is kept after the call. Memory
- * beyond the images: about max_in_flight tiles of windows (for tiles at
- * the edges, or whose type the kernel converts; other windows are views of
- * the inputs) and partials.
+ * beyond the images: a window buffer per tile running at once (for tiles
+ * at the edges, or whose type the kernel converts; other windows are views
+ * of the inputs), and for a reduction max_in_flight partials. A plain map
+ * without a progress callback runs as one tes_parallel_for over the tiles
+ * (the caller sleeps once, not once a tile); a reduction, or a run with
+ * progress, awaits its tiles in order, max_in_flight ahead.
  *
  * Threads: any thread, including a task of pool, where the worker runs
  * tiles while it waits instead of sleeping. Several runs, of one kernel or

@@ -1,10 +1,13 @@
 /*
  * run_memory.c — tes_raster_run_memory: a kernel over images in memory,
- * one task per output tile, with the file pipeline's contract (tile grid,
- * halo windows filled at the edges by window.c's own code, partials folded
- * in tile order) and no files: windows that lie inside an input, in its
- * type, are views of it, the others are assembled in buffers reused from
- * tile to tile, and output tiles are views of the caller's output.
+ * with the file pipeline's contract (tile grid, halo windows filled at the
+ * edges by window.c's own code, partials folded in tile order) and no
+ * files: windows that lie inside an input, in its type, are views of it,
+ * the others are assembled in buffers reused from tile to tile, and output
+ * tiles are views of the caller's output. A reduction, or a run with a
+ * progress callback, keeps a window of tiles in flight and awaits them in
+ * order on the calling thread; a plain map is one parallel_for over the
+ * tiles, so that the caller sleeps once rather than once a tile.
  */
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -33,8 +36,12 @@ typedef struct mem_run {
      * A hint only: results travel through the futures (or the driver's
      * own call), so relaxed loads and stores suffice. */
     atomic_bool stop;
-    pthread_mutex_t lock;       /* protects free_work */
+    pthread_mutex_t lock;       /* protects free_work and the map's fail_ */
     struct mem_work *free_work;
+    /* A map's lowest failing tile (-1: none), its code and message. */
+    int64_t fail_tile;
+    int fail_rc;
+    char fail_msg[400];
 } mem_run;
 
 /* Window buffers, one per input, reused from tile to tile; owned by one
@@ -217,6 +224,42 @@ static void *tile_task(void *arg)
     return NULL;
 }
 
+/* parallel_for's body for a plain map: tiles [b, e) with one work. */
+static void map_body(size_t b, size_t e, void *ctx)
+{
+    mem_run *m = ctx;
+    mem_work *wk = work_get(m);
+    for (size_t t = b; t < e; t++) {
+        /* relaxed: a hint to skip work; see mem_run.stop */
+        if (atomic_load_explicit(&m->stop, memory_order_relaxed))
+            break;
+        mem_slot s;
+        s.run = m;
+        s.tile = (int64_t)t;
+        s.partial = NULL;
+        if (wk) {
+            s.rc = tile_work(&s, wk);
+        } else {
+            s.rc = -ENOMEM;
+            snprintf(s.msg, sizeof s.msg, "tile %zu: out of memory", t);
+        }
+        if (s.rc) {
+            pthread_mutex_lock(&m->lock);
+            if (m->fail_tile < 0 || s.tile < m->fail_tile) {
+                m->fail_tile = s.tile;
+                m->fail_rc = s.rc;
+                memcpy(m->fail_msg, s.msg, sizeof m->fail_msg);
+            }
+            pthread_mutex_unlock(&m->lock);
+            /* relaxed: a hint to other tiles; see mem_run.stop */
+            atomic_store_explicit(&m->stop, true, memory_order_relaxed);
+            break;
+        }
+    }
+    if (wk)
+        work_put(m, wk);
+}
+
 static int fail(tes_raster_error *err, int code, const char *fmt, ...)
     TES_PRINTF(3, 4);
 static int fail(tes_raster_error *err, int code, const char *fmt, ...)
@@ -375,12 +418,25 @@ TES_API int tes_raster_run_memory_opts(tes_pool *pool, const tes_kernel *k,
             k->partial_init(result, k->arg);
     }
 
-    /* Tiles start in row-major order, at most K ahead of the oldest one
-     * not yet done, and are awaited in that order: partials fold into the
-     * result in tile order, whatever ran them. */
+    m.fail_tile = -1;
     int64_t next_spawn = 0, next_done = 0;
     bool failed = rc != 0;
-    while (!failed || next_done < next_spawn) {
+    bool mapped = !failed && pool && !k->reduce && !o->progress;
+    if (mapped) {
+        /* A plain map: any order will do. The failures' messages are read
+         * after parallel_for has returned, which orders them. */
+        rc = tes_parallel_for(pool, 0, (size_t)m.total, 1, map_body, &m);
+        if (rc)
+            rc = fail(err, rc, "cannot start the tiles: %s",
+                      tes_strerror(rc));
+        else if (m.fail_tile >= 0)
+            rc = fail(err, m.fail_rc, "%s", m.fail_msg);
+        failed = rc != 0;
+    }
+    /* Otherwise tiles start in row-major order, at most K ahead of the
+     * oldest one not yet done, and are awaited in that order: partials
+     * fold into the result in tile order, whatever ran them. */
+    while (!mapped && (!failed || next_done < next_spawn)) {
         while (!failed && next_spawn < m.total &&
                next_spawn - next_done < K) {
             mem_slot *s = &slots[next_spawn % K];
