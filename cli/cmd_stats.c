@@ -177,7 +177,8 @@ static int run(int argc, char **argv)
                     printf(", \"max\": ");
                     json_num(hhi);
                     printf(", \"counts\": [");
-                    const uint64_t *h = tes_stats_histogram(hist, bands, (int)bins, b);
+                    const uint64_t *h =
+                        tes_stats_histogram(hist, bands, (int)bins, b);
                     for (long i = 0; i < bins; i++)
                         printf("%s%llu", i ? ", " : "",
                                (unsigned long long)h[i]);
@@ -196,7 +197,8 @@ static int run(int argc, char **argv)
                 if (bins) {
                     printf("  histogram %ld bins over [%.10g, %.10g]:", bins,
                            hlo, hhi);
-                    const uint64_t *h = tes_stats_histogram(hist, bands, (int)bins, b);
+                    const uint64_t *h =
+                        tes_stats_histogram(hist, bands, (int)bins, b);
                     for (long i = 0; i < bins; i++)
                         printf(" %llu", (unsigned long long)h[i]);
                     printf("\n");

@@ -76,7 +76,8 @@ int main(void)
     const tes_band_stats *s = tes_stats_band(result, 0);
     const uint64_t *hist = tes_stats_histogram(result, 1, 4, 0);
     printf("blurred DEM centre: %.3f m (was %.3f m)\n",
-           tes_tile_get(&smooth, 0, W / 2, H / 2), data[(H / 2) * STRIDE + W / 2]);
+           tes_tile_get(&smooth, 0, W / 2, H / 2),
+           data[(H / 2) * STRIDE + W / 2]);
     printf("shade: %llu pixels, %llu nodata, mean %.3f, stddev %.3f\n",
            (unsigned long long)s->count, (unsigned long long)s->nodata_count,
            s->mean, tes_band_stats_stddev(s));

@@ -73,7 +73,8 @@ struct tes__outfile;
 TIFF *tes__tiff_open(tes__tiff *h, const char *path,
                      struct tes__outfile *io, const char *mode);
 
-/* Fills err (when not NULL) with code and "path: reason"; returns code. */
+/* Fills err (when not NULL) with code and "path: reason" (just the reason
+ * when path is NULL: in-memory runs have no file); returns code. */
 int tes__err(tes_raster_error *err, int code, const char *path,
              const char *fmt, ...) TES_PRINTF(4, 5);
 

@@ -9,7 +9,6 @@
  * order on the calling thread; a plain map is one parallel_for over the
  * tiles, so that the caller sleeps once rather than once a tile.
  */
-#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -152,7 +151,8 @@ static int tile_work(mem_slot *s, mem_work *wk)
 {
     const mem_run *m = s->run;
     const tes_kernel *k = m->k;
-    int64_t X = (s->tile % m->across) * m->tw, Y = (s->tile / m->across) * m->th;
+    int64_t X = (s->tile % m->across) * m->tw;
+    int64_t Y = (s->tile / m->across) * m->th;
     int w = (int)(X + m->tw > m->width ? m->width - X : m->tw);
     int h = (int)(Y + m->th > m->height ? m->height - Y : m->th);
     tes_tile win[MAX_INPUTS];
@@ -233,10 +233,7 @@ static void map_body(size_t b, size_t e, void *ctx)
         /* relaxed: a hint to skip work; see mem_run.stop */
         if (atomic_load_explicit(&m->stop, memory_order_relaxed))
             break;
-        mem_slot s;
-        s.run = m;
-        s.tile = (int64_t)t;
-        s.partial = NULL;
+        mem_slot s = { .run = m, .tile = (int64_t)t };
         if (wk) {
             s.rc = tile_work(&s, wk);
         } else {
@@ -258,20 +255,6 @@ static void map_body(size_t b, size_t e, void *ctx)
     }
     if (wk)
         work_put(m, wk);
-}
-
-static int fail(tes_raster_error *err, int code, const char *fmt, ...)
-    TES_PRINTF(3, 4);
-static int fail(tes_raster_error *err, int code, const char *fmt, ...)
-{
-    if (err) {
-        va_list ap;
-        va_start(ap, fmt);
-        err->code = code;
-        vsnprintf(err->message, sizeof err->message, fmt, ap);
-        va_end(ap);
-    }
-    return code;
 }
 
 /* First and one-past-last byte of t's samples. */
@@ -304,73 +287,81 @@ static bool layout_ok(const tes_tile *t, bool distinct)
 }
 
 /* Checks the arguments against k; fills m's shape. */
-static int check(mem_run *m, const tes_kernel *k, const tes_tile *in,
-                 int n_in, tes_tile *out, void *result,
-                 const tes_memory_options *o, tes_raster_error *err)
+static int check(mem_run *m, const tes_kernel *k, const tes_tile *in, int n_in,
+                 tes_tile *out, void *result, const tes_memory_options *o,
+                 tes_raster_error *err)
 {
     const char *why = tes__kernel_refusal(k);
     if (why)
-        return fail(err, -EINVAL, "%s", why);
+        return tes__err(err, -EINVAL, NULL, "%s", why);
     if (n_in < 0 || n_in > MAX_INPUTS || (n_in > 0 && !in))
-        return fail(err, -EINVAL, "%d inputs: expects 0..%d", n_in,
-                    MAX_INPUTS);
+        return tes__err(err, -EINVAL, NULL, "%d inputs: expects 0..%d", n_in,
+                        MAX_INPUTS);
     if (k->tile && !out)
-        return fail(err, -EINVAL, "no output image for kernel %s",
-                    k->name ? k->name : "kernel");
+        return tes__err(err, -EINVAL, NULL, "no output image for kernel %s",
+                        k->name ? k->name : "kernel");
     if (k->reduce && !result)
-        return fail(err, -EINVAL, "no result buffer for kernel %s",
-                    k->name ? k->name : "kernel");
-    if (n_in == 0 && !out)
-        return fail(err, -EINVAL, "no input and no output: no size");
+        return tes__err(err, -EINVAL, NULL, "no result buffer for kernel %s",
+                        k->name ? k->name : "kernel");
     if (o->tile_width < 0 || o->tile_height < 0 || o->max_in_flight < 0)
-        return fail(err, -EINVAL, "negative tile size or tiles in flight");
+        return tes__err(err, -EINVAL, NULL,
+                        "negative tile size or tiles in flight");
     for (int i = 0; i < n_in; i++) {
         if (!layout_ok(&in[i], false))
-            return fail(err, -EINVAL,
-                        "input %d: no data, no type, an empty size or "
-                        "strides shorter than a row",
-                        i + 1);
+            return tes__err(err, -EINVAL, NULL,
+                            "input %d: no data, no type, an empty size or "
+                            "strides shorter than a row",
+                            i + 1);
         if (in[i].width != in[0].width || in[i].height != in[0].height)
-            return fail(err, -EINVAL, "input %d: size %dx%d differs from "
-                                      "input 1 (%dx%d)",
-                        i + 1, in[i].width, in[i].height, in[0].width,
-                        in[0].height);
+            return tes__err(err, -EINVAL, NULL,
+                            "input %d: size %dx%d differs from input 1 "
+                            "(%dx%d)",
+                            i + 1, in[i].width, in[i].height, in[0].width,
+                            in[0].height);
         m->win_type[i] = k->in_type ? k->in_type : in[i].type;
     }
-    m->width = n_in ? in[0].width : out->width;
-    m->height = n_in ? in[0].height : out->height;
+    /* the size: input 0's, or a generator's output's */
+    if (n_in) {
+        m->width = in[0].width;
+        m->height = in[0].height;
+    } else if (out) {
+        m->width = out->width;
+        m->height = out->height;
+    } else {
+        return tes__err(err, -EINVAL, NULL, "no input and no output: no size");
+    }
     if (out) {
         tes_sample_type type;
         int bands;
         tes_kernel_output_format(k, n_in ? in[0].type : TES_TYPE_NONE,
                                  n_in ? in[0].bands : 0, &type, &bands);
         if (!layout_ok(out, true))
-            return fail(err, -EINVAL,
-                        "output: no data, no type, an empty size or "
-                        "overlapping rows or bands");
+            return tes__err(err, -EINVAL, NULL,
+                            "output: no data, no type, an empty size or "
+                            "overlapping rows or bands");
         if (out->width != m->width || out->height != m->height)
-            return fail(err, -EINVAL, "output: size %dx%d, the inputs' is "
-                                      "%lldx%lld",
-                        out->width, out->height, (long long)m->width,
-                        (long long)m->height);
+            return tes__err(err, -EINVAL, NULL,
+                            "output: size %dx%d, the inputs' is %lldx%lld",
+                            out->width, out->height, (long long)m->width,
+                            (long long)m->height);
         if (out->type != type || out->bands != bands)
-            return fail(err, -EINVAL,
-                        "output: %s with %d band(s); kernel %s writes %s "
-                        "with %d",
-                        tes_sample_type_name(out->type), out->bands,
-                        k->name ? k->name : "kernel",
-                        tes_sample_type_name(type), bands);
+            return tes__err(err, -EINVAL, NULL,
+                            "output: %s with %d band(s); kernel %s writes %s "
+                            "with %d",
+                            tes_sample_type_name(out->type), out->bands,
+                            k->name ? k->name : "kernel",
+                            tes_sample_type_name(type), bands);
         const char *olo, *ohi;
         extent(out, &olo, &ohi);
         for (int i = 0; i < n_in; i++) {
             const char *lo, *hi;
             extent(&in[i], &lo, &hi);
             if (lo < ohi && olo < hi)
-                return fail(err, -EINVAL, "output overlaps input %d", i + 1);
+                return tes__err(err, -EINVAL, NULL, "output overlaps input %d",
+                                i + 1);
         }
         m->out = out;
-        tes__output_nodata(k, TES_NODATA_INHERIT, 0,
-                           n_in && in[0].has_nodata,
+        tes__output_nodata(k, TES_NODATA_INHERIT, 0, n_in && in[0].has_nodata,
                            n_in ? in[0].nodata : 0, type, &m->out_has_nodata,
                            &m->out_nodata);
     }
@@ -400,20 +391,20 @@ TES_API int tes_raster_run_memory_opts(tes_pool *pool, const tes_kernel *k,
         return rc;
     atomic_init(&m.stop, false);
     /* without a pool, one tile at a time on this thread */
-    int K = !pool               ? 1
-            : o->max_in_flight  ? o->max_in_flight
-                                : 2 * tes_pool_threads(pool) + 2;
+    int K = !pool              ? 1
+            : o->max_in_flight ? o->max_in_flight
+                               : 2 * tes_pool_threads(pool) + 2;
     mem_slot *slots = calloc((size_t)K, sizeof *slots);
     if (!slots)
-        return fail(err, -ENOMEM, "out of memory");
+        return tes__err(err, -ENOMEM, NULL, "out of memory");
     if (pthread_mutex_init(&m.lock, NULL)) {
         free(slots);
-        return fail(err, -ENOMEM, "out of memory");
+        return tes__err(err, -ENOMEM, NULL, "out of memory");
     }
     if (k->reduce) {
         for (int i = 0; i < K && !rc; i++)
             if (!(slots[i].partial = malloc(k->partial_size)))
-                rc = fail(err, -ENOMEM, "out of memory");
+                rc = tes__err(err, -ENOMEM, NULL, "out of memory");
         if (!rc)
             k->partial_init(result, k->arg);
     }
@@ -427,18 +418,17 @@ TES_API int tes_raster_run_memory_opts(tes_pool *pool, const tes_kernel *k,
          * after parallel_for has returned, which orders them. */
         rc = tes_parallel_for(pool, 0, (size_t)m.total, 1, map_body, &m);
         if (rc)
-            rc = fail(err, rc, "cannot start the tiles: %s",
-                      tes_strerror(rc));
+            rc = tes__err(err, rc, NULL, "cannot start the tiles: %s",
+                          tes_strerror(rc));
         else if (m.fail_tile >= 0)
-            rc = fail(err, m.fail_rc, "%s", m.fail_msg);
+            rc = tes__err(err, m.fail_rc, NULL, "%s", m.fail_msg);
         failed = rc != 0;
     }
     /* Otherwise tiles start in row-major order, at most K ahead of the
      * oldest one not yet done, and are awaited in that order: partials
      * fold into the result in tile order, whatever ran them. */
     while (!mapped && (!failed || next_done < next_spawn)) {
-        while (!failed && next_spawn < m.total &&
-               next_spawn - next_done < K) {
+        while (!failed && next_spawn < m.total && next_spawn - next_done < K) {
             mem_slot *s = &slots[next_spawn % K];
             s->run = &m;
             s->tile = next_spawn;
@@ -452,12 +442,11 @@ TES_API int tes_raster_run_memory_opts(tes_pool *pool, const tes_kernel *k,
             } else {
                 int src = tes_spawn(&s->f, pool, tile_task, s);
                 if (src) {
-                    rc = fail(err, src, "cannot start a tile: %s",
-                              tes_strerror(src));
+                    rc = tes__err(err, src, NULL, "cannot start a tile: %s",
+                                  tes_strerror(src));
                     failed = true;
                     /* relaxed: a hint; see mem_run.stop */
-                    atomic_store_explicit(&m.stop, true,
-                                          memory_order_relaxed);
+                    atomic_store_explicit(&m.stop, true, memory_order_relaxed);
                     break;
                 }
             }
@@ -474,17 +463,17 @@ TES_API int tes_raster_run_memory_opts(tes_pool *pool, const tes_kernel *k,
         next_done++;
         if (s->rc) {
             if (!rc)
-                rc = fail(err, s->rc, "%s", s->msg);
+                rc = tes__err(err, s->rc, NULL, "%s", s->msg);
             failed = true;
         } else if (s->skipped || failed) {
             failed = true;
         } else {
             if (k->reduce)
                 k->combine(result, s->partial, k->arg);
-            if (o->progress && o->progress((uint64_t)next_done,
-                                           (uint64_t)m.total,
-                                           o->progress_ctx)) {
-                rc = fail(err, -ECANCELED, "cancelled");
+            if (o->progress &&
+                o->progress((uint64_t)next_done, (uint64_t)m.total,
+                            o->progress_ctx)) {
+                rc = tes__err(err, -ECANCELED, NULL, "cancelled");
                 failed = true;
                 /* relaxed: a hint; see mem_run.stop */
                 atomic_store_explicit(&m.stop, true, memory_order_relaxed);
@@ -492,7 +481,7 @@ TES_API int tes_raster_run_memory_opts(tes_pool *pool, const tes_kernel *k,
         }
     }
     if (failed && !rc)
-        rc = fail(err, -ECANCELED, "stopped");
+        rc = tes__err(err, -ECANCELED, NULL, "stopped");
     if (!rc && out) {
         out->x0 = 0;
         out->y0 = 0;
