@@ -139,8 +139,8 @@ TES_API int tes_kernel_terrain_err(tes_kernel *k,
  * integers, FLT_MAX for float32, DBL_MAX for float64), in k->out_nodata.
  * Returns 0, or with err filled: -EINVAL (a syntax error, with its column:
  * "expression: unexpected ')' at column 12"; a letter at or beyond
- * n_inputs; n_inputs outside 1..26; NULL k or expr; an out_type with no
- * size) or -ENOMEM. An input with fewer bands than the expression reads
+ * n_inputs; n_inputs outside 0..26 (0: a generator, for a constant
+ * expression); NULL k or expr; an out_type with no size) or -ENOMEM. An input with fewer bands than the expression reads
  * fails the run ("input B has 1 band(s), not 2").
  */
 TES_API int tes_kernel_calc(tes_kernel *k, const char *expr, int n_inputs,

@@ -1,6 +1,7 @@
 /*
  * tessera_raster.h — tiled raster I/O and the tile pipeline
- * (libtessera_raster). See tessera_raster(3).
+ * (libtessera_raster). See tessera_raster(3). The built-in kernels, and
+ * the runner for images in memory, are in tessera_kernels.h.
  *
  * Four parts:
  *   1. Sample types and tile buffers (tes_tile): the only thing a kernel
@@ -23,6 +24,11 @@
  *
  * Threads: functions marked "any thread" may run concurrently; everything
  * else must not run concurrently on the same object.
+ *
+ * Options structs: start from their _INIT macros (designated
+ * initializers, so fields added later get their defaults). A zeroed
+ * tes_kernel or tes_pipeline_options is its INIT; a zeroed
+ * tes_raster_create_options is NOT (see there).
  */
 #ifndef TESSERA_RASTER_H
 #define TESSERA_RASTER_H

@@ -373,6 +373,19 @@ START_TEST(library_hillshade_every_way_and_reference)
                           "hillshade (%d,%d) %g, want %.4f", x, y, got, want);
         }
     tes_tile_free(&out);
+    tes_kernel_release(&k);
+
+    /* gdaldem's -compute_edges and Zevenbergen-Thorne: the edge and hole
+     * extrapolation agree every way too */
+    o.compute_edges = true;
+    o.zt = true;
+    ck_assert_int_eq(tes_kernel_terrain(&k, &o), 0);
+    run_every_way(&k, &dem, 1, &out, NULL);
+    int lit = 0; /* edge pixels shaded, not nodata */
+    for (int y = 0; y < H; y++)
+        lit += px(&out, 0, 0, y) != 0 && px(&out, 0, W - 1, y) != 0;
+    ck_assert_int_gt(lit, H * 9 / 10);
+    tes_tile_free(&out);
     tes_tile_free(&dem);
     tes_kernel_release(&k);
 }
