@@ -232,10 +232,10 @@ static int tile_work(slot *s, work *wk, tes_tile *win, tes__block **held,
         if (rc)
             return kernel_failed(s, &job, rc);
     }
-    if (k->reduce) {
+    if (k->partial) {
         job.out = k->tile ? out : NULL;
         job.partial = s->partial;
-        int rc = k->reduce(&job);
+        int rc = k->partial(&job);
         if (rc)
             return kernel_failed(s, &job, rc);
     }
@@ -382,7 +382,7 @@ TES_API int tes_raster_run(tes_pool *pool, const tes_kernel *k,
         free(c.win_type);
         return rc;
     }
-    if (k->reduce && !result) {
+    if (k->partial && !result) {
         free(c.win_type);
         return tes__err(err, -EINVAL, c.out_name, "no result buffer");
     }
@@ -425,7 +425,7 @@ TES_API int tes_raster_run(tes_pool *pool, const tes_kernel *k,
     }
     for (int i = 0; i < n_in && !rc; i++)
         rc = count_uses(&c, in[i], err);
-    if (k->reduce) {
+    if (k->partial) {
         for (int i = 0; i < K && !rc; i++)
             if (!(slots[i].partial = malloc(k->partial_size)))
                 rc = tes__err(err, -ENOMEM, c.out_name, "out of memory");
@@ -455,7 +455,7 @@ TES_API int tes_raster_run(tes_pool *pool, const tes_kernel *k,
             s->tile = next_spawn;
             s->rc = 0;
             s->skipped = false;
-            if (k->reduce)
+            if (k->partial)
                 k->partial_init(s->partial, k->arg);
             int src = tes_spawn(&s->f, pool, tile_task, s);
             if (src) {
@@ -487,7 +487,7 @@ TES_API int tes_raster_run(tes_pool *pool, const tes_kernel *k,
             int wrc = 0;
             if (c.write)
                 wrc = tes__writer_put(w, s->tile, &s->enc, err);
-            if (!wrc && k->reduce)
+            if (!wrc && k->partial)
                 k->combine(result, s->partial, k->arg);
             if (!wrc && po->progress &&
                 po->progress((uint64_t)next_done, (uint64_t)c.total,
