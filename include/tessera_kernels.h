@@ -11,7 +11,9 @@
  * Ownership: every constructor below fills *k with a kernel whose state
  * it allocates (k->arg); tes_kernel_release frees that state, and NULL, a
  * zeroed kernel and a kernel whose constructor failed are all fine to
- * release. Nothing the constructor was given needs to outlive the call.
+ * release. A copy of a tes_kernel shares the original's state: release
+ * one of them, once. Nothing the constructor was given needs to outlive
+ * the call.
  * After construction the caller may change k->name and k->out_type (the
  * output is then converted to that type, integers rounded and saturated)
  * and nothing else.
