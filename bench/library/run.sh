@@ -33,6 +33,7 @@ fi
 data=$(mktemp -d "${TMPDIR:-/tmp}/tes-bench-library-XXXXXX") || exit 1
 trap 'rm -rf "$data"' EXIT
 status=0
+scaling=""
 
 echo "machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), load $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "date: $(date -u '+%Y-%m-%d %H:%M UTC')"
@@ -74,8 +75,13 @@ for kernel in hillshade conv5; do
             vs_omp=$(awk -v a="$omp" -v b="$1" 'BEGIN { printf "%.2fx", a / b }')
         fi
         echo "| $kernel | $mode | $th | $1 | $2–$3 | $4 | $vs_serial | $vs_omp |"
+        [ "$mode" = tessera ] && eval "t_med_$th=$1 t_min_$th=$2"
     done
+    scaling="$scaling $kernel $(awk -v a="$t_med_1" -v b="$t_med_2" -v c="$t_min_1" -v d="$t_min_2" \
+        'BEGIN { printf "%.2fx (fastest runs: %.2fx);", a / b, c / d }')"
 done
+echo
+echo "tessera from 1 to 2 threads (median over median):$scaling"
 echo
 echo "vs serial: the serial loop's median over the row's (the speed-up); vs"
 echo "OpenMP: OpenMP's median at the same thread count over tessera's (above 1:"
