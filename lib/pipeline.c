@@ -618,10 +618,11 @@ static int run_check(tes__run *r, tes_raster_error *err)
     r->out_name = name;
     if (!r->pool)
         return tes__err(err, -EINVAL, name, "no pool");
-    if (!k || n_in < 0 || (n_in > 0 && !in) || (!k->tile && !k->partial) ||
-        k->halo < 0 || k->halo > 4096 || (r->out_path && !k->tile) ||
-        (k->partial && (!k->partial_init || !k->combine || !k->partial_size)))
-        return tes__err(err, -EINVAL, name, "invalid kernel or arguments");
+    const char *why = tes__kernel_refusal(k);
+    if (why)
+        return tes__err(err, -EINVAL, name, "%s", why);
+    if (n_in < 0 || (n_in > 0 && !in) || (r->out_path && !k->tile))
+        return tes__err(err, -EINVAL, name, "invalid arguments");
     if (n_in > TES_CACHE_MAX_INPUTS)
         return tes__err(err, -EINVAL, name, "more than %d inputs",
                         TES_CACHE_MAX_INPUTS);
@@ -647,13 +648,9 @@ static int run_check(tes__run *r, tes_raster_error *err)
         if (r->width < 1 || r->height < 1)
             return tes__err(err, -EINVAL, name, "no output size given");
     }
-    tes_sample_type t0 = n_in > 0 ? in[0]->info.type : TES_F32;
-    if (k->in_type)
-        t0 = k->in_type;
-    r->out_type = k->out_type ? k->out_type : t0;
-    r->out_bands = k->out_bands ? k->out_bands
-                   : n_in > 0   ? in[0]->info.bands
-                                : 1;
+    tes_kernel_output_format(k, n_in > 0 ? in[0]->info.type : TES_TYPE_NONE,
+                             n_in > 0 ? in[0]->info.bands : 0, &r->out_type,
+                             &r->out_bands);
     if (r->out_path) {
         int rc = tes__resolve_output(oo, r->out_type, r->out_bands, r->width,
                                      r->height, r->out_path, &r->enc,
@@ -667,25 +664,17 @@ static int run_check(tes__run *r, tes_raster_error *err)
         r->th = oo->tile_height > 0 ? oo->tile_height : 256;
     }
     const tes_raster_info *i0 = n_in > 0 ? &in[0]->info : NULL;
-    if (oo->nodata_mode == TES_NODATA_SET) {
-        r->out_has_nodata = true;
-        r->out_nodata = oo->nodata;
-    } else if (oo->nodata_mode == TES_NODATA_INHERIT && i0 &&
-               i0->has_nodata) {
-        r->out_has_nodata = true;
-        double v = i0->nodata;
-        /* As the output type stores it, unless the type is the input's:
-         * then exactly as written, in range or not (as GDAL keeps -1 on
-         * a uint8 band), the text included. */
-        r->out_nodata = v;
-        if (r->out_type != i0->type) {
-            uint8_t one[8];
-            tes_convert_samples(one, r->out_type, &v, TES_F64, 1);
-            tes_convert_samples(&r->out_nodata, TES_F64, one, r->out_type,
-                                1);
-        } else {
-            r->nodata_text = i0->georef.gdal_nodata;
-        }
+    tes__output_nodata(k, oo->nodata_mode, oo->nodata, i0 && i0->has_nodata,
+                       i0 ? i0->nodata : 0, r->out_type, &r->out_has_nodata,
+                       &r->out_nodata);
+    /* Input 0's nodata kept with its type is kept exactly as written, in
+     * range or not (as GDAL keeps -1 on a uint8 band), its text too. */
+    int mode = oo->nodata_mode == TES_NODATA_INHERIT ? k->out_nodata_mode
+                                                     : oo->nodata_mode;
+    if (mode == TES_NODATA_INHERIT && i0 && i0->has_nodata &&
+        r->out_type == i0->type) {
+        r->out_nodata = i0->nodata;
+        r->nodata_text = i0->georef.gdal_nodata;
     }
     return 0;
 }
