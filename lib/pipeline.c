@@ -38,7 +38,9 @@ typedef struct run_ctx {
     /* The driver's own (the calling thread's), never read by tasks: */
     struct slot *slots;         /* max_in_flight of them */
     int K;
-    tes__store *reorder;        /* tiles waiting for their turn */
+    uint8_t *placed;            /* per tile: written at its place in an
+                                   uncompressed file before its turn, */
+    tes__store *reorder;        /* or else waiting for it here */
     tes__encoded view;          /* a stored tile lent to the writer */
     uint8_t **view_buf;
     size_t *view_cap;
@@ -421,7 +423,10 @@ static int pass_setup(run_ctx *c, tes_raster_error *err)
             if (!(c->slots[i].partial = malloc(k->partial_size)))
                 return tes__err(err, -ENOMEM, c->out_name, "out of memory");
     c->band = plan_walk(c, cache_bytes);
-    if (c->band < c->across && p->w) {
+    if (c->band < c->across && p->w && tes__writer_placeable(p->w)) {
+        if (!(c->placed = calloc((size_t)c->total, 1)))
+            rc = tes__err(err, -ENOMEM, c->out_name, "out of memory");
+    } else if (c->band < c->across && p->w) {
         int chunks = p->enc->planar ? p->enc->bands : 1;
         /* in memory: a quarter of the cache's budget, at most 16 MiB */
         size_t mem = cache_bytes / 4 < REORDER_MEM ? cache_bytes / 4
@@ -442,10 +447,17 @@ static int pass_setup(run_ctx *c, tes_raster_error *err)
     return rc;
 }
 
-/* Writes the stored tiles from *next on while they are there. */
+/* Hands the file the tiles from *next on that came before their turn,
+ * while they are there. */
 static int drain_reorder(run_ctx *c, int64_t *next, tes_raster_error *err)
 {
-    while (tes__store_has(c->reorder, *next)) {
+    while (c->placed && *next < c->total && c->placed[*next]) {
+        int rc = tes__writer_put_placed(c->p->w, *next, err);
+        if (rc)
+            return rc;
+        (*next)++;
+    }
+    while (c->reorder && tes__store_has(c->reorder, *next)) {
         for (int k = 0; k < c->view.n; k++) {
             const uint8_t *d;
             int rc = tes__store_get(c->reorder, *next, k, &d,
@@ -474,12 +486,15 @@ static int hand_on(run_ctx *c, slot *s, int64_t *next_write,
     int rc = 0;
     if (p->store) {
         rc = tes__store_put(p->store, s->tile, &s->enc, err);
+    } else if (p->w && s->tile != *next_write && c->placed) {
+        rc = tes__writer_place(p->w, s->tile, &s->enc, err);
+        c->placed[s->tile] = 1;
     } else if (p->w && s->tile != *next_write) {
         rc = tes__store_put(c->reorder, s->tile, &s->enc, err);
     } else if (p->w) {
         rc = tes__writer_put(p->w, s->tile, &s->enc, err);
         (*next_write)++;
-        if (!rc && c->reorder)
+        if (!rc)
             rc = drain_reorder(c, next_write, err);
     }
     if (!rc && c->k->partial) /* the walk is row-major (plan_walk) */
@@ -578,6 +593,7 @@ static void pass_cleanup(run_ctx *c)
     if (c->cache)
         st->blocks_decoded += tes__cache_loads(c->cache);
     tes__store_destroy(c->reorder);
+    free(c->placed);
     for (int k = 0; c->view_buf && k < c->view.n; k++)
         free(c->view_buf[k]);
     free(c->view_buf);

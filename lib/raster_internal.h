@@ -544,6 +544,8 @@ typedef struct tes__outfile {
     bool may_hold;      /* ... and when it can give up the tile's buffer */
     size_t may_hold_cap; /* that buffer's capacity */
     bool took;          /* the last write kept the buffer: see give */
+    bool placed;        /* set by the writer around the append of bytes
+                           tes__outfile_place already wrote */
     struct {            /* kept buffers, end to end before flushed */
         uint8_t *data;
         size_t size, cap;
@@ -576,6 +578,12 @@ toff_t tes__outfile_size(thandle_t h);
  * a buffer in exchange: an idle one with its capacity, or NULL and 0. The
  * kept one is o's until written, then freed or given out in turn. */
 void tes__outfile_give(tes__outfile *o, uint8_t **buf, size_t *cap);
+/* Writes n bytes at `at`, past every byte appended so far, straight to
+ * the file (direct I/O when p, n and at are aligned): the bytes of an
+ * append to come, which the writer then makes with o->placed set so that
+ * it is not written twice. Returns 0 or an errno value (sticky). */
+int tes__outfile_place(tes__outfile *o, const uint8_t *p, size_t n,
+                       uint64_t at);
 /* Writes the held buffers and every staged byte to the file. Returns 0 or
  * the errno value of the first write that failed, now or earlier. */
 int tes__outfile_flush(tes__outfile *o);
@@ -625,6 +633,15 @@ int tes__set_image_tags(TIFF *t, const tes__writer_params *p, int64_t width,
  * for others (see tes__outfile_give). */
 int tes__writer_put(tes__writer *w, int64_t tile, tes__encoded *e,
                     tes_raster_error *err);
+/* Tiles of an uncompressed output (not a COG) have fixed places in the
+ * file: one that comes before its turn can be written there at once
+ * (tes__writer_place) and appended, with no second write, when its turn
+ * comes (tes__writer_put_placed). */
+bool tes__writer_placeable(const tes__writer *w);
+int tes__writer_place(tes__writer *w, int64_t tile, const tes__encoded *e,
+                      tes_raster_error *err);
+int tes__writer_put_placed(tes__writer *w, int64_t tile,
+                           tes_raster_error *err);
 /* The same for image img (0 the main image, i the i-th level): images one
  * after the other in order, or for a COG in any order of whole images
  * (smallest first makes it cloud-optimized). */

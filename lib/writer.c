@@ -332,7 +332,6 @@ int tes__writer_open(tes__writer **out, const tes__writer_params *p,
     }
     w->cog = p->cog;
     w->all_reduced = p->all_reduced;
-    w->cur = 0;
     /* A COG's IFDs all come first, their tile arrays written once the
      * tiles are (TIFFForceStrileArrayWriting); any other output's IFD
      * follows its tiles. */
@@ -348,9 +347,7 @@ int tes__writer_open(tes__writer **out, const tes__writer_params *p,
             return rc;
         }
     }
-    w->cur = -1;
-    if (!w->cog)
-        w->cur = 0;
+    w->cur = w->cog ? -1 : 0; /* a COG's tiles start with a switch */
     w->params = *p;
     *out = w;
     return 0;
@@ -401,6 +398,67 @@ int tes__writer_put_image(tes__writer *w, int img, int64_t tile,
             tes__outfile_give(&w->io, &e->data[k], &e->cap[k]);
         if (n < 0)
             return write_failed(w, err);
+    }
+    return 0;
+}
+
+bool tes__writer_placeable(const tes__writer *w)
+{
+    const tes__enc_params *e = &w->params.enc;
+    return !w->cog && w->n_images == 1 && e->compress == TES_COMPRESS_NONE;
+}
+
+/* Bytes of one chunk of an uncompressed tile, and where chunk k of tile
+ * goes: the first tile's first chunk at TES_IO_DATA_START, then every
+ * chunk in the order they are appended. */
+static uint64_t chunk_bytes(const tes__writer *w)
+{
+    const tes__enc_params *e = &w->params.enc;
+    return (uint64_t)e->tile_width * (uint64_t)e->tile_height *
+           (uint64_t)(e->planar ? 1 : e->bands) * tes_sample_size(e->type);
+}
+
+static uint64_t chunk_place(const tes__writer *w, int64_t tile, int k)
+{
+    int chunks = w->planar ? w->params.enc.bands : 1;
+    return TES_IO_DATA_START +
+           ((uint64_t)tile * (uint64_t)chunks + (uint64_t)k) * chunk_bytes(w);
+}
+
+int tes__writer_place(tes__writer *w, int64_t tile, const tes__encoded *e,
+                      tes_raster_error *err)
+{
+    for (int k = 0; k < e->n; k++) {
+        if (e->size[k] != chunk_bytes(w))
+            return tes__err(err, -EINVAL, w->path, "tile %lld is not %llu "
+                            "bytes", (long long)tile,
+                            (unsigned long long)chunk_bytes(w));
+        int rc = tes__outfile_place(&w->io, e->data[k], e->size[k],
+                                    chunk_place(w, tile, k));
+        if (rc)
+            return write_failed(w, err);
+    }
+    return 0;
+}
+
+int tes__writer_put_placed(tes__writer *w, int64_t tile,
+                           tes_raster_error *err)
+{
+    int chunks = w->planar ? w->params.enc.bands : 1;
+    uint32_t per_plane = tiles_per_plane(w, 0, &w->params.enc);
+    static uint8_t unread; /* the bytes are not read: they are placed */
+    for (int k = 0; k < chunks; k++) {
+        uint32_t idx = (uint32_t)tile + (w->planar ? (uint32_t)k * per_plane : 0);
+        w->io.tile_next = w->io.placed = true;
+        tmsize_t n = TIFFWriteRawTile(w->h.tif, idx, &unread,
+                                      (tmsize_t)chunk_bytes(w));
+        w->io.tile_next = w->io.placed = false;
+        if (n < 0)
+            return write_failed(w, err);
+        if (TIFFGetStrileOffset(w->h.tif, idx) != chunk_place(w, tile, k))
+            return tes__err(err, -EIO, w->path,
+                            "tile %lld was placed at the wrong offset",
+                            (long long)tile);
     }
     return 0;
 }
