@@ -42,21 +42,6 @@ static int only_overviews_follow(const char *path, tes_raster_error *err)
     return rc;
 }
 
-static int pread_all(int fd, void *p, size_t n, uint64_t at)
-{
-    while (n) {
-        ssize_t k = pread(fd, p, n, (off_t)at);
-        if (k < 0 && errno == EINTR)
-            continue;
-        if (k <= 0)
-            return k < 0 ? -errno : -EIO;
-        p = (char *)p + k;
-        n -= (size_t)k;
-        at += (uint64_t)k;
-    }
-    return 0;
-}
-
 /* An n-byte unsigned integer at p in the file's byte order. */
 static uint64_t get_uint(const uint8_t *p, int n, bool le)
 {
@@ -70,19 +55,19 @@ static uint64_t get_uint(const uint8_t *p, int n, bool le)
 static int cut_after_main(int fd, const char *path, tes_raster_error *err)
 {
     uint8_t hd[16], cnt[8];
-    int rc = pread_all(fd, hd, sizeof hd, 0);
+    int rc = tes__pread_all(fd, hd, sizeof hd, 0);
     bool le = hd[0] == 'I', big = (le ? hd[2] : hd[3]) == 43;
     uint64_t ifd = big ? get_uint(hd + 8, 8, le) : get_uint(hd + 4, 4, le);
     if (!rc)
-        rc = pread_all(fd, cnt, big ? 8 : 2, ifd);
+        rc = tes__pread_all(fd, cnt, big ? 8 : 2, ifd);
     if (rc)
-        return tes__err(err, rc, path, "%s", strerror(-rc));
+        return tes__err(err, -rc, path, "%s", strerror(rc));
     uint64_t n = get_uint(cnt, big ? 8 : 2, le);
     uint64_t at = big ? ifd + 8 + 20 * n : ifd + 2 + 12 * n;
     static const uint8_t zero[8];
-    if (pwrite(fd, zero, big ? 8 : 4, (off_t)at) != (big ? 8 : 4))
-        return tes__err(err, -errno, path, "cannot rewrite: %s",
-                        strerror(errno));
+    rc = tes__pwrite_all(fd, zero, big ? 8 : 4, at);
+    if (rc)
+        return tes__err(err, -rc, path, "cannot rewrite: %s", strerror(rc));
     return 0;
 }
 

@@ -561,6 +561,11 @@ typedef struct tes__outfile {
     int err;            /* errno value of the first failed write, sticky */
 } tes__outfile;
 
+/* pwrite / pread of all n bytes at `at`, retried past EINTR and short
+ * counts. Return 0 or an errno value (EIO for an early end of file). */
+int tes__pwrite_all(int fd, const void *buf, size_t n, uint64_t at);
+int tes__pread_all(int fd, void *buf, size_t n, uint64_t at);
+
 /* Sets o up over fd (which stays the caller's): the staging buffer and,
  * unless TESSERA_DIRECT_IO=0 or the filesystem refuses, a direct
  * descriptor. Returns 0 or -ENOMEM. */

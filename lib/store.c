@@ -111,30 +111,14 @@ static int spill_open(tes__store *s, tes_raster_error *err)
     return 0;
 }
 
-static int pwrite_all(int fd, const uint8_t *p, size_t n, uint64_t at)
-{
-    while (n) {
-        ssize_t k = pwrite(fd, p, n, (off_t)at);
-        if (k < 0 && errno == EINTR)
-            continue;
-        if (k <= 0)
-            return k < 0 ? -errno : -EIO;
-        p += k;
-        n -= (size_t)k;
-        at += (uint64_t)k;
-    }
-    return 0;
-}
-
 static int wbuf_flush(tes__store *s, tes_raster_error *err)
 {
     if (!s->wlen)
         return 0;
-    int rc = pwrite_all(s->fd, s->wbuf, s->wlen, s->file_end - s->wlen);
-    if (rc)
-        return tes__err(err, rc, s->name,
-                        "cannot write the temporary tiles: %s",
-                        strerror(-rc));
+    int e = tes__pwrite_all(s->fd, s->wbuf, s->wlen, s->file_end - s->wlen);
+    if (e)
+        return tes__err(err, -e, s->name,
+                        "cannot write the temporary tiles: %s", strerror(e));
     s->written_bytes += s->wlen;
     s->wlen = 0;
     return 0;
@@ -151,11 +135,11 @@ static int spill(tes__store *s, const uint8_t *p, size_t n, uint64_t *at,
     if (s->wlen + n > WBUF_BYTES && (rc = wbuf_flush(s, err)))
         return rc;
     if (n > WBUF_BYTES) { /* big chunks go straight to the file */
-        rc = pwrite_all(s->fd, p, n, s->file_end);
-        if (rc)
-            return tes__err(err, rc, s->name,
+        int e = tes__pwrite_all(s->fd, p, n, s->file_end);
+        if (e)
+            return tes__err(err, -e, s->name,
                             "cannot write the temporary tiles: %s",
-                            strerror(-rc));
+                            strerror(e));
         s->written_bytes += n;
     } else {
         memcpy(s->wbuf + s->wlen, p, n);
@@ -220,24 +204,17 @@ int tes__store_get(tes__store *s, int64_t tile, int k, const uint8_t **data,
     /* Bytes still in the write buffer (only the driver thread, which
      * owns wbuf, reads before tes__store_flush). */
     uint64_t flushed = s->file_end - s->wlen;
-    size_t done = 0;
-    while (done < e->size && e->off + done < flushed) {
-        size_t want = e->size - done;
-        if (e->off + done + want > flushed)
-            want = (size_t)(flushed - e->off - done);
-        ssize_t got = pread(s->fd, *buf + done, want,
-                            (off_t)(e->off + done));
-        if (got < 0 && errno == EINTR)
-            continue;
-        if (got <= 0)
-            return tes__err(err, got < 0 ? -errno : -EIO, s->name,
-                            "cannot read the temporary tiles back: %s",
-                            got < 0 ? strerror(errno) : "short read");
-        done += (size_t)got;
-    }
-    if (done < e->size)
-        memcpy(*buf + done, s->wbuf + (e->off + done - flushed),
-               e->size - done);
+    size_t in_file = e->off >= flushed           ? 0
+                     : e->off + e->size <= flushed ? e->size
+                                                   : (size_t)(flushed - e->off);
+    int rd = tes__pread_all(s->fd, *buf, in_file, e->off);
+    if (rd)
+        return tes__err(err, -rd, s->name,
+                        "cannot read the temporary tiles back: %s",
+                        strerror(rd));
+    if (in_file < e->size)
+        memcpy(*buf + in_file, s->wbuf + (e->off + in_file - flushed),
+               e->size - in_file);
     /* relaxed: a statistic read after the run */
     atomic_fetch_add_explicit(&s->read_bytes, e->size, memory_order_relaxed);
     *data = *buf;

@@ -295,6 +295,19 @@ static inline bool tu_files_equal(const char *a, const char *b)
     return eq;
 }
 
+/* A kernel's tile function that copies window 0 to the output, converted
+ * to the output's type (saturating). */
+static inline int tu_copy_tile(tes_tile_job *job)
+{
+    const tes_tile *in = &job->in[0];
+    for (int b = 0; b < job->out->bands; b++)
+        for (int y = 0; y < job->out->height; y++)
+            tes_convert_samples(tes_tile_row(job->out, b, y), job->out->type,
+                                tes_tile_row(in, b, y), in->type,
+                                (size_t)job->out->width);
+    return 0;
+}
+
 /* Runs a shell command with its output discarded (unless it redirects
  * it itself); its exit status. */
 static inline int tu_sh(const char *fmt, ...) TES_PRINTF(1, 2);

@@ -20,17 +20,6 @@ static char *dir;
 static void setup(void) { dir = tu_tmpdir(); }
 static void teardown(void) { tu_rmdir(dir); }
 
-static int copy_tile(tes_tile_job *job)
-{
-    const tes_tile *in = &job->in[0];
-    for (int b = 0; b < job->out->bands; b++)
-        for (int y = 0; y < job->out->height; y++)
-            tes_convert_samples(tes_tile_row(job->out, b, y), job->out->type,
-                                tes_tile_row(in, b, y), in->type,
-                                (size_t)job->out->width);
-    return 0;
-}
-
 /* Writes src to in_path (plain tiles), then copies it through the
  * pipeline to out_path with opts (cog set) on `threads` workers. */
 static void make_cog(const tes_tile *src, const char *in_path,
@@ -48,7 +37,7 @@ static void make_cog(const tes_tile *src, const char *in_path,
     ck_assert_int_eq(tes_pool_create(&pool, &po), 0);
     tes_kernel k = TES_KERNEL_INIT;
     k.name = "copy";
-    k.tile = copy_tile;
+    k.tile = tu_copy_tile;
     o->cog = true;
     o->overwrite = true;
     tes_pipeline_options pl = TES_PIPELINE_OPTIONS_INIT;
@@ -301,7 +290,7 @@ START_TEST(cog_spills_and_full_disk_leaves_nothing)
         if (tes_pool_create(&pool, NULL))
             _exit(11);
         tes_kernel k = TES_KERNEL_INIT;
-        k.tile = copy_tile;
+        k.tile = tu_copy_tile;
         o.cog = true;
         tes_pipeline_options po = TES_PIPELINE_OPTIONS_INIT;
         po.cache_bytes = 1 << 20; /* stores keep 128 KiB in memory */
@@ -329,7 +318,7 @@ START_TEST(cog_spills_and_full_disk_leaves_nothing)
     tes_pool *pool;
     ck_assert_int_eq(tes_pool_create(&pool, NULL), 0);
     tes_kernel k = TES_KERNEL_INIT;
-    k.tile = copy_tile;
+    k.tile = tu_copy_tile;
     tes_pipeline_options po = TES_PIPELINE_OPTIONS_INIT;
     po.cache_bytes = 1 << 20;
     po.stats = &rs;

@@ -173,13 +173,23 @@ static void write_pbm(const char *path)
 
 /* ---- cases --------------------------------------------------------------- */
 
-START_TEST(read_palette_keeps_indices_and_table)
+/* The test card made a palette image by ppm2tiff and tiffmedian; the
+ * caller frees the path. */
+static char *palette_file(void)
 {
     char *ppm = tu_path(dir, "card.ppm"), *rgb = tu_path(dir, "rgb.tif");
     char *pal = tu_path(dir, "pal.tif");
     write_ppm(ppm);
     ck_assert_int_eq(tu_sh("ppm2tiff '%s' '%s'", ppm, rgb), 0);
     ck_assert_int_eq(tu_sh("tiffmedian '%s' '%s'", rgb, pal), 0);
+    free(ppm);
+    free(rgb);
+    return pal;
+}
+
+START_TEST(read_palette_keeps_indices_and_table)
+{
+    char *pal = palette_file();
     tes_tile img, ref;
     read_all(pal, &img);
     rgba_reference(pal, &ref);
@@ -206,8 +216,6 @@ START_TEST(read_palette_keeps_indices_and_table)
     tes_raster_close(r);
     tes_tile_free(&img);
     tes_tile_free(&ref);
-    free(ppm);
-    free(rgb);
     free(pal);
 }
 END_TEST
@@ -216,11 +224,7 @@ END_TEST
  * the type drops the table. */
 START_TEST(read_palette_table_kept_by_copy)
 {
-    char *ppm = tu_path(dir, "card.ppm"), *rgb = tu_path(dir, "rgb.tif");
-    char *pal = tu_path(dir, "pal.tif"), *out = tu_path(dir, "out.tif");
-    write_ppm(ppm);
-    ck_assert_int_eq(tu_sh("ppm2tiff '%s' '%s'", ppm, rgb), 0);
-    ck_assert_int_eq(tu_sh("tiffmedian '%s' '%s'", rgb, pal), 0);
+    char *pal = palette_file(), *out = tu_path(dir, "out.tif");
     tes_raster *r;
     tes_raster_error err;
     ck_assert_int_eq(tes_raster_open(&r, pal, &err), 0);
@@ -257,8 +261,6 @@ START_TEST(read_palette_table_kept_by_copy)
     tes_tile_free(&back);
     tes_tile_free(&img);
     tes_raster_close(r);
-    free(ppm);
-    free(rgb);
     free(pal);
     free(out);
 }

@@ -198,14 +198,6 @@ START_TEST(refuse_unsupported_samples_and_colour)
 }
 END_TEST
 
-static int copy_tile(tes_tile_job *job)
-{
-    for (int y = 0; y < job->out->height; y++)
-        memcpy(tes_tile_row(job->out, 0, y), tes_tile_row(&job->in[0], 0, y),
-               (size_t)job->out->width * tes_sample_size(job->out->type));
-    return 0;
-}
-
 START_TEST(refuse_corrupted_tile_through_pipeline)
 {
     char *p = tu_path(dir, "c.tif"), *out = tu_path(dir, "out.tif");
@@ -230,7 +222,7 @@ START_TEST(refuse_corrupted_tile_through_pipeline)
     tes_pool *pool;
     ck_assert_int_eq(tes_pool_create(&pool, NULL), 0);
     tes_kernel k = TES_KERNEL_INIT;
-    k.tile = copy_tile;
+    k.tile = tu_copy_tile;
     int rc = tes_raster_run(pool, &k, &r, 1, out, &o, NULL, NULL, &err);
     ck_assert_int_eq(rc, TES_ECORRUPT);
     ck_assert_msg(strstr(err.message, p) && strstr(err.message, "tile 2"),
@@ -269,7 +261,7 @@ START_TEST(refuse_full_disk_leaves_nothing)
         if (tes_pool_create(&pool, NULL))
             _exit(11);
         tes_kernel k = TES_KERNEL_INIT;
-        k.tile = copy_tile;
+        k.tile = tu_copy_tile;
         int rc = tes_raster_run(pool, &k, &r, 1, out, &o, NULL, NULL, &err);
         tes_pool_destroy(pool);
         tes_raster_close(r);
