@@ -815,8 +815,12 @@ START_TEST(read_strip_larger_than_256mb)
         getrusage(RUSAGE_SELF, &ru);
         free(p);
         /* 269 MB decoded; the pieces, the cache and the tiles in flight
-         * stay well below half of it */
-        _exit(sum_u8 != want ? 13 : ru.ru_maxrss > 128 * 1024 ? 14 : 0);
+         * stay well below half of it (a sanitizer's memory is its own) */
+        const char *b = getenv("TES_BUILD");
+        bool san = b && strstr(b, "san-");
+        _exit(sum_u8 != want                         ? 13
+              : !san && ru.ru_maxrss > 128 * 1024 ? 14
+                                                   : 0);
     }
     int st;
     ck_assert_int_eq(waitpid(pid, &st, 0), pid);
