@@ -501,10 +501,29 @@ TES_API int tes_raster_run(tes_pool *pool, const tes_kernel *k,
     c.total = c.across * ((c.height + c.th - 1) / c.th);
     const tes_pipeline_dist *d = c.dist = po->dist;
     bool writer = !d || d->writer;
+    if (c.write && writer) {
+        tes__writer_params wp = {
+            .path = out_path, .width = c.width, .height = c.height,
+            .enc = c.enc,
+            .georef = oo->georef ? oo->georef
+                      : n_in > 0 ? &in[0]->info.georef : NULL,
+            .has_nodata = c.out_has_nodata, .nodata = c.out_nodata,
+            .software = oo->software, .bigtiff = bigtiff,
+            .overwrite = oo->overwrite,
+            .inputs = (const tes_raster *const *)in, .n_inputs = n_in,
+        };
+        rc = tes__writer_open(&w, &wp, err);
+        if (rc) {
+            free(c.win_type);
+            return rc;
+        }
+    }
+    /* A shared run begins once this process's own set-up held. */
     int lookahead = 0;
     if (d) {
         rc = dist_begin(&c, &lookahead, err);
         if (rc) {
+            tes__writer_abort(w);
             free(c.win_type);
             return d->end(d->ctx, rc, result, err);
         }
@@ -520,6 +539,7 @@ TES_API int tes_raster_run(tes_pool *pool, const tes_kernel *k,
     if (!rc && pthread_mutex_init(&c.ctx_lock, NULL))
         rc = -ENOMEM;
     if (rc) {
+        tes__writer_abort(w);
         tes__cache_destroy(c.cache);
         free(slots);
         free(c.win_type);
@@ -539,19 +559,6 @@ TES_API int tes_raster_run(tes_pool *pool, const tes_kernel *k,
             rc = tes__err(err, -ENOMEM, c.out_name, "out of memory");
         if (!rc && writer)
             k->partial_init(result, k->arg);
-    }
-    if (!rc && c.write && writer) {
-        tes__writer_params wp = {
-            .path = out_path, .width = c.width, .height = c.height,
-            .enc = c.enc,
-            .georef = oo->georef ? oo->georef
-                      : n_in > 0 ? &in[0]->info.georef : NULL,
-            .has_nodata = c.out_has_nodata, .nodata = c.out_nodata,
-            .software = oo->software, .bigtiff = bigtiff,
-            .overwrite = oo->overwrite,
-            .inputs = (const tes_raster *const *)in, .n_inputs = n_in,
-        };
-        rc = tes__writer_open(&w, &wp, err);
     }
 
     /* Our tiles are spawned in tile order into slot (count % K); the
