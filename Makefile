@@ -252,7 +252,8 @@ man-lint:
 	  if [ -n "$$out" ]; then echo "$$out"; exit 1; fi; done; echo "man pages: lint clean"
 lint:
 	cppcheck --quiet --error-exitcode=1 --enable=warning,portability,performance \
-	  --std=c11 -Iinclude -D__GNUC__ --suppress=missingIncludeSystem runtime lib kernels cli
+	  --std=c11 -Iinclude -D__GNUC__ --suppress=missingIncludeSystem runtime lib kernels cli \
+	  $(if $(MPI_PKG),mpi $(filter -I%,$(shell $(PKG_CONFIG) --cflags $(MPI_PKG))))
 
 clean:
 	rm -rf build

@@ -353,7 +353,7 @@ static long launched(long *rank, const char **var)
     for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
         const char *s = getenv(sizes[i]);
         long n = s ? strtol(s, NULL, 10) : 0;
-        if (n > 1) {
+        if (n >= 1) {
             const char *r = getenv(ranks[i]);
             *rank = r ? strtol(r, NULL, 10) : 0;
             *var = sizes[i];
@@ -382,8 +382,8 @@ TES_API int tes_mpi_init(int *argc, char ***argv, tes_mpi **out,
     MPI_Comm_size(MPI_COMM_WORLD, &size);
     long rank = 0;
     const char *var = NULL;
-    long n = size == 1 ? launched(&rank, &var) : 0;
-    if (n > 1) {
+    long n = launched(&rank, &var);
+    if (size == 1 && n > 1) {
         char lib[MPI_MAX_LIBRARY_VERSION_STRING];
         int len = 0;
         MPI_Get_library_version(lib, &len);
@@ -407,6 +407,7 @@ TES_API int tes_mpi_init(int *argc, char ***argv, tes_mpi **out,
         return rc;
     }
     (*out)->init_here = here;
+    (*out)->launched = n >= 1;
     return 0;
 }
 

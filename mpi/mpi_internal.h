@@ -56,6 +56,7 @@ struct tes_mpi {
     MPI_Comm comm;              /* our duplicate */
     int rank, size;
     bool init_here;             /* tes_mpi_init called MPI_Init_thread */
+    bool launched;              /* by a launcher (tes_mpi_init saw one) */
     tes_mpi_options o;
     size_t run_bytes;           /* resolved o.run_bytes */
     size_t piece;               /* longest message we send, bytes */

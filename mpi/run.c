@@ -1,12 +1,11 @@
 /*
  * run.c — tes_mpi_raster_run: one tile pipeline across the job's ranks,
- * as a tes_pipeline_dist. The tile grid is cut into runs of run_tiles
- * tiles (whole rows when a run is at least a row) dealt to the ranks in
- * turn; each rank computes its own on its pool. Rank 0 writes every tile
- * in order, taking the others' tiles as their turn comes, and grants them
- * credit to send only the tiles within CREDIT_TILES of its position, so
- * at most that many tiles are on their way to it, whatever the raster's
- * size and the rank count.
+ * as a tes_pipeline_dist. Each rank computes contiguous runs of tiles on
+ * its own pool (see deal() for which); rank 0 writes every tile in order,
+ * taking the others' tiles as their turn comes, and grants them credit to
+ * send only the tiles within CREDIT_TILES of its position, so at most
+ * that many tiles are on their way to it, whatever the raster's size and
+ * the rank count.
  */
 #include <errno.h>
 #include <sched.h>
@@ -37,7 +36,10 @@ typedef struct tes__mpi_run {
     void *result;               /* the caller's reduction result */
     tes_dist_layout l;
     int64_t seq;
-    int64_t run_tiles;
+    int64_t run_tiles;          /* row runs: tiles per run; or 0 */
+    int64_t strips;             /* column strips: strips per row; or 0 */
+    int halo;                   /* the kernel's */
+    int64_t max_block_width;    /* the inputs' widest block, pixels */
     bool began;
     bool named;                 /* rank 0: err names the rank at fault */
     /* ranks other than 0 */
@@ -53,16 +55,17 @@ typedef struct tes__mpi_run {
     size_t *chunk_size;
 } run_t;
 
-/* What HELLO carries; the fields from H_WIDTH to H_RUN must agree. */
+/* What HELLO carries; the fields from H_SEQ to H_STRIPS must agree. */
 enum {
     H_SEQ, H_WIDTH, H_HEIGHT, H_TW, H_TH, H_TILES, H_CHUNKS, H_TILE_BYTES,
-    H_PARTIAL, H_TYPE, H_BANDS, H_INPUTS, H_RUN, H_CPUS, H_THREADS,
-    H_ONLINE, H_N
+    H_PARTIAL, H_TYPE, H_BANDS, H_INPUTS, H_RUN, H_STRIPS, H_CPUS,
+    H_THREADS, H_ONLINE, H_N
 };
 static const char *const hello_names[H_N] = {
     "run", "width", "height", "tile width", "tile height", "tiles",
     "chunks per tile", "tile bytes", "partial bytes", "sample type",
-    "bands", "inputs", "tiles per run", "cpus", "threads", "online cpus"
+    "bands", "inputs", "tiles per run", "strips per row", "cpus", "threads",
+    "online cpus"
 };
 
 /* A tile message's head: these words, then one size per chunk. */
@@ -93,9 +96,15 @@ static int stopped(tes_raster_error *err)
                 "MPI: stopped: the job failed on another rank");
 }
 
+/* The rank that computes tile t: run after run in turn, or, with strips,
+ * strip after strip of each row in turn (strip i holds the columns from
+ * i * across / strips to (i + 1) * across / strips, rounded down). */
 static int owner(const run_t *r, int64_t t)
 {
-    return (int)(t / r->run_tiles % r->m->size);
+    if (!r->strips)
+        return (int)(t / r->run_tiles % r->m->size);
+    int64_t across = r->l.tiles_across, col = t % across;
+    return (int)(((col + 1) * r->strips - 1) / across % r->m->size);
 }
 
 static bool run_owns(void *ctx, int64_t t)
@@ -176,10 +185,9 @@ static int root_wait(run_t *r, int src, int tag, MPI_Message *msg,
     }
 }
 
-static void warn_bound(run_t *r, int n, int first, int64_t cpus,
+static void warn_bound(tes_mpi *m, int n, int first, int64_t cpus,
                        int64_t threads)
 {
-    tes_mpi *m = r->m;
     if (!n || m->warned || !m->o.warn)
         return;
     m->warned = true;
@@ -233,7 +241,7 @@ static int root_begin(run_t *r, const int64_t *mine, tes_raster_error *err)
             memcpy(w, m->buf, sizeof w);
             seen[from] = true;
             left--;
-            for (int i = H_SEQ; i <= H_RUN && !rc; i++)
+            for (int i = H_SEQ; i <= H_STRIPS && !rc; i++)
                 if (w[i] != mine[i])
                     rc = fail(err, -EPROTO,
                               "rank %d: its job differs from rank 0's "
@@ -259,7 +267,7 @@ static int root_begin(run_t *r, const int64_t *mine, tes_raster_error *err)
     }
     free(seen);
     if (!rc)
-        warn_bound(r, n_bound, first, b_cpus, b_threads);
+        warn_bound(m, n_bound, first, b_cpus, b_threads);
     return rc;
 }
 
@@ -269,15 +277,14 @@ static int root_begin(run_t *r, const int64_t *mine, tes_raster_error *err)
 static int grant(run_t *r, int64_t t, tes_raster_error *err)
 {
     tes_mpi *m = r->m;
-    int64_t R = r->run_tiles;
     int64_t h = t + CREDIT_TILES < r->l.tiles ? t + CREDIT_TILES
                                               : r->l.tiles;
-    for (int64_t j = t / R; j * R < h; j++) {
-        int o = (int)(j % m->size);
+    for (int64_t u = t; u < h; u++) {
+        int o = owner(r, u);
         if (o == 0)
             continue;
-        int64_t first = j * R > t ? j * R : t, g = r->granted[o];
-        if (g < h && (g <= first || h - g >= CREDIT_TILES / 2)) {
+        int64_t g = r->granted[o];
+        if (g < h && (g <= u || h - g >= CREDIT_TILES / 2)) {
             int64_t w[2] = { r->seq, h };
             int rc = tes__mpi_send_small(m, o, TES_TAG_CREDIT, w, sizeof w);
             if (rc)
@@ -593,6 +600,59 @@ static int other_end(run_t *r, int rc, tes_raster_error *err)
 
 /* ---- the run ----------------------------------------------------------- */
 
+/* Strips a rank aims at, in tiles: narrower ones read more halo twice,
+ * wider ones spread uneven work (an empty half, say) less evenly. */
+#define STRIP_TILES 16
+
+/*
+ * Which rank computes which tile; returns how many finished tiles a rank
+ * may hold while rank 0 writes others' (the lookahead). Every rank
+ * derives the same from the same layout and options.
+ *
+ * Row runs: runs of run_tiles tiles in row-major order, dealt to the
+ * ranks in turn; as long as run_bytes of output allows (a slot's
+ * bookkeeping counted), whole rows when that is a row or more, and no
+ * longer than an even share. A rank holds at most one run. Each run of a
+ * focal kernel also decodes the block rows above and below it: two extra
+ * rows per run.
+ *
+ * Column strips, for focal kernels over tiled inputs: each row cut into
+ * strips (a multiple of the rank count, about STRIP_TILES wide), strip i
+ * of every row computed by rank i % size. A rank then reads the blocks
+ * above its tiles itself, a row before, and only the columns at a strip's
+ * edges are decoded twice: two per strip. Chosen when that is less than
+ * the row runs' extra rows, and when no input block is wider than a strip
+ * (a strip-organized TIFF would be decoded whole by every rank).
+ */
+static int64_t deal(run_t *r)
+{
+    const tes_dist_layout *l = &r->l;
+    int64_t n = r->m->size, across = l->tiles_across;
+    size_t per = l->tile_bytes + l->partial_size + 1024;
+    int64_t budget = (int64_t)(r->m->run_bytes / per);
+    budget = budget < 1 ? 1 : budget;
+    int64_t share = (l->tiles + n - 1) / n;
+    int64_t R = budget > share ? share : budget;
+    R = R < 1 ? 1 : R;
+    if (R >= across)
+        R -= R % across;
+    int64_t rows = R / across; /* whole rows per run; 0: part of one */
+    int64_t per_rank = across / (n * STRIP_TILES);
+    int64_t strips = n * (per_rank < 1 ? 1 : per_rank);
+    int64_t width = across / strips; /* the narrowest strip */
+    bool strips_fit = r->max_block_width <= width * l->tile_width;
+    if (r->halo > 0 && width >= 1 && width > rows && strips_fit) {
+        r->strips = strips;
+        r->run_tiles = 0;
+        /* one row's worth of a rank's tiles, and a strip more */
+        int64_t hold = across / n + width + 1;
+        return hold > budget ? budget : hold;
+    }
+    r->strips = 0;
+    r->run_tiles = R;
+    return R;
+}
+
 static int run_begin(void *ctx, const tes_dist_layout *l, int *lookahead,
                      tes_raster_error *err)
 {
@@ -601,28 +661,16 @@ static int run_begin(void *ctx, const tes_dist_layout *l, int *lookahead,
     r->l = *l;
     r->began = true;
     r->seq = ++m->seq;
-    /* Runs as long as run_bytes of output allows (a slot's bookkeeping
-     * counted too), whole rows when a run spans one, and no longer than
-     * an even share, so that every rank has work. */
-    size_t per = l->tile_bytes + l->partial_size + 1024;
-    int64_t R = (int64_t)(m->run_bytes / per);
-    int64_t share = (l->tiles + m->size - 1) / m->size;
-    R = R < 1 ? 1 : R;
-    R = R > share ? share : R;
-    R = R < 1 ? 1 : R;
-    if (R >= l->tiles_across)
-        R -= R % l->tiles_across;
-    r->run_tiles = R;
-    /* A rank holds up to one run of finished tiles while rank 0 writes
-     * the runs of the ranks before it. */
-    *lookahead = R > (1 << 20) ? 1 << 20 : (int)R;
+    int64_t hold = deal(r);
+    *lookahead = hold > (1 << 20) ? 1 << 20 : (int)hold;
     if (m->failed)
         return stopped(err);
     int64_t w[H_N] = {
         r->seq, l->width, l->height, l->tile_width, l->tile_height,
         l->tiles, l->chunks, (int64_t)l->tile_bytes,
         (int64_t)l->partial_size, l->out_type, l->out_bands, l->n_inputs,
-        R, cpus_allowed(), r->threads, sysconf(_SC_NPROCESSORS_ONLN),
+        r->run_tiles, r->strips, cpus_allowed(), r->threads,
+        sysconf(_SC_NPROCESSORS_ONLN),
     };
     if (m->rank == 0)
         return root_begin(r, w, err);
@@ -651,9 +699,16 @@ TES_API int tes_mpi_raster_run(tes_mpi *m, tes_pool *pool,
         o = *po;
     if (!m || o.dist)
         return fail(err, -EINVAL, "MPI: invalid arguments");
-    if (m->size == 1)
+    if (m->size == 1) {
+        /* mpirun -np 1 binds its rank too: say so, as for a larger job. */
+        int64_t cpus = cpus_allowed(), threads = pool ? tes_pool_threads(pool)
+                                                      : 0;
+        if (m->launched && threads > cpus &&
+            cpus < sysconf(_SC_NPROCESSORS_ONLN))
+            warn_bound(m, 1, 0, cpus, threads);
         return tes_raster_run(pool, k, in, n_in, out_path, oo, result, &o,
                               err);
+    }
     int is_main = 0;
     MPI_Is_thread_main(&is_main);
     if (!is_main)
@@ -668,6 +723,11 @@ TES_API int tes_mpi_raster_run(tes_mpi *m, tes_pool *pool,
                                         : "MPI";
     r->threads = pool ? tes_pool_threads(pool) : 0;
     r->result = result;
+    r->halo = k ? k->halo : 0;
+    for (int i = 0; i < n_in && in; i++)
+        if (in[i] && tes_raster_info_get(in[i])->block_width >
+                         r->max_block_width)
+            r->max_block_width = tes_raster_info_get(in[i])->block_width;
     tes_pipeline_dist d = { m->rank == 0, run_begin, run_owns, run_put,
                             run_get, run_end, r };
     o.dist = &d;
