@@ -4,16 +4,17 @@
  *
  * Every rank calls tes_mpi_raster_run with the same arguments, as it would
  * call tes_raster_run on one machine. The output tile grid is cut into
- * contiguous runs of tiles dealt to the ranks in turn; each rank computes
- * its runs on its own tessera pool, reading its inputs (and the halos a
- * focal kernel needs) from files every rank sees. Rank 0 also writes: it
- * receives the others' compressed tiles and appends every tile in the order
- * a run on one machine does, through the same atomic writer, and folds
- * reduction partials in tile order. So the output's bytes and a
- * reduction's result are those of tes_raster_run, at any rank count and
- * thread count. Rank 0 hands out credits so that only a bounded number of
- * tiles travel at once: its memory does not grow with the raster or the
- * rank count.
+ * contiguous runs of tiles dealt to the ranks in turn (strips of every
+ * row for a focal kernel over tiled inputs, else runs in row-major order);
+ * each rank computes its own on its own tessera pool, reading its inputs
+ * (and the halos a focal kernel needs) from files every rank sees. Rank 0
+ * also writes: it receives the others' compressed tiles and appends every
+ * tile in the order a run on one machine does, through the same atomic
+ * writer, and folds reduction partials in tile order. So the output's
+ * bytes and a reduction's result are those of tes_raster_run, at any rank
+ * count and thread count. Rank 0 hands out credits so that only a bounded
+ * number of tiles travel at once: its memory does not grow with the
+ * raster or the rank count.
  *
  * Errors travel to rank 0 as text: when any rank fails, every rank's run
  * fails, rank 0's err names the rank ("rank 2: dem.tif: tile 37: ..."),
@@ -40,7 +41,7 @@ typedef struct tes_mpi tes_mpi; /* opaque: one job over one communicator */
 
 /* Start from TES_MPI_OPTIONS_INIT. */
 typedef struct tes_mpi_options {
-    /* Polled while a rank waits on others (about every millisecond, on
+    /* Polled while a rank waits on others (every quarter millisecond, on
      * the calling thread): nonzero stops the wait and fails the run with
      * -ECANCELED, as a pipeline's progress callback does. NULL: never. */
     int (*cancelled)(void *ctx);
@@ -49,10 +50,11 @@ typedef struct tes_mpi_options {
      * no newline. NULL: dropped. */
     void (*warn)(const char *line, void *ctx);
     void *ctx;
-    /* Bytes of uncompressed output tiles in one run of tiles a rank
-     * computes in a row, and may hold while rank 0 writes other ranks'
-     * runs (0: TESSERA_MPI_RUN_BYTES from the environment, else 32 MiB).
-     * Longer runs re-read fewer halos; every rank must use the same. */
+    /* Bytes of uncompressed output tiles in one row-major run of tiles a
+     * rank computes in a row, and the most it may hold while rank 0
+     * writes other ranks' tiles (0: TESSERA_MPI_RUN_BYTES from the
+     * environment, else 32 MiB). Longer runs re-read fewer halos; every
+     * rank must use the same. */
     size_t run_bytes;
 } tes_mpi_options;
 

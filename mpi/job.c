@@ -14,9 +14,7 @@
 
 #include "mpi_internal.h"
 
-static int fail(tes_raster_error *err, int code, const char *fmt, ...)
-    TES_PRINTF(3, 4);
-static int fail(tes_raster_error *err, int code, const char *fmt, ...)
+int tes__mpi_fail(tes_raster_error *err, int code, const char *fmt, ...)
 {
     if (err) {
         va_list ap;
@@ -47,7 +45,7 @@ void tes__mpi_backoff_wait(tes__mpi_backoff *b)
     }
     struct timespec ts = { 0, b->sleep_ns };
     nanosleep(&ts, NULL);
-    if (b->sleep_ns < 1000000)
+    if (b->sleep_ns < 256000)
         b->sleep_ns *= 2;
 }
 
@@ -148,6 +146,17 @@ int tes__mpi_parse_text(const tes_mpi *m, long len, int64_t *w, int nw,
 
 /* ---- rank 0 hearing the others ---------------------------------------- */
 
+int tes__mpi_got_bye(tes_mpi *m, int r, long len)
+{
+    int64_t w = 1;
+    char why[TES_MPI_TEXT] = "garbled goodbye";
+    tes__mpi_parse_text(m, len, &w, 1, why, sizeof why);
+    m->bye[r] = true;
+    m->bye_status[r] = (int)w;
+    snprintf(m->bye_why[r], sizeof m->bye_why[r], "%s", why);
+    return (int)w;
+}
+
 /* The first failure nobody has reported yet. */
 static void note_failure(tes_mpi *m, int r, const char *why)
 {
@@ -192,17 +201,8 @@ int tes__mpi_drain(tes_mpi *m, int r, int until, int64_t seq)
         char why[TES_MPI_TEXT];
         switch (tag) {
         case TES_TAG_BYE:
-            if (tes__mpi_parse_text(m, len, w, 1, why, sizeof why) == 0) {
-                m->bye[r] = true;
-                m->bye_status[r] = (int)w[0];
-                snprintf(m->bye_why[r], sizeof m->bye_why[r], "%s", why);
-                if (w[0])
-                    note_failure(m, r, why);
-            } else {
-                m->bye[r] = true;
-                m->bye_status[r] = 1;
-                note_failure(m, r, "garbled goodbye");
-            }
+            if (tes__mpi_got_bye(m, r, len))
+                note_failure(m, r, m->bye_why[r]);
             break;
         case TES_TAG_STOPPED:
             if (len >= (long)sizeof(int64_t)) {
@@ -218,7 +218,8 @@ int tes__mpi_drain(tes_mpi *m, int r, int until, int64_t seq)
             /* It began a run that rank 0 will not take part in: the job
              * went different ways on different ranks. */
             note_failure(m, r, "began a run that rank 0 did not");
-            tes__mpi_stop_all(m, m->seq, -EPROTO, "the ranks ran different jobs");
+            tes__mpi_stop_all(m, m->seq, -EPROTO,
+                              "the ranks ran different jobs");
             break;
         default: /* tiles of a run that failed */
             break;
@@ -298,20 +299,22 @@ TES_API int tes_mpi_create(tes_mpi **out, MPI_Comm comm,
     int init = 0, level = 0, is_main = 0;
     MPI_Initialized(&init);
     if (!out || !init)
-        return fail(err, -EINVAL, "MPI: not initialized");
+        return tes__mpi_fail(err, -EINVAL, "MPI: not initialized");
     MPI_Query_thread(&level);
     MPI_Is_thread_main(&is_main);
     if (level < MPI_THREAD_FUNNELED || !is_main)
-        return fail(err, -EINVAL, "MPI: needs MPI_THREAD_FUNNELED and the "
-                                  "thread that initialized MPI");
+        return tes__mpi_fail(err, -EINVAL,
+                             "MPI: needs MPI_THREAD_FUNNELED and the "
+                             "thread that initialized MPI");
     tes_mpi *m = calloc(1, sizeof *m);
     if (!m)
-        return fail(err, -ENOMEM, "MPI: out of memory");
+        return tes__mpi_fail(err, -ENOMEM, "MPI: out of memory");
     tes_mpi_options d = TES_MPI_OPTIONS_INIT;
     m->o = opts ? *opts : d;
     if (MPI_Comm_dup(comm, &m->comm) != MPI_SUCCESS) {
         free(m);
-        return fail(err, -EINVAL, "MPI: cannot duplicate the communicator");
+        return tes__mpi_fail(err, -EINVAL,
+                             "MPI: cannot duplicate the communicator");
     }
     /* Errors come back as codes (a lost peer on a network transport),
      * never as an abort of the whole job from inside MPI. */
@@ -332,7 +335,7 @@ TES_API int tes_mpi_create(tes_mpi **out, MPI_Comm comm,
     m->bye_why = calloc(n, sizeof *m->bye_why);
     if (!m->stopped || !m->bye || !m->bye_status || !m->bye_why) {
         tes_mpi_destroy(m);
-        return fail(err, -ENOMEM, "MPI: out of memory");
+        return tes__mpi_fail(err, -ENOMEM, "MPI: out of memory");
     }
     for (size_t i = 0; i < n; i++)
         m->stopped[i] = -1;
@@ -372,11 +375,11 @@ TES_API int tes_mpi_init(int *argc, char ***argv, tes_mpi **out,
     if (here) {
         if (MPI_Init_thread(argc, argv, MPI_THREAD_FUNNELED, &provided) !=
             MPI_SUCCESS)
-            return fail(err, -EIO, "MPI: cannot initialize");
+            return tes__mpi_fail(err, -EIO, "MPI: cannot initialize");
         if (provided < MPI_THREAD_FUNNELED) {
             MPI_Finalize();
-            return fail(err, -ENOTSUP, "MPI: this MPI offers no "
-                                       "MPI_THREAD_FUNNELED");
+            return tes__mpi_fail(err, -ENOTSUP, "MPI: this MPI offers no "
+                                 "MPI_THREAD_FUNNELED");
         }
     }
     MPI_Comm_size(MPI_COMM_WORLD, &size);
@@ -390,10 +393,11 @@ TES_API int tes_mpi_init(int *argc, char ***argv, tes_mpi **out,
         lib[strcspn(lib, ",\n")] = 0;
         int rc = -EPROTO;
         if (rank == 0)
-            fail(err, rc, "MPI: the launcher started %ld processes (%s=%ld) "
+            tes__mpi_fail(err, rc,
+                          "MPI: the launcher started %ld processes (%s=%ld) "
                           "but %s sees each as rank 0 of 1: start it with "
                           "the mpirun of the MPI it was built with",
-                 n, var, n, lib);
+                          n, var, n, lib);
         else if (err)
             err->code = rc, err->message[0] = 0;
         if (here)
@@ -455,7 +459,8 @@ TES_API int tes_mpi_finish(tes_mpi *m, int status, const char *why,
             return status ? status : 1;
     int job = status ? status : m->failed ? 1 : 0;
     if (!status && job && err) {
-        fail(err, -ECANCELED, "rank %d: %s", m->fail_rank, m->fail_why);
+        tes__mpi_fail(err, -ECANCELED, "rank %d: %s", m->fail_rank,
+                      m->fail_why);
         m->reported = true;
     }
     int64_t w = job;

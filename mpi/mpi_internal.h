@@ -83,10 +83,16 @@ struct tes_mpi {
     size_t cap;
 };
 
+/* Fills err (when not NULL) with code and the message; returns code. */
+int tes__mpi_fail(tes_raster_error *err, int code, const char *fmt, ...)
+    TES_PRINTF(3, 4);
+
 /* ---- waiting without burning a core (job.c) ------------------------- */
 
 /* A wait's state: a few polls back to back, then sleeps that double from
- * 16 us up to 1 ms, starting over after each message. */
+ * 16 us up to 256 us, starting over after each message: a message that
+ * lands is seen within a quarter of a millisecond, and a rank that waits
+ * a long time wakes 4000 times a second, a percent or two of a core. */
 typedef struct tes__mpi_backoff {
     int polls;
     long sleep_ns;
@@ -117,6 +123,9 @@ int tes__mpi_parse_text(const tes_mpi *m, long len, int64_t *w, int nw,
  * Returns 0 or -ENOMEM. */
 int tes__mpi_grow(unsigned char **buf, size_t *cap, size_t n);
 
+/* Rank 0: records rank r's BYE, whose len bytes are in m->buf; returns
+ * its exit status. */
+int tes__mpi_got_bye(tes_mpi *m, int r, long len);
 /* Rank 0: the job failed; tells every rank that has not said BYE (once;
  * seq and code are carried for the record, why as text). */
 void tes__mpi_stop_all(tes_mpi *m, int64_t seq, int code, const char *why);

@@ -9,7 +9,6 @@
  */
 #include <errno.h>
 #include <sched.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -71,29 +70,16 @@ static const char *const hello_names[H_N] = {
 /* A tile message's head: these words, then one size per chunk. */
 enum { T_SEQ, T_TILE, T_CHUNKS, T_PARTIAL, T_TOTAL, T_N };
 
-static int fail(tes_raster_error *err, int code, const char *fmt, ...)
-    TES_PRINTF(3, 4);
-static int fail(tes_raster_error *err, int code, const char *fmt, ...)
-{
-    if (err) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err->message, sizeof err->message, fmt, ap);
-        va_end(ap);
-        err->code = code;
-    }
-    return code;
-}
 
 static int cancelled(const struct tes__mpi_run *r, tes_raster_error *err)
 {
-    return fail(err, -ECANCELED, "%s: cancelled", r->name);
+    return tes__mpi_fail(err, -ECANCELED, "%s: cancelled", r->name);
 }
 
 static int stopped(tes_raster_error *err)
 {
-    return fail(err, -ECANCELED,
-                "MPI: stopped: the job failed on another rank");
+    return tes__mpi_fail(err, -ECANCELED,
+                         "MPI: stopped: the job failed on another rank");
 }
 
 /* The rank that computes tile t: run after run in turn, or, with strips,
@@ -135,27 +121,24 @@ static int root_watch(run_t *r, tes_raster_error *err)
     if (len >= 0) {
         m->failed = m->reported = r->named = true;
         if (tes__mpi_parse_text(m, len, w, 2, why, sizeof why))
-            return fail(err, -EPROTO, "rank %d: failed", from);
-        return fail(err, w[1] < 0 ? (int)w[1] : -EIO, "rank %d: %s", from,
-                    why);
+            return tes__mpi_fail(err, -EPROTO, "rank %d: failed", from);
+        return tes__mpi_fail(err, w[1] < 0 ? (int)w[1] : -EIO, "rank %d: %s",
+                             from, why);
     }
     if (len == -1)
         len = tes__mpi_take(m, MPI_ANY_SOURCE, TES_TAG_BYE, &from, &tag);
     if (len >= 0) {
         m->failed = m->reported = r->named = true;
-        m->bye[from] = true;
-        if (tes__mpi_parse_text(m, len, w, 1, why, sizeof why))
-            w[0] = 1, why[0] = 0;
-        m->bye_status[from] = (int)w[0];
-        snprintf(m->bye_why[from], sizeof m->bye_why[from], "%s", why);
-        if (w[0])
-            return fail(err, -ECANCELED, "rank %d: %s", from,
-                        why[0] ? why : "failed");
-        return fail(err, -EPROTO, "rank %d: left the job before run %lld",
-                    from, (long long)r->seq);
+        const char *said = m->bye_why[from];
+        if (tes__mpi_got_bye(m, from, len))
+            return tes__mpi_fail(err, -ECANCELED, "rank %d: %s", from,
+                                 said[0] ? said : "failed");
+        return tes__mpi_fail(err, -EPROTO,
+                             "rank %d: left the job before run %lld", from,
+                             (long long)r->seq);
     }
     if (len < -1)
-        return fail(err, (int)len, "MPI: receive failed");
+        return tes__mpi_fail(err, (int)len, "MPI: receive failed");
     return 0;
 }
 
@@ -171,7 +154,7 @@ static int root_wait(run_t *r, int src, int tag, MPI_Message *msg,
         MPI_Status st;
         int flag = 0;
         if (MPI_Improbe(src, tag, m->comm, &flag, msg, &st) != MPI_SUCCESS)
-            return fail(err, -EIO, "MPI: probe failed");
+            return tes__mpi_fail(err, -EIO, "MPI: probe failed");
         if (flag) {
             MPI_Get_count(&st, MPI_BYTE, count);
             return 0;
@@ -206,14 +189,14 @@ static int root_begin(run_t *r, const int64_t *mine, tes_raster_error *err)
     tes_mpi *m = r->m;
     bool *seen = calloc((size_t)m->size, sizeof *seen);
     if (!seen)
-        return fail(err, -ENOMEM, "MPI: out of memory");
+        return tes__mpi_fail(err, -ENOMEM, "MPI: out of memory");
     r->granted = calloc((size_t)m->size, sizeof *r->granted);
     int n_chunks = r->l.chunks > 0 ? r->l.chunks : 1;
     r->chunk = calloc((size_t)n_chunks, sizeof *r->chunk);
     r->chunk_size = calloc((size_t)n_chunks, sizeof *r->chunk_size);
     if (!r->granted || !r->chunk || !r->chunk_size) {
         free(seen);
-        return fail(err, -ENOMEM, "MPI: out of memory");
+        return tes__mpi_fail(err, -ENOMEM, "MPI: out of memory");
     }
     /* Ranks bound to fewer CPUs than they run threads. */
     int n_bound = 0, first = 0;
@@ -235,7 +218,8 @@ static int root_begin(run_t *r, const int64_t *mine, tes_raster_error *err)
             int64_t w[H_N];
             if (len != (long)sizeof w || seen[from]) {
                 r->named = true;
-                rc = fail(err, -EPROTO, "rank %d: garbled hello", from);
+                rc = tes__mpi_fail(err, -EPROTO, "rank %d: garbled hello",
+                                   from);
                 break;
             }
             memcpy(w, m->buf, sizeof w);
@@ -243,12 +227,13 @@ static int root_begin(run_t *r, const int64_t *mine, tes_raster_error *err)
             left--;
             for (int i = H_SEQ; i <= H_STRIPS && !rc; i++)
                 if (w[i] != mine[i])
-                    rc = fail(err, -EPROTO,
-                              "rank %d: its job differs from rank 0's "
-                              "(%s %lld, not %lld): do all ranks see the "
-                              "same files and options?",
-                              from, hello_names[i], (long long)w[i],
-                              (long long)mine[i]);
+                    rc = tes__mpi_fail(
+                        err, -EPROTO,
+                        "rank %d: its job differs from rank 0's (%s %lld, "
+                        "not %lld): do all ranks see the same files and "
+                        "options?",
+                        from, hello_names[i], (long long)w[i],
+                        (long long)mine[i]);
             r->named = rc != 0;
             if (w[H_THREADS] > w[H_CPUS] && w[H_CPUS] < w[H_ONLINE] &&
                 n_bound++ == 0) {
@@ -259,7 +244,7 @@ static int root_begin(run_t *r, const int64_t *mine, tes_raster_error *err)
             continue;
         }
         if (len < -1)
-            rc = fail(err, (int)len, "MPI: receive failed");
+            rc = tes__mpi_fail(err, (int)len, "MPI: receive failed");
         else if (!(rc = root_watch(r, err)) && tes__mpi_cancelled(m))
             rc = cancelled(r, err);
         else if (!rc)
@@ -288,7 +273,7 @@ static int grant(run_t *r, int64_t t, tes_raster_error *err)
             int64_t w[2] = { r->seq, h };
             int rc = tes__mpi_send_small(m, o, TES_TAG_CREDIT, w, sizeof w);
             if (rc)
-                return fail(err, rc, "MPI: cannot reach rank %d", o);
+                return tes__mpi_fail(err, rc, "MPI: cannot reach rank %d", o);
             r->granted[o] = h;
         }
     }
@@ -312,16 +297,16 @@ static int run_get(void *ctx, int64_t t, tes_tile_bytes *bytes,
     if (MPI_Mrecv(ok ? r->tbuf : NULL, ok ? count : 0, MPI_BYTE, &msg,
                   &st) != MPI_SUCCESS ||
         !ok)
-        return fail(err, ok ? -EIO : -ENOMEM, "MPI: tile %lld from rank %d: "
-                                              "%s", (long long)t, src,
-                    ok ? "receive failed" : "out of memory");
+        return tes__mpi_fail(err, ok ? -EIO : -ENOMEM,
+                             "MPI: tile %lld from rank %d: %s", (long long)t,
+                             src, ok ? "receive failed" : "out of memory");
     int64_t h[T_N];
     int n = r->l.chunks;
     size_t head = (size_t)(T_N + n) * sizeof(int64_t);
     r->named = true; /* what fails from here is the sender's doing */
     if ((size_t)count < head)
-        return fail(err, -EPROTO, "rank %d: garbled tile %lld", src,
-                    (long long)t);
+        return tes__mpi_fail(err, -EPROTO, "rank %d: garbled tile %lld", src,
+                             (long long)t);
     memcpy(h, r->tbuf, sizeof h);
     size_t total = head + (size_t)h[T_PARTIAL];
     for (int i = 0; i < n; i++) {
@@ -333,14 +318,14 @@ static int run_get(void *ctx, int64_t t, tes_tile_bytes *bytes,
     if (h[T_SEQ] != r->seq || h[T_TILE] != t || h[T_CHUNKS] != n ||
         h[T_PARTIAL] != (int64_t)r->l.partial_size ||
         h[T_TOTAL] != (int64_t)total || (size_t)count > total)
-        return fail(err, -EPROTO, "rank %d: tile %lld is not the one "
-                                  "expected (run %lld, tile %lld)",
-                    src, (long long)t, (long long)h[T_SEQ],
-                    (long long)h[T_TILE]);
+        return tes__mpi_fail(err, -EPROTO, "rank %d: tile %lld is not the one "
+                             "expected (run %lld, tile %lld)",
+                             src, (long long)t, (long long)h[T_SEQ],
+                             (long long)h[T_TILE]);
     r->named = false;
     if (tes__mpi_grow(&r->tbuf, &r->tcap, total))
-        return fail(err, -ENOMEM, "MPI: tile %lld: out of memory",
-                    (long long)t);
+        return tes__mpi_fail(err, -ENOMEM, "MPI: tile %lld: out of memory",
+                             (long long)t);
     for (size_t got = (size_t)count; got < total; got += (size_t)count) {
         rc = root_wait(r, src, TES_TAG_TILE_MORE, &msg, &count, err);
         if (rc)
@@ -348,13 +333,14 @@ static int run_get(void *ctx, int64_t t, tes_tile_bytes *bytes,
         if (count < 0 || got + (size_t)count > total) {
             MPI_Mrecv(NULL, 0, MPI_BYTE, &msg, &st);
             r->named = true;
-            return fail(err, -EPROTO, "rank %d: tile %lld is too long", src,
-                        (long long)t);
+            return tes__mpi_fail(err, -EPROTO,
+                                 "rank %d: tile %lld is too long", src,
+                                 (long long)t);
         }
         if (MPI_Mrecv(r->tbuf + got, count, MPI_BYTE, &msg, &st) !=
             MPI_SUCCESS)
-            return fail(err, -EIO, "MPI: tile %lld: receive failed",
-                        (long long)t);
+            return tes__mpi_fail(err, -EIO, "MPI: tile %lld: receive failed",
+                                 (long long)t);
     }
     size_t off = head;
     for (int i = 0; i < n; i++) {
@@ -391,7 +377,7 @@ static int root_end(run_t *r, int rc, void *result, tes_raster_error *err)
         size_t first = ps < m->piece - 16 ? ps : m->piece - 16;
         unsigned char *msg = malloc(16 + first);
         if (!msg)
-            rc = fail(err, -ENOMEM, "MPI: out of memory");
+            rc = tes__mpi_fail(err, -ENOMEM, "MPI: out of memory");
         int64_t w[2] = { r->seq, (int64_t)ps };
         if (msg) {
             memcpy(msg, w, 16);
@@ -406,7 +392,7 @@ static int root_end(run_t *r, int rc, void *result, tes_raster_error *err)
                                  (const unsigned char *)result + first,
                                  ps - first);
             if (rc)
-                rc = fail(err, rc, "MPI: cannot reach rank %d", o);
+                rc = tes__mpi_fail(err, rc, "MPI: cannot reach rank %d", o);
         }
         free(msg);
         return rc;
@@ -417,7 +403,7 @@ static int root_end(run_t *r, int rc, void *result, tes_raster_error *err)
     if (err && !r->named && rc != -ECANCELED) {
         char msg[sizeof err->message];
         snprintf(msg, sizeof msg, "%s", err->message);
-        fail(err, rc, "rank 0: %.*s", (int)sizeof msg - 16, msg);
+        tes__mpi_fail(err, rc, "rank 0: %.*s", (int)sizeof msg - 16, msg);
     }
     m->failed = m->reported = true;
     tes__mpi_stop_all(m, r->seq, rc, err ? err->message : "");
@@ -480,18 +466,31 @@ static bool out_done(outmsg *o)
     return o->n_req == 0;
 }
 
+/* One step of a wait on rank 0: take what it sent, or sleep a little.
+ * Returns 0, or the cancel's code. */
+static int root_step(run_t *r, tes__mpi_backoff *b, tes_raster_error *err)
+{
+    if (tes__mpi_from_root(r->m, r)) {
+        tes__mpi_backoff_reset(b);
+        return 0;
+    }
+    if (tes__mpi_cancelled(r->m))
+        return cancelled(r, err);
+    tes__mpi_backoff_wait(b);
+    return 0;
+}
+
 /* Waits until every send of ours is done: rank 0 takes them all, in a
  * run that succeeds and in the drain after a STOP alike. */
-static int out_wait_all(run_t *r)
+static int out_wait_all(run_t *r, tes_raster_error *err)
 {
     tes__mpi_backoff b;
     tes__mpi_backoff_reset(&b);
     for (int i = 0; i < CREDIT_TILES; i++)
         while (!out_done(&r->out[i])) {
-            if (tes__mpi_cancelled(r->m))
-                return -ECANCELED;
-            tes__mpi_from_root(r->m, r);
-            tes__mpi_backoff_wait(&b);
+            int rc = root_step(r, &b, err);
+            if (rc)
+                return rc;
         }
     return 0;
 }
@@ -506,13 +505,9 @@ static int run_put(void *ctx, int64_t t, const tes_tile_bytes *bytes,
     tes__mpi_backoff_reset(&b);
     /* Our turn: credit for t, and the outbox slot's last sends done. */
     while ((r->credit <= t || !out_done(o)) && !m->stop_seen) {
-        if (tes__mpi_from_root(m, r)) {
-            tes__mpi_backoff_reset(&b);
-            continue;
-        }
-        if (tes__mpi_cancelled(m))
-            return cancelled(r, err);
-        tes__mpi_backoff_wait(&b);
+        int rc = root_step(r, &b, err);
+        if (rc)
+            return rc;
     }
     if (m->stop_seen)
         return stopped(err);
@@ -526,8 +521,8 @@ static int run_put(void *ctx, int64_t t, const tes_tile_bytes *bytes,
     if (tes__mpi_grow(&o->buf, &o->cap, total) ||
         (pieces > (size_t)o->cap_req &&
          !(o->req = realloc(o->req, pieces * sizeof *o->req))))
-        return fail(err, -ENOMEM, "MPI: tile %lld: out of memory",
-                    (long long)t);
+        return tes__mpi_fail(err, -ENOMEM, "MPI: tile %lld: out of memory",
+                             (long long)t);
     if (pieces > (size_t)o->cap_req)
         o->cap_req = (int)pieces;
     int64_t h[T_N] = { r->seq, t, n, (int64_t)ps, (int64_t)total };
@@ -547,8 +542,8 @@ static int run_put(void *ctx, int64_t t, const tes_tile_bytes *bytes,
         if (MPI_Isend(o->buf + at, (int)len, MPI_BYTE, 0,
                       k ? TES_TAG_TILE_MORE : TES_TAG_TILE, m->comm,
                       &o->req[k]) != MPI_SUCCESS)
-            return fail(err, -EIO, "MPI: tile %lld: send failed",
-                        (long long)t);
+            return tes__mpi_fail(err, -EIO, "MPI: tile %lld: send failed",
+                                 (long long)t);
         o->n_req = (int)k + 1;
     }
     return 0;
@@ -560,18 +555,12 @@ static int other_end(run_t *r, int rc, tes_raster_error *err)
     tes__mpi_backoff b;
     tes__mpi_backoff_reset(&b);
     while (!rc && !r->verdict && !m->stop_seen) {
-        if (tes__mpi_from_root(m, r)) {
-            tes__mpi_backoff_reset(&b);
-            continue;
-        }
-        if (tes__mpi_cancelled(m))
-            return cancelled(r, err);
-        tes__mpi_backoff_wait(&b);
+        int wrc = root_step(r, &b, err);
+        if (wrc)
+            return wrc;
     }
-    if (!rc && r->verdict) {
-        int wrc = out_wait_all(r);
-        return wrc ? fail(err, wrc, "cancelled") : 0;
-    }
+    if (!rc && r->verdict)
+        return out_wait_all(r, err);
     if (tes__mpi_cancelled(m))
         return rc ? rc : cancelled(r, err);
     if (rc && !m->stop_seen) {
@@ -583,17 +572,14 @@ static int other_end(run_t *r, int rc, tes_raster_error *err)
     /* Rank 0 stops every rank after any failure; then it drains what we
      * sent up to our STOPPED. */
     while (!m->stop_seen) {
-        if (tes__mpi_from_root(m, r)) {
-            tes__mpi_backoff_reset(&b);
-            continue;
-        }
-        if (tes__mpi_cancelled(m))
+        tes_raster_error ignored;
+        if (root_step(r, &b, &ignored))
             return rc ? rc : cancelled(r, err);
-        tes__mpi_backoff_wait(&b);
     }
     int64_t w = r->seq;
     tes__mpi_send_small(m, 0, TES_TAG_STOPPED, &w, sizeof w);
-    out_wait_all(r);
+    tes_raster_error ignored;
+    out_wait_all(r, &ignored);
     m->failed = true;
     return rc ? rc : stopped(err);
 }
@@ -675,7 +661,7 @@ static int run_begin(void *ctx, const tes_dist_layout *l, int *lookahead,
     if (m->rank == 0)
         return root_begin(r, w, err);
     int rc = tes__mpi_send_small(m, 0, TES_TAG_HELLO, w, sizeof w);
-    return rc ? fail(err, rc, "MPI: cannot reach rank 0") : 0;
+    return rc ? tes__mpi_fail(err, rc, "MPI: cannot reach rank 0") : 0;
 }
 
 static int run_end(void *ctx, int rc, void *result, tes_raster_error *err)
@@ -698,7 +684,7 @@ TES_API int tes_mpi_raster_run(tes_mpi *m, tes_pool *pool,
     if (po)
         o = *po;
     if (!m || o.dist)
-        return fail(err, -EINVAL, "MPI: invalid arguments");
+        return tes__mpi_fail(err, -EINVAL, "MPI: invalid arguments");
     if (m->size == 1) {
         /* mpirun -np 1 binds its rank too: say so, as for a larger job. */
         int64_t cpus = cpus_allowed(), threads = pool ? tes_pool_threads(pool)
@@ -712,11 +698,11 @@ TES_API int tes_mpi_raster_run(tes_mpi *m, tes_pool *pool,
     int is_main = 0;
     MPI_Is_thread_main(&is_main);
     if (!is_main)
-        return fail(err, -EINVAL, "MPI: called off the thread that "
-                                  "initialized MPI");
+        return tes__mpi_fail(err, -EINVAL, "MPI: called off the thread that "
+                             "initialized MPI");
     run_t *r = calloc(1, sizeof *r);
     if (!r)
-        return fail(err, -ENOMEM, "MPI: out of memory");
+        return tes__mpi_fail(err, -ENOMEM, "MPI: out of memory");
     r->m = m;
     r->name = out_path                 ? out_path
               : n_in > 0 && in && in[0] ? tes_raster_path(in[0])
