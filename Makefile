@@ -187,7 +187,7 @@ $(B)/tests/test_%: tests/test_%.c $(TEST_HELPERS) $(RASTER_A) $(RT_A)
 MPI_CHECK = $(if $(SANITIZE),,$(if $(MPI_PKG),$(shell command -v mpirun >/dev/null 2>&1 && echo $(if $(MPI),$(B),build/mpi))))
 check: deps
 	@$(MAKE) --no-print-directory all-tests
-	@$(if $(and $(MPI_CHECK),$(if $(MPI),,y)),$(MAKE) --no-print-directory MPI=1 all)
+	@$(if $(and $(MPI_CHECK),$(if $(MPI),,y)),$(MAKE) --no-print-directory MPI=1 build/mpi/raster-tool)
 	@TES_BUILD=$(B) TES_MPI_BUILD=$(MPI_CHECK) sh tests/run.sh $(TEST_BIN)
 
 .PHONY: all-tests

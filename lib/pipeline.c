@@ -393,9 +393,6 @@ static int dist_begin(run_ctx *c, int *lookahead, tes_raster_error *err)
         .n_inputs = c->n_in,
     };
     const tes_pipeline_dist *d = c->dist;
-    if (!d->begin || !d->owns || !d->end || (d->writer ? !d->get : !d->put))
-        return tes__err(err, -EINVAL, c->out_name,
-                        "incomplete distributed run callbacks");
     *lookahead = 0;
     int rc = d->begin(d->ctx, &l, lookahead, err);
     if (!rc && (*lookahead < 0 || *lookahead > (1 << 20)))
@@ -501,6 +498,12 @@ TES_API int tes_raster_run(tes_pool *pool, const tes_kernel *k,
     c.total = c.across * ((c.height + c.th - 1) / c.th);
     const tes_pipeline_dist *d = c.dist = po->dist;
     bool writer = !d || d->writer;
+    if (d && (!d->begin || !d->owns || !d->end ||
+              (writer ? !d->get : !d->put))) {
+        free(c.win_type);
+        return tes__err(err, -EINVAL, c.out_name,
+                        "incomplete distributed run callbacks");
+    }
     if (c.write && writer) {
         tes__writer_params wp = {
             .path = out_path, .width = c.width, .height = c.height,

@@ -5,10 +5,11 @@
  * stats prints its text; a rank that finds its tiles corrupt fails the
  * job with one line naming it; a rank killed mid-run ends the job; a
  * launcher from another MPI is refused; started without mpirun it is the
- * plain tool; a rank with nothing to do sleeps; rank 0's memory stays
- * near the single machine's. Skipped (passing, with a note) when
- * TES_MPI_BUILD is unset or mpirun is missing. $TES_MPIRUN replaces
- * "mpirun" (with its options) where a machine needs other settings.
+ * plain tool; a rank with nothing to do sleeps; rank 0 draws the one
+ * progress bar; rank 0's memory stays near the single machine's. Skipped
+ * (passing, with a note) when TES_MPI_BUILD is unset or mpirun is
+ * missing. $TES_MPIRUN replaces "mpirun" (with its options) where a
+ * machine needs other settings.
  */
 #include <check.h>
 #include <signal.h>
@@ -227,6 +228,19 @@ START_TEST(cli_mpi_failing_rank_fails_the_job_with_its_line)
     ck_assert_str_eq(err_txt,
                      "raster-tool: missing.tif: No such file or directory\n");
     ck_assert_int_eq(mr(2, "", "hillshade --no-such dem.tif x.tif"), 2);
+    /* A full disk at rank 0 (a file size limit, as the writes see it)
+     * while the others send their tiles. */
+    ck_assert_int_eq(rt("synth --quiet --size 1100x700 dem.tif"), 0);
+    char cmd[12288];
+    snprintf(cmd, sizeof cmd,
+             "cd '%s' && %s -np 3 sh -c 'if [ $OMPI_COMM_WORLD_RANK = 0 ]; "
+             "then trap \"\" XFSZ; ulimit -f 64; fi; exec \"%s\" hillshade "
+             "--quiet --compress none dem.tif x.tif' >stdout.txt 2>stderr.txt",
+             dir, launcher, mtool);
+    ck_assert_int_eq(run_captured(cmd), 1);
+    ck_assert_msg(strncmp(err_txt, "raster-tool: rank 0: x.tif: write failed: "
+                                   "File too large\n", 200) == 0,
+                  "%s", err_txt);
     /* Ranks that do not run the same job (here: other run lengths) are
      * refused before any tile is written. */
     ck_assert_int_eq(mr(1, "-x TESSERA_MPI_RUN_BYTES=1",
@@ -461,6 +475,30 @@ START_TEST(cli_mpi_rank0_memory_stays_near_one_machine)
 }
 END_TEST
 
+START_TEST(cli_mpi_rank0_draws_the_progress_bar)
+{
+    NEED_MPI();
+    if (system("command -v script >/dev/null 2>&1") != 0) {
+        fprintf(stderr, "%s: skipped (no script(1))\n", __func__);
+        return;
+    }
+    ck_assert_int_eq(rt("synth --quiet --size 1100x700 dem.tif"), 0);
+    /* mpirun on a terminal (script's), the ranks on its pipes */
+    char cmd[12288];
+    snprintf(cmd, sizeof cmd,
+             "cd '%s' && script -qec \"%s -np 3 '%s' hillshade dem.tif "
+             "h.tif\" /dev/null >stdout.txt 2>stderr.txt",
+             dir, launcher, mtool);
+    ck_assert_int_eq(run_captured(cmd), 0);
+    ck_assert(tu_exists(P("h.tif")));
+    /* one bar, from 0 to 100% */
+    const char *full = strstr(out_txt, "] 100%");
+    ck_assert_msg(full && !strstr(full + 1, "] 100%") &&
+                      strstr(out_txt, "[#"),
+                  "%s", out_txt);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("cli_mpi");
@@ -474,6 +512,7 @@ static Suite *suite(void)
     tcase_add_test(tc, cli_mpi_mismatched_launcher_is_refused);
     tcase_add_test(tc, cli_mpi_without_mpirun_is_the_plain_tool);
     tcase_add_test(tc, cli_mpi_idle_rank_sleeps);
+    tcase_add_test(tc, cli_mpi_rank0_draws_the_progress_bar);
     tcase_add_test(tc, cli_mpi_rank0_memory_stays_near_one_machine);
     suite_add_tcase(s, tc);
     return s;

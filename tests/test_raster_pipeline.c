@@ -950,6 +950,20 @@ START_TEST(pipeline_dist_failing_share_fails_the_writer)
     ck_assert_int_eq(sh[0].rc, -EDOM);
     ck_assert_int_ne(sh[2].rc, 0);
     ck_assert_int_eq(tu_count_files(f.dir), 1); /* only the input */
+    /* A dist without its callbacks is refused before anything starts. */
+    tes_pipeline_dist d = { true, w_begin, w_owns, w_put, NULL, w_end, NULL };
+    tes_pipeline_options po = TES_PIPELINE_OPTIONS_INIT;
+    po.dist = &d;
+    tes_kernel k = focal_kernel();
+    tes_pool *pool = pool_of(1);
+    char *out = tu_path(f.dir, "out.tif");
+    tes_raster_error err;
+    ck_assert_int_eq(tes_raster_run(pool, &k, &f.r, 1, out, NULL, NULL, &po,
+                                    &err), -EINVAL);
+    ck_assert(strstr(err.message, "incomplete distributed run callbacks"));
+    ck_assert_int_eq(tu_count_files(f.dir), 1);
+    tes_pool_destroy(pool);
+    free(out);
     fixture_close(&f);
 }
 END_TEST
