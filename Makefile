@@ -226,7 +226,7 @@ check: deps
 # uninstall empties.
 .PHONY: check-library
 check-library: all
-	@TES_BUILD=$(B) TES_MPI_BUILD=$(MPI_CHECK) CC="$(CC)" SANITIZE="$(SANITIZE)" MAKE="$(MAKE)" sh tests/library.sh
+	@TES_BUILD=$(B) TES_MPI_BUILD=$(MPI_CHECK) MPI="$(MPI)" CC="$(CC)" SANITIZE="$(SANITIZE)" MAKE="$(MAKE)" sh tests/library.sh
 
 .PHONY: all-tests
 all-tests: all $(TEST_BIN)

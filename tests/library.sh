@@ -9,7 +9,8 @@
 #   3. `make uninstall` with the same PREFIX leaves no file or link behind.
 # Environment: TES_BUILD (build folder), CC, SANITIZE (the build's
 # sanitizers, which the scratch program needs too), MAKE, TES_MPI_BUILD
-# (the MPI build's folder, whose libtessera_mpi is checked in 1., if any).
+# (the MPI build's folder, whose libtessera_mpi is checked in 1., if any),
+# MPI (set for the MPI build, which installs raster-tool-mpi).
 set -u
 B=${TES_BUILD:-build}
 CC=${CC:-cc}
@@ -81,7 +82,7 @@ else
     bad "cc app.c \$(pkg-config --cflags --libs tessera_raster) fails"
 fi
 for f in include/tessera.h include/tessera_raster.h include/tessera_kernels.h \
-    share/man/man3/tessera_kernels.3 bin/raster-tool; do
+    share/man/man3/tessera_kernels.3 "bin/raster-tool${MPI:+-mpi}"; do
     [ -e "$prefix/$f" ] || bad "install did not write $f"
 done
 
