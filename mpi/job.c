@@ -185,7 +185,8 @@ int tes__mpi_drain(tes_mpi *m, int r, int until, int64_t seq)
 {
     tes__mpi_backoff b;
     tes__mpi_backoff_reset(&b);
-    while (!m->bye[r] && !(until == TES_TAG_STOPPED && m->stopped[r] == seq)) {
+    while (!m->bye[r] &&
+           !(until == TES_TAG_STOPPED && m->stopped[r] == seq)) {
         int from, tag;
         long len = tes__mpi_take(m, r, MPI_ANY_TAG, &from, &tag);
         if (len == -1) {
@@ -205,21 +206,24 @@ int tes__mpi_drain(tes_mpi *m, int r, int until, int64_t seq)
                 note_failure(m, r, m->bye_why[r]);
             break;
         case TES_TAG_STOPPED:
-            if (len >= (long)sizeof(int64_t)) {
-                memcpy(w, m->buf, sizeof(int64_t));
-                m->stopped[r] = (int)w[0];
-            }
+            if (len >= (long)sizeof(int64_t))
+                memcpy(&m->stopped[r], m->buf, sizeof(int64_t));
             break;
         case TES_TAG_FAIL:
             if (tes__mpi_parse_text(m, len, w, 2, why, sizeof why) == 0)
                 note_failure(m, r, why);
             break;
         case TES_TAG_HELLO:
-            /* It began a run that rank 0 will not take part in: the job
-             * went different ways on different ranks. */
-            note_failure(m, r, "began a run that rank 0 did not");
-            tes__mpi_stop_all(m, m->seq, -EPROTO,
-                              "the ranks ran different jobs");
+            /* Late for the run that failed, it will see the STOP; a run
+             * that rank 0 never began means the job went different ways
+             * on different ranks. */
+            if (len >= (long)sizeof(int64_t))
+                memcpy(w, m->buf, sizeof(int64_t));
+            if (w[0] > m->seq) {
+                note_failure(m, r, "began a run that rank 0 did not");
+                tes__mpi_stop_all(m, m->seq, -EPROTO,
+                                  "the ranks ran different jobs");
+            }
             break;
         default: /* tiles of a run that failed */
             break;

@@ -65,7 +65,7 @@ struct tes_mpi {
     bool failed;                /* the job failed (any rank); sticky */
     bool warned;                /* rank 0: the CPU warning was given */
     /* rank 0: what each rank said last (index: rank) */
-    int *stopped;               /* run seq of its last STOPPED, or -1 */
+    int64_t *stopped;           /* run seq of its last STOPPED, or -1 */
     bool *bye;                  /* it said BYE */
     int *bye_status;
     char (*bye_why)[TES_MPI_TEXT];

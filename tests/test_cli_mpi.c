@@ -276,9 +276,10 @@ START_TEST(cli_mpi_killed_rank_ends_the_job)
      * its top level makes the run last a while. */
     char cmd[12288];
     snprintf(cmd, sizeof cmd,
-             "cd '%s' && exec %s -np 3 sh -c 'echo $$ > pid.$OMPI_COMM_WORLD_RANK;"
-             " exec \"%s\" hillshade --quiet -j 1 --compress zstd --level 22 "
-             "--tile 64 dem.tif out.tif' >stdout.txt 2>stderr.txt",
+             "cd '%s' && exec %s -np 3 sh -c "
+             "'echo $$ > pid.$OMPI_COMM_WORLD_RANK; exec \"%s\" hillshade "
+             "--quiet -j 1 --compress zstd --level 22 --tile 64 dem.tif "
+             "out.tif' >stdout.txt 2>stderr.txt",
              dir, launcher, mtool);
     pid_t child = fork();
     ck_assert_int_ge(child, 0);
@@ -334,8 +335,9 @@ START_TEST(cli_mpi_mismatched_launcher_is_refused)
         tu_read_text(P("stderr.txt"), err_txt, sizeof err_txt);
         unlink(P("stderr.txt"));
         ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 1);
-        ck_assert_msg(strncmp(err_txt, "raster-tool: MPI: the launcher started ",
-                              39) == 0 && strstr(err_txt, cases[i][1]) &&
+        static const char want[] = "raster-tool: MPI: the launcher started ";
+        ck_assert_msg(strncmp(err_txt, want, sizeof want - 1) == 0 &&
+                          strstr(err_txt, cases[i][1]) &&
                           strstr(err_txt, "rank 0 of 1"),
                       "%s", err_txt);
         ck_assert(!tu_exists(P("out.tif")));
