@@ -273,10 +273,15 @@ START_TEST(cli_mpi_killed_rank_ends_the_job)
     NEED_MPI();
     ck_assert_int_eq(rt("synth --quiet --size 2048x2048 dem.tif"), 0);
     /* Each rank's shell writes its pid, then becomes raster-tool; zstd at
-     * its top level makes the run last a while. */
+     * its top level makes the run last a while. When a rank dies, Open
+     * MPI's mpirun waits odls_base_sigkill_timeout (1 s), sends the others
+     * SIGTERM, waits as long again, then sends SIGKILL: rank 0 removes its
+     * temporary file on the SIGTERM. 3 s instead of 1 leave it time on a
+     * CI machine shared by many builds. */
     char cmd[12288];
     snprintf(cmd, sizeof cmd,
-             "cd '%s' && exec %s -np 3 sh -c "
+             "cd '%s' && exec %s --mca odls_base_sigkill_timeout 3 -np 3 "
+             "sh -c "
              "'echo $$ > pid.$OMPI_COMM_WORLD_RANK; exec \"%s\" hillshade "
              "--quiet -j 1 --compress zstd --level 22 --tile 64 dem.tif "
              "out.tif' >stdout.txt 2>stderr.txt",
