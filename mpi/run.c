@@ -666,8 +666,7 @@ static int run_begin(void *ctx, const tes_dist_layout *l, int *lookahead,
 
 static int run_end(void *ctx, int rc, void *result, tes_raster_error *err)
 {
-    run_t *r = ctx;
-    (void)result; /* others get it through the verdict, into r->result */
+    run_t *r = ctx; /* the others got the result with the verdict */
     return r->m->rank == 0 ? root_end(r, rc, result, err)
                            : other_end(r, rc, err);
 }
