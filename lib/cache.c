@@ -135,6 +135,8 @@ int tes__cache_plan(tes__cache *c, const tes__source *s, const tes__grid *g)
     int64_t down = (g->height + g->tile_height - 1) / g->tile_height;
     for (int64_t ty = 0; ty < down; ty++)
         for (int64_t tx = 0; tx < across; tx++) {
+            if (g->owns && !g->owns(g->owns_ctx, ty * across + tx))
+                continue; /* another process reads for it */
             int64_t x0, y0, x1, y1, wx0, wy0, wx1, wy1;
             tes__grid_tile(g, tx, ty, &x0, &y0, &x1, &y1, &wx0, &wy0, &wx1,
                            &wy1);

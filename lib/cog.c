@@ -116,9 +116,11 @@ int tes__overview_passes(tes__overview_job *j, tes_raster_error *err)
         p.k = &k;
         p.n_in = 1;
         p.src = &src;
-        p.grid = (tes__grid){ j->lw[l], j->lh[l], e->tile_width,
-                              e->tile_height, tes__resample_margin(m),
-                              rs.rx, rs.ry };
+        p.grid = (tes__grid){ .width = j->lw[l], .height = j->lh[l],
+                              .tile_width = e->tile_width,
+                              .tile_height = e->tile_height,
+                              .halo = tes__resample_margin(m),
+                              .rx = rs.rx, .ry = rs.ry };
         p.out_type = e->type;
         p.out_bands = e->bands;
         p.out_has_nodata = j->has_nodata;

@@ -9,7 +9,9 @@
  * row-major order (tiles computed early wait in a store) and folds
  * reduction partials in that order, so the bytes and the results never
  * depend on the thread count. A COG output takes several passes
- * (cog.c). Also tes_raster_write_tile.
+ * (cog.c). A run spread over processes (tes_pipeline_dist) computes the
+ * tiles this one owns, row by row; its writer gets the others' in turn.
+ * Also tes_raster_write_tile.
  */
 #include <math.h>
 #include <stdatomic.h>
@@ -42,6 +44,7 @@ typedef struct run_ctx {
                                    uncompressed file before its turn, */
     tes__store *reorder;        /* or else waiting for it here */
     tes__encoded view;          /* a stored tile lent to the writer */
+    void *got_partial;          /* a distributed run's tile made elsewhere */
     uint8_t **view_buf;
     size_t *view_cap;
     bool mutex_ready;
@@ -394,7 +397,13 @@ static int pass_setup(run_ctx *c, tes_raster_error *err)
     c->down = (c->g.height + c->g.tile_height - 1) / c->g.tile_height;
     c->total = c->across * c->down;
     int threads = tes_pool_threads(p->pool);
-    c->K = p->po->max_in_flight > 0 ? p->po->max_in_flight : 2 * threads + 2;
+    c->K = (p->po->max_in_flight > 0 ? p->po->max_in_flight
+                                     : 2 * threads + 2) +
+           p->lookahead;
+    if (p->dist) {
+        c->g.owns = p->dist->owns;
+        c->g.owns_ctx = p->dist->ctx;
+    }
     size_t n = c->n_in > 0 ? (size_t)c->n_in : 1;
     c->win_type = calloc(n, sizeof *c->win_type);
     c->blocks = calloc(n, sizeof *c->blocks);
@@ -418,11 +427,16 @@ static int pass_setup(run_ctx *c, tes_raster_error *err)
         if (rc)
             return tes__err(err, rc, s->name, "out of memory");
     }
-    if (k->partial)
+    if (k->partial) {
         for (int i = 0; i < c->K; i++)
             if (!(c->slots[i].partial = malloc(k->partial_size)))
                 return tes__err(err, -ENOMEM, c->out_name, "out of memory");
-    c->band = plan_walk(c, cache_bytes);
+        /* the writer folds partials of tiles made elsewhere in this one */
+        if (p->dist && p->dist->writer &&
+            !(c->got_partial = malloc(k->partial_size)))
+            return tes__err(err, -ENOMEM, c->out_name, "out of memory");
+    }
+    c->band = p->dist ? c->across : plan_walk(c, cache_bytes);
     if (c->band < c->across && p->w && tes__writer_placeable(p->w)) {
         if (!(c->placed = calloc((size_t)c->total, 1)))
             rc = tes__err(err, -ENOMEM, c->out_name, "out of memory");
@@ -502,22 +516,80 @@ static int hand_on(run_ctx *c, slot *s, int64_t *next_write,
     return rc;
 }
 
-/* Spawns the tiles in the walk's order, at most K in flight, and hands
- * each finished one on in that order. Returns the first failure's code
- * (with err), or 0. */
+/* Whether this process computes tile t, and the first such tile from t
+ * on (c->total when none is left). */
+static inline bool own(const run_ctx *c, int64_t t)
+{
+    const tes_pipeline_dist *d = c->p->dist;
+    return !d || d->owns(d->ctx, t);
+}
+
+static int64_t next_own(const run_ctx *c, int64_t t)
+{
+    while (t < c->total && !own(c, t))
+        t++;
+    return t;
+}
+
+/* The writer's turn for tile t of a distributed run, made elsewhere:
+ * written and folded as if it were ours. */
+static int dist_get(run_ctx *c, int64_t t, int64_t *next_write,
+                    tes_raster_error *err)
+{
+    const tes__pass *p = c->p;
+    const tes_pipeline_dist *d = p->dist;
+    tes_tile_bytes b = { 0, NULL, NULL };
+    int rc = d->get(d->ctx, t, &b, c->got_partial, err);
+    if (rc)
+        return rc;
+    if (p->enc && p->w) {
+        int want = p->enc->planar ? p->out_bands : 1;
+        if (b.n != want || !b.data || !b.size)
+            return tes__err(err, -EPROTO, c->out_name,
+                            "tile %lld arrived with %d chunks, not %d",
+                            (long long)t, b.n, want);
+        /* The writer only reads chunks it may not keep (no capacities). */
+        tes__encoded e = { b.n, (uint8_t **)b.data, (size_t *)b.size, NULL };
+        rc = tes__writer_put(p->w, t, &e, err);
+    }
+    (*next_write)++;
+    if (!rc && c->k->partial)
+        c->k->combine(p->result, c->got_partial, c->k->arg);
+    return rc;
+}
+
+/* The tiles this process computes (progress of one that is not the
+ * writer). */
+static int64_t own_count(const run_ctx *c)
+{
+    int64_t n = 0;
+    for (int64_t t = next_own(c, 0); t < c->total; t = next_own(c, t + 1))
+        n++;
+    return n;
+}
+
+/* Spawns our tiles in the walk's order, at most K in flight, and hands
+ * each finished one on; a distributed run's writer visits every tile in
+ * order (awaiting ours, getting the others'), any other process only its
+ * own. Returns the first failure's code (with err), or 0. */
 static int pass_drive(run_ctx *c, tes_raster_error *err)
 {
     const tes__pass *p = c->p;
     const tes_kernel *k = c->k;
     const tes_pipeline_options *po = p->po;
+    const tes_pipeline_dist *d = p->dist;
+    bool writer = !d || d->writer;
     int K = c->K, rc = 0;
-    int64_t next_spawn = 0, next_done = 0, next_write = 0;
+    /* cursor: the walk's index, or with a dist the next tile of ours */
+    int64_t cursor = d ? next_own(c, 0) : 0, n_spawned = 0, n_done = 0;
+    int64_t next_write = 0, pos = writer ? 0 : cursor;
+    uint64_t own_total = d && !writer ? (uint64_t)own_count(c) : 0;
     bool failed = false;
-    while (!rc || next_done < next_spawn) {
-        while (!failed && next_spawn < c->total && next_spawn - next_done < K) {
-            slot *s = &c->slots[next_spawn % K];
+    for (;;) {
+        while (!failed && cursor < c->total && n_spawned - n_done < K) {
+            slot *s = &c->slots[n_spawned % K];
             s->run = c;
-            s->tile = walk_tile(c, next_spawn);
+            s->tile = d ? cursor : walk_tile(c, cursor);
             s->rc = 0;
             s->skipped = false;
             if (k->partial)
@@ -531,39 +603,72 @@ static int pass_drive(run_ctx *c, tes_raster_error *err)
                 atomic_store_explicit(&c->stop, true, memory_order_relaxed);
                 break;
             }
-            next_spawn++;
+            n_spawned++;
+            cursor = d ? next_own(c, cursor + 1) : cursor + 1;
         }
-        if (next_done == next_spawn)
-            break;
-        slot *s = &c->slots[next_done % K];
-        tes_await(s->f, NULL);
-        tes_future_release(s->f);
-        s->f = NULL;
-        next_done++;
-        if (!s->skipped && !s->rc)
-            p->stats->tiles++;
-        if (s->skipped || (failed && !s->rc)) {
-            failed = true;
-        } else if (s->rc) {
-            if (!rc) {
+        if (failed) {
+            /* Drain what started, keeping the first real error: a tile
+             * that was skipped only saw another tile's failure. */
+            if (n_done == n_spawned)
+                break;
+            slot *s = &c->slots[n_done++ % K];
+            tes_await(s->f, NULL);
+            tes_future_release(s->f);
+            s->f = NULL;
+            if (!rc && s->rc) {
                 rc = s->rc;
                 if (err)
                     *err = s->err;
             }
-            failed = true;
-        } else {
-            int wrc = hand_on(c, s, &next_write, err);
-            if (!wrc && po->progress &&
-                po->progress(p->progress_base + (uint64_t)next_done,
-                             p->progress_total, po->progress_ctx))
-                wrc = tes__err(err, -ECANCELED, c->out_name, "cancelled");
-            if (wrc) {
-                rc = wrc;
+            continue;
+        }
+        if (d ? pos >= c->total : n_done == n_spawned)
+            break;
+        int wrc = 0;
+        if (!d || own(c, pos)) {
+            slot *s = &c->slots[n_done++ % K];
+            tes_await(s->f, NULL);
+            tes_future_release(s->f);
+            s->f = NULL;
+            if (s->skipped || s->rc) {
+                if (s->rc) {
+                    rc = s->rc;
+                    if (err)
+                        *err = s->err;
+                }
                 failed = true;
                 /* relaxed: a hint; see run_ctx.stop */
                 atomic_store_explicit(&c->stop, true, memory_order_relaxed);
+                continue;
             }
+            p->stats->tiles++;
+            if (writer) {
+                wrc = hand_on(c, s, &next_write, err);
+            } else {
+                tes_tile_bytes b = { s->enc.n,
+                                     (const uint8_t *const *)s->enc.data,
+                                     s->enc.size };
+                wrc = d->put(d->ctx, pos, p->enc ? &b : NULL,
+                             k->partial ? s->partial : NULL, err);
+            }
+        } else {
+            wrc = dist_get(c, pos, &next_write, err);
         }
+        uint64_t done = !d    ? (uint64_t)n_done
+                        : writer ? (uint64_t)pos + 1
+                                 : (uint64_t)n_done;
+        uint64_t total = d && !writer ? own_total : p->progress_total;
+        if (!wrc && po->progress &&
+            po->progress(p->progress_base + done, total, po->progress_ctx))
+            wrc = tes__err(err, -ECANCELED, c->out_name, "cancelled");
+        if (wrc) {
+            rc = wrc;
+            failed = true;
+            /* relaxed: a hint; see run_ctx.stop */
+            atomic_store_explicit(&c->stop, true, memory_order_relaxed);
+        }
+        if (d)
+            pos = writer ? pos + 1 : next_own(c, pos + 1);
     }
     if (failed && !rc)
         rc = tes__err(err, -ECANCELED, c->out_name, "stopped");
@@ -600,6 +705,7 @@ static void pass_cleanup(run_ctx *c)
     free(c->view_cap);
     free(c->view.data);
     free(c->view.size);
+    free(c->got_partial);
     tes__cache_destroy(c->cache);
     free(c->blocks);
     free(c->win_type);
@@ -727,8 +833,9 @@ void tes__run_pass(tes__run *r, tes__pass *p, tes__source **src)
     for (int i = 0; i < r->n_in; i++)
         src[i] = &r->in[i]->src;
     p->src = src;
-    p->grid = (tes__grid){ r->width, r->height, r->tw, r->th, r->k->halo,
-                           1, 1 };
+    p->grid = (tes__grid){ .width = r->width, .height = r->height,
+                           .tile_width = r->tw, .tile_height = r->th,
+                           .halo = r->k->halo, .rx = 1, .ry = 1 };
     p->out_type = r->out_type;
     p->out_bands = r->out_bands;
     p->out_has_nodata = r->out_has_nodata;
@@ -740,6 +847,37 @@ void tes__run_pass(tes__run *r, tes__pass *p, tes__source **src)
                         (uint64_t)((r->height + r->th - 1) / r->th);
     p->out_name = r->out_name;
     p->stats = &r->stats;
+}
+
+/* A distributed run's beginning: the layout every process derives alike;
+ * *lookahead, the local tiles that may wait beyond max_in_flight. */
+static int dist_begin(const tes__run *r, int *lookahead,
+                      tes_raster_error *err)
+{
+    const tes_kernel *k = r->k;
+    bool write = r->out_path != NULL;
+    tes_dist_layout l = {
+        .width = r->width, .height = r->height,
+        .tile_width = r->tw, .tile_height = r->th,
+        .tiles = ((r->width + r->tw - 1) / r->tw) *
+                 ((r->height + r->th - 1) / r->th),
+        .tiles_across = (r->width + r->tw - 1) / r->tw,
+        .chunks = write ? (r->enc.planar ? r->out_bands : 1) : 0,
+        .tile_bytes = write ? (size_t)r->tw * (size_t)r->th *
+                                  (size_t)r->out_bands *
+                                  tes_sample_size(r->out_type)
+                            : 0,
+        .partial_size = k->partial ? k->partial_size : 0,
+        .out_type = r->out_type, .out_bands = r->out_bands,
+        .n_inputs = r->n_in,
+    };
+    const tes_pipeline_dist *d = r->po->dist;
+    *lookahead = 0;
+    int rc = d->begin(d->ctx, &l, lookahead, err);
+    if (!rc && (*lookahead < 0 || *lookahead > (1 << 20)))
+        rc = tes__err(err, -EINVAL, r->out_name, "lookahead %d",
+                      *lookahead);
+    return rc;
 }
 
 TES_API int tes_raster_run(tes_pool *pool, const tes_kernel *k,
@@ -764,23 +902,41 @@ TES_API int tes_raster_run(tes_pool *pool, const tes_kernel *k,
     int rc = run_check(&r, err);
     if (rc)
         return rc;
-    if (k->partial)
+    const tes_pipeline_dist *d = r.po->dist;
+    bool writer = !d || d->writer;
+    if (d && (!d->begin || !d->owns || !d->end ||
+              (writer ? !d->get : !d->put)))
+        return tes__err(err, -EINVAL, r.out_name,
+                        "incomplete distributed run callbacks");
+    if (d && out_path && r.oo->cog)
+        return tes__err(err, -EINVAL, r.out_name,
+                        "a COG is written by one process, not a "
+                        "distributed run");
+    if (k->partial && writer)
         k->partial_init(result, k->arg);
     if (out_path && r.oo->cog)
         return tes__cog_run(&r, err);
     tes__writer *w = NULL;
-    if (out_path) {
+    if (out_path && writer) {
         tes__writer_params wp;
         tes__run_writer_params(&r, &wp);
         rc = tes__writer_open(&w, &wp, err);
         if (rc)
             return rc;
     }
-    tes__source *src[TES_CACHE_MAX_INPUTS];
-    tes__pass p;
-    tes__run_pass(&r, &p, src);
-    p.w = w;
-    rc = tes__pass_run(&p, err);
+    /* A shared run begins once this process's own set-up held. */
+    int lookahead = 0;
+    if (d)
+        rc = dist_begin(&r, &lookahead, err);
+    if (!rc) {
+        tes__source *src[TES_CACHE_MAX_INPUTS];
+        tes__pass p;
+        tes__run_pass(&r, &p, src);
+        p.w = w;
+        p.dist = d;
+        p.lookahead = lookahead;
+        rc = tes__pass_run(&p, err);
+    }
     if (w) {
         if (rc)
             tes__writer_abort(w);
@@ -789,7 +945,7 @@ TES_API int tes_raster_run(tes_pool *pool, const tes_kernel *k,
     }
     if (r.po->stats)
         *r.po->stats = r.stats;
-    return rc;
+    return d ? d->end(d->ctx, rc, result, err) : rc;
 }
 
 TES_API int tes_raster_write_tile(const char *path, const tes_tile *t,

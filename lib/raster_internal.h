@@ -216,6 +216,9 @@ typedef struct tes__grid {
     int tile_width, tile_height;
     int halo;
     double rx, ry;
+    /* The tiles this process computes (a distributed run); NULL: all. */
+    bool (*owns)(void *ctx, int64_t tile);
+    void *owns_ctx;
 } tes__grid;
 
 /* Tile (tx, ty)'s rectangle [*x0, *x1) x [*y0, *y1) in the output, and
@@ -414,6 +417,11 @@ typedef struct tes__pass {
     const char *out_name;         /* for messages and beside which a
                                      reorder store goes */
     tes_run_stats *stats;         /* added to; never NULL */
+    /* A run shared with other processes (tes_pipeline_dist): only the
+     * tiles dist owns are computed here, row by row; the writer gets the
+     * others' through dist->get, any other process puts its own. */
+    const tes_pipeline_dist *dist;
+    int lookahead;                /* dist's extra tiles in flight */
 } tes__pass;
 
 /* Runs p; returns 0 or the first failure's code with err. The file's
