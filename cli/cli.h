@@ -151,6 +151,8 @@ int cli_dist_end(int status);
 /* Whether a progress bar may be drawn: stderr is a terminal, or, on rank
  * 0 under a launcher that pipes it, the launcher's stderr is one. */
 bool cli_dist_terminal(void);
+/* The ranks of the job this process is one of (1 in the plain build). */
+int cli_dist_ranks(void);
 
 /* Runs kernel k over the one input r into out_path with c's threads, output
  * options and progress bar; closes r whatever happens. Returns the exit

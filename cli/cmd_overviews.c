@@ -90,6 +90,9 @@ static int run(int argc, char **argv)
                                                  ? "missing FILE"
                                                  : "too many arguments");
     const char *path = argv[optind];
+    if (cli_dist_ranks() > 1) /* every rank would rewrite the file */
+        return cli_fail(path, "overviews are built by one process: run the "
+                              "plain raster-tool");
     o.tile_size = c.out.tile_width;
     o.level = c.out.level;
     tes_pool *pool;
