@@ -386,7 +386,7 @@ uint64_t tes__store_spilled(const tes__store *s, uint64_t *read_back);
 /* Bytes of tile, all chunks. */
 uint64_t tes__store_bytes(const tes__store *s, int64_t tile);
 
-/* ---- one pass of tiles (pipeline.c) ----------------------------------- */
+/* ---- one pass of tiles (pipeline.c), a run (run.c) --------------------- */
 
 struct tes__writer;
 
