@@ -186,7 +186,11 @@ static int run(int argc, char **argv)
             rc = CLI_EXIT_FAIL;
         } else {
             tes_pipeline_options po = TES_PIPELINE_OPTIONS_INIT;
-            cli_progress_setup(&c, &po);
+            cli_progress_setup(
+                &c, &po,
+                (uint64_t)tes_raster_info_get(run_in[0])->width *
+                    (uint64_t)tes_raster_info_get(run_in[0])->height,
+                NULL);
             int prc = tes_raster_run(pool, &k, run_in, m, out_path, &c.out,
                                      NULL, &po, &err);
             cli_progress_end(&po);
