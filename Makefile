@@ -50,6 +50,9 @@ PKG_CONFIG ?= pkg-config
 RASTER_PKGS := libtiff-4 zlib libzstd libdeflate
 RASTER_CFLAGS = $(shell $(PKG_CONFIG) --cflags $(RASTER_PKGS) 2>/dev/null)
 RASTER_LIBS = $(shell $(PKG_CONFIG) --libs $(RASTER_PKGS) 2>/dev/null || echo -ltiff -lzstd -ldeflate -lz) -lm
+# raster-tool's PNG previews (quicklook)
+PNG_CFLAGS = $(shell $(PKG_CONFIG) --cflags libpng 2>/dev/null)
+PNG_LIBS = $(shell $(PKG_CONFIG) --libs libpng 2>/dev/null || echo -lpng)
 CHECK_CFLAGS = $(shell $(PKG_CONFIG) --cflags check 2>/dev/null)
 CHECK_LIBS = $(shell $(PKG_CONFIG) --libs check 2>/dev/null || echo -lcheck -lsubunit -lrt -lm)
 
@@ -98,6 +101,7 @@ $(B)/runtime/%.o: runtime/%.c
 	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c $< -o $@
 
 $(B)/lib/%.o $(B)/kernels/%.o $(B)/cli/%.o: CFLAGS += $(RASTER_CFLAGS)
+$(B)/cli/%.o: CFLAGS += $(PNG_CFLAGS)
 $(B)/lib/%.o: lib/%.c
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c $< -o $@
@@ -150,7 +154,7 @@ $(B)/tessera_raster.pc: $(B)/pc.vars
 RPATH_TOOL := -Wl,-rpath,'$$ORIGIN:$$ORIGIN/../lib'
 RPATH_SUB := -Wl,-rpath,'$$ORIGIN/..'
 $(B)/raster-tool: $(CLI_OBJ) $(RASTER_SO) $(RT_SO)
-	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJ) -L$(B) -ltessera_raster -ltessera $(RPATH_TOOL) -lm
+	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJ) -L$(B) -ltessera_raster -ltessera $(RPATH_TOOL) $(PNG_LIBS) -lm
 
 examples: $(EX_BIN) $(TOOL)
 	@TES_BUILD=$(B) sh examples/run.sh

@@ -160,6 +160,13 @@ void cli_progress_setup(const cli_common *c, tes_pipeline_options *po,
                         uint64_t pixels, const char *what);
 void cli_progress_end(const tes_pipeline_options *po);
 
+/* Writes w x h pixels of 8-bit samples, channels 1 (grey), 2 (grey and
+ * alpha), 3 (RGB) or 4 (RGBA) interleaved, row after row, as a PNG at path,
+ * atomically (png_out.c). Returns 0, or prints the error and returns its
+ * exit status. */
+int cli_png_write(const char *path, const uint8_t *px, int w, int h,
+                  int channels, bool overwrite);
+
 /* GDAL's spellings (gdal_compat.c). */
 
 /* A new argv (malloc'd; the strings are argv's) with every word of table
