@@ -173,8 +173,8 @@ static int parse_line(parse_ctx *p, char *line)
                     return rc;
             if (strcasecmp(f[0], "N") == 0) {
                 p->info.nodata_entry = true;
-                if (p->o && p->o->has_nodata)
-                    return add(p, p->o->nodata, rgba);
+                if (!p->o || p->o->has_nodata)
+                    return add(p, p->o ? p->o->nodata : 0, rgba);
             }
             return 0;
         }
@@ -452,6 +452,7 @@ static int color_relief_tile(tes_tile_job *job)
             const unsigned char *t = st->lut;
             for (int x = 0; x < w; x++) {
                 int s = in->type == TES_U8    ? ((const uint8_t *)src)[x]
+                        : in->type == TES_I8  ? ((const int8_t *)src)[x]
                         : in->type == TES_I16 ? ((const int16_t *)src)[x]
                                               : ((const uint16_t *)src)[x];
                 const unsigned char *c = t + 4 * (size_t)(s - st->lut_lo);
