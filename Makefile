@@ -171,9 +171,12 @@ $(B)/tests/test_rt_%: tests/test_rt_%.c $(TEST_HELPERS) $(RT_A)
 $(PUBLIC_TESTS): $(B)/tests/%: tests/%.c $(RASTER_SO) $(RT_SO)
 	@mkdir -p $(@D)
 	$(CC) -Iinclude -D_GNU_SOURCE $(CFLAGS) $(CHECK_CFLAGS) -o $@ $< -L$(B) -ltessera_raster -ltessera $(RPATH_SUB) $(LDFLAGS) $(CHECK_LIBS) -lm
+# the quicklook suite decodes PNGs with libpng
+$(B)/tests/test_cli_quicklook: TEST_CFLAGS = $(PNG_CFLAGS)
+$(B)/tests/test_cli_quicklook: TEST_LIBS = $(PNG_LIBS)
 $(B)/tests/test_%: tests/test_%.c $(TEST_HELPERS) $(RASTER_A) $(RT_A)
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) -Itests $(CFLAGS) $(RASTER_CFLAGS) $(CHECK_CFLAGS) -o $@ $< $(TEST_HELPERS) $(RASTER_A) $(RT_A) $(LDFLAGS) $(RASTER_LIBS) $(CHECK_LIBS) -lm
+	$(CC) $(CPPFLAGS) -Itests $(CFLAGS) $(RASTER_CFLAGS) $(TEST_CFLAGS) $(CHECK_CFLAGS) -o $@ $< $(TEST_HELPERS) $(RASTER_A) $(RT_A) $(LDFLAGS) $(RASTER_LIBS) $(TEST_LIBS) $(CHECK_LIBS) -lm
 
 check: deps
 	@$(MAKE) --no-print-directory all-tests

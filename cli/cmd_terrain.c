@@ -174,13 +174,19 @@ static int run_terrain(const cli_command *cmd, tes_terrain_kind kind,
     o.kind = kind;
     tes_sample_type type = TES_TYPE_NONE;
     long band = 1;
-    int opt;
+    int opt, longi = -1;
     optind = 1;
     const char *shorts = kind == TES_TERRAIN_SLOPE       ? "j:b:ps:"
                          : kind == TES_TERRAIN_HILLSHADE ? "j:b:s:z:"
                                                          : "j:b:";
-    while ((opt = getopt_long(argc, argv, shorts, longopts, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, shorts, longopts, &longi)) != -1) {
         bool ok = true, applies = true;
+        char name[40];
+        if (longi >= 0)
+            snprintf(name, sizeof name, "--%s", longopts[longi].name);
+        else
+            snprintf(name, sizeof name, "-%c", opt);
+        longi = -1;
         switch (opt) {
         case OPT_ALG:
             /* gdaldem's -alg: Horn or ZevenbergenThorne for the gradient
@@ -258,8 +264,8 @@ static int run_terrain(const cli_command *cmd, tes_terrain_kind kind,
         }
         }
         if (!applies)
-            return cli_usage(cmd, "option %s is not for %s",
-                             argv[optind - 1], cmd->name);
+            return cli_usage(cmd, "option %s is not for %s", name,
+                             cmd->name);
         if (!ok)
             return cli_usage(cmd, "invalid value '%s'", optarg);
     }
