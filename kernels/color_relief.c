@@ -15,6 +15,12 @@
 
 #include "kernels_builtin.h"
 
+#if defined(__GNUC__) && !defined(__clang__)
+/* The row loops below are worth GCC's full vectoriser (see terrain.c); no
+ * result changes. */
+#pragma GCC optimize("O3", "no-math-errno", "no-trapping-math")
+#endif
+
 /* ---- the colour file --------------------------------------------------- */
 
 #define MAX_FIELDS 12
@@ -345,37 +351,44 @@ static int process_entries(tes__color_entry *e, int n, bool has_nd,
 }
 
 /* gdaldem 3.6's GDALColorReliefGetRGBA, with exact matching as later
- * GDAL releases fixed it (3.6 matched only the lowest entry). */
-static void lookup(const tes__color_entry *e, int n, double v,
-                   tes_color_mode mode, unsigned char out[4])
+ * GDAL releases fixed it (3.6 matched only the lowest entry), in two
+ * steps: the index of the first entry not smaller than v, then the colour
+ * from it. */
+
+/* Where the search starts: past a NaN entry (nodata NaN), which only NaN
+ * values match. */
+static int first_entry(const tes__color_entry *e)
 {
-    int lower = 0;
-    if (isnan(e[0].value)) {
-        if (isnan(v)) {
-            for (int c = 0; c < 4; c++)
-                out[c] = (unsigned char)e[0].rgba[c];
-            return;
-        }
-        lower = 1;
-    }
-    /* the first entry not smaller than v (n when there is none) */
-    int i, upper = n - 1;
+    return isnan(e[0].value) ? 1 : 0;
+}
+
+/* gdaldem's binary search: the first entry from lower on not smaller
+ * than v (n when there is none, and for NaN). */
+static int index_of(const tes__color_entry *e, int n, double v, int lower)
+{
+    int upper = n - 1;
+    if (lower > upper)
+        return n; /* only a NaN entry */
     for (;;) {
         int mid = (lower + upper) / 2;
         if (upper - lower <= 1) {
             if (v <= e[lower].value)
-                i = lower;
-            else if (v <= e[upper].value)
-                i = upper;
-            else
-                i = upper + 1;
-            break;
+                return lower;
+            if (v <= e[upper].value)
+                return upper;
+            return upper + 1;
         }
         if (e[mid].value >= v)
             upper = mid;
         else
             lower = mid;
     }
+}
+
+/* The colour of v, whose index_of is i. */
+static void color_at(const tes__color_entry *e, int n, int i, double v,
+                     tes_color_mode mode, unsigned char out[4])
+{
     const tes__color_entry *pick = NULL;
     if (mode == TES_COLOR_EXACT) {
         if (i < n && e[i].value == v)
@@ -411,6 +424,84 @@ static void lookup(const tes__color_entry *e, int n, double v,
     }
 }
 
+static void lookup(const tes__color_entry *e, int n, double v,
+                   tes_color_mode mode, unsigned char out[4])
+{
+    if (isnan(e[0].value) && isnan(v)) {
+        for (int c = 0; c < 4; c++)
+            out[c] = (unsigned char)e[0].rgba[c];
+        return;
+    }
+    color_at(e, n, index_of(e, n, v, first_entry(e)), v, mode, out);
+}
+
+/* Largest table searched by counting rather than by bisection. */
+#define COUNT_MAX 48
+
+/* The colours of a row of w values into nb bands. For a table of a usual
+ * size the index is the count of entries below the value (the binary
+ * search's answer for every value but NaN), counted a row at a time so
+ * that it vectorises and never mispredicts. */
+static void lookup_row(const tes_color_relief_state *st, const double *v,
+                       int w, unsigned char *const o[4], int nb, int *idx)
+{
+    const tes__color_entry *e = st->e;
+    int n = st->n, lo = first_entry(e);
+    bool count = n - lo <= COUNT_MAX;
+    if (count) {
+        for (int x = 0; x < w; x++)
+            idx[x] = lo;
+        for (int j = lo; j < n; j++) {
+            double ev = e[j].value;
+            for (int x = 0; x < w; x++)
+                idx[x] += ev < v[x];
+        }
+    }
+    const tes__color_span *sp = st->span;
+    bool interp = st->mode == TES_COLOR_INTERPOLATE;
+    for (int x = 0; x < w; x++) {
+        unsigned char c[4];
+        int i = idx[x];
+        if (count && interp && i > lo && i < n) {
+            /* color_at's interpolation, from the span's constants */
+            const tes__color_span *s = &sp[i];
+            double ratio = (v[x] - s->lo) / s->width;
+            for (int b = 0; b < nb; b++) {
+                int k = (int)(s->base[b] + ratio * s->step[b]);
+                o[b][x] = (unsigned char)(k < 0 ? 0 : k > 255 ? 255 : k);
+            }
+            continue;
+        }
+        if (count && v[x] == v[x])
+            color_at(e, n, i, v[x], st->mode, c);
+        else
+            lookup(e, n, v[x], st->mode, c);
+        for (int b = 0; b < nb; b++)
+            o[b][x] = c[b];
+    }
+}
+
+/* The spans' constants: span i is between entries i - 1 and i, and
+ * color_at computes (int)((0.45 + a) + ratio * (b - a)) with the same
+ * operands in the same order. */
+static int make_spans(tes_color_relief_state *st)
+{
+    st->span = calloc((size_t)st->n + 1, sizeof *st->span);
+    if (!st->span)
+        return -ENOMEM;
+    for (int i = 1; i < st->n; i++) {
+        const tes__color_entry *a = &st->e[i - 1], *b = &st->e[i];
+        tes__color_span *s = &st->span[i];
+        s->lo = a->value;
+        s->width = b->value - a->value;
+        for (int c = 0; c < 4; c++) {
+            s->base[c] = 0.45 + a->rgba[c];
+            s->step[c] = b->rgba[c] - a->rgba[c];
+        }
+    }
+    return 0;
+}
+
 /* ---- the kernel ---------------------------------------------------------- */
 
 /* A lookup table for integer samples from lo to lo + n - 1. */
@@ -436,8 +527,12 @@ static int color_relief_tile(tes_tile_job *job)
         return tes_tile_fail(job, -EINVAL, "input has %d band(s), no band "
                                            "%d", in->bands, st->band + 1);
     double *v = malloc(sizeof(double) * (size_t)w);
-    if (!v)
+    int *idx = malloc(sizeof(int) * (size_t)w);
+    if (!v || !idx) {
+        free(v);
+        free(idx);
         return tes_tile_fail(job, -ENOMEM, "out of memory");
+    }
     /* gdaldem reads 8- and 16-bit integers as they are and every other
      * type as float32 */
     bool lut = st->lut && in->type == st->lut_type;
@@ -462,15 +557,13 @@ static int color_relief_tile(tes_tile_job *job)
             continue;
         }
         tes_convert_samples(v, TES_F64, src, in->type, (size_t)w);
-        for (int x = 0; x < w; x++) {
-            double s = as_float ? (double)(float)v[x] : v[x];
-            unsigned char c[4];
-            lookup(st->e, st->n, s, st->mode, c);
-            for (int b = 0; b < nb; b++)
-                o[b][x] = c[b];
-        }
+        if (as_float)
+            for (int x = 0; x < w; x++)
+                v[x] = (double)(float)v[x];
+        lookup_row(st, v, w, o, nb, idx);
     }
     free(v);
+    free(idx);
     return 0;
 }
 
@@ -479,6 +572,7 @@ static void state_free(void *arg)
     tes_color_relief_state *st = arg;
     if (st) {
         free(st->e);
+        free(st->span);
         free(st->lut);
         free(st);
     }
@@ -542,8 +636,10 @@ TES_API int tes_kernel_color_relief(tes_kernel *k, const char *colors,
     st->mode = o->mode;
     st->band = o->band;
     st->alpha = o->alpha;
-    rc = 0;
-    if (o->in_type == TES_U8)
+    rc = make_spans(st);
+    if (rc)
+        ;
+    else if (o->in_type == TES_U8)
         rc = make_lut(st, 0, 256);
     else if (o->in_type == TES_I8)
         rc = make_lut(st, -128, 256);

@@ -139,9 +139,16 @@ typedef struct tes__color_entry {
     int order;               /* place in the file, for a stable sort */
 } tes__color_entry;
 
+/* Between two entries: what interpolating there needs. */
+typedef struct tes__color_span {
+    double lo, width;        /* the lower entry's value; upper minus lower */
+    double base[4], step[4]; /* 0.45 + lower's component; upper - lower */
+} tes__color_span;
+
 typedef struct tes_color_relief_state {
     tes__color_entry *e;     /* sorted, processed as gdaldem does */
     int n;
+    tes__color_span *span;   /* n + 1; span i between entries i - 1, i */
     tes_color_mode mode;
     int band;
     bool alpha;
