@@ -16,6 +16,7 @@
 #include "cli_test_util.h"
 #include "raster_test_util.h"
 #include "suite_main.h"
+#include "trace_test_util.h"
 
 static bool have(const char *prog)
 {
@@ -583,6 +584,42 @@ START_TEST(cli_progress_forms)
 }
 END_TEST
 
+/* --trace FILE on every command that runs tiles: a valid trace with the
+ * run's tiles named and counted. */
+START_TEST(cli_trace_on_every_command)
+{
+    synth("f.tif", 200, 150, 3, 0.02);
+    write_colors();
+    static const char *const cmds[] = {
+        "synth --size 100x80 s.tif", "convert f.tif o.tif",
+        "slope f.tif o.tif",         "tri f.tif o.tif",
+        "color-relief f.tif pct.txt o.tif",
+        "calc -A f.tif --expr 'A * 2' o.tif",
+        "blur --sigma 2 f.tif o.tif", "stats f.tif",
+        "quicklook f.tif o.png",
+    };
+    for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
+        ck_assert_msg(rt("%s --trace t.json", cmds[i]) == 0, "%s: %s",
+                      cmds[i], err_txt);
+        jv t;
+        jv_load(P("t.json"), &t);
+        const jv *evs = jv_get(&t, "traceEvents");
+        int tiles = 0;
+        for (size_t k = 0; evs && k < evs->n; k++)
+            tiles += !strncmp(jv_str(&evs->items[k], "name"), "tile ", 5) &&
+                     !strcmp(jv_str(&evs->items[k], "ph"), "B");
+        /* color-relief's percentages take a first pass: its tiles too */
+        double counted = jv_num(jv_get(&t, "otherData"), "tiles", -1);
+        ck_assert_msg(tiles > 0 && counted == tiles, "%s: %d tile spans, %g "
+                      "counted", cmds[i], tiles, counted);
+        jv_free(&t);
+        unlink(P("t.json"));
+        unlink(P("o.tif"));
+        unlink(P("o.png"));
+    }
+}
+END_TEST
+
 static Suite *cli_gdal_suite(void)
 {
     Suite *s = suite_create("cli_gdal");
@@ -596,6 +633,7 @@ static Suite *cli_gdal_suite(void)
     tcase_add_test(tc, cli_color_relief_files);
     tcase_add_test(tc, cli_gdal_calc_command_lines);
     tcase_add_test(tc, cli_progress_forms);
+    tcase_add_test(tc, cli_trace_on_every_command);
     suite_add_tcase(s, tc);
     return s;
 }
