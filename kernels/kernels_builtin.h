@@ -29,7 +29,7 @@ typedef struct tes_terrain_state {
     double sin_alt, sin_alt254, cos_az_alt_z, sin_az_alt_z;
     double cos_az_alt_z254, sin_az_alt_z254;
     double md_sin127, md_cos127, md_cos225_127;
-    double igor_light;       /* Igor: 3 pi / 2 - azimuth, radians */
+    double igor_light;       /* Igor: 3 pi / 2 - azimuth, in [0, 2 pi) */
     float out_nodata;        /* value written for nodata (and flat aspect) */
 } tes_terrain_state;
 

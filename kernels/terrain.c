@@ -164,28 +164,29 @@ static inline float shade_combined_of(const tes_terrain_state *s, double hx,
     return c <= 0 ? 1.0f : (float)(1.0 + 254.0 * c);
 }
 
-/* gdaldem's angle in [0, m): fmod, negative results moved up by m. */
-static double angle_mod(double a, double m)
-{
-    a = fmod(a, m);
-    return a < 0 ? m + a : a;
-}
-
 /* Igor's hillshade (gdaldem -igor, after Igor Ivanov via QGIS): darker
  * with slope, the more so the more the cell faces away from the light;
- * no sun elevation. 255 (1 - slope/90 * (1 - |aspect - light| / pi)). */
-static float shade_igor_of(const tes_terrain_state *s, double hx, double hy)
+ * no sun elevation. 255 (1 - slope/90 * (1 - |aspect - light| / pi)),
+ * from the slope's tangent t (before its atan). */
+TES_INLINE float igor_from(const tes_terrain_state *s, double t, double hx,
+                           double hy)
 {
-    double x = hx * s->inv_ew, y = hy * s->inv_ns;
-    double slope_deg = atan(sqrt(x * x + y * y) * s->zf) * DEG;
-    /* gdaldem: atan2 of the unscaled gradient, in its own convention */
-    double aspect = atan2(hy, hx);
-    double d = fabs(angle_mod(aspect, 2 * M_PI) -
-                    angle_mod(s->igor_light, 2 * M_PI));
-    if (d > M_PI)
-        d = 2 * M_PI - d;
+    double slope_deg = atan_pos(t) * DEG;
+    /* gdaldem: atan2 of the unscaled gradient in its own convention, then
+     * fmod to [0, 2 pi), which for (-pi, pi] adds 2 pi to the negatives */
+    double aspect = atan2_fast(hy, hx);
+    aspect = aspect < 0 ? aspect + 2 * M_PI : aspect;
+    double d = fabs(aspect - s->igor_light);
+    d = d > M_PI ? 2 * M_PI - d : d;
     double shadowness = 1.0 - slope_deg / 90 * (1 - d / M_PI);
     return (float)(255.0 * shadowness);
+}
+
+TES_INLINE float shade_igor_of(const tes_terrain_state *s, double hx,
+                               double hy)
+{
+    double x = hx * s->inv_ew, y = hy * s->inv_ns;
+    return igor_from(s, sqrt(x * x + y * y) * s->zf, hx, hy);
 }
 
 static float value_of(const tes_terrain_state *s, double hx, double hy)
@@ -423,7 +424,26 @@ static void shade_row(const tes_terrain_state *s, const double *restrict hx,
 
 VALUE_ROW(shade_multi_row, shade_multi_of)
 VALUE_ROW(shade_combined_row, shade_combined_of)
-VALUE_ROW(shade_igor_row, shade_igor_of)
+
+/* Igor's in the passes of slope_row: the squared gradient, its root, the
+ * rest; the operations of shade_igor_of. */
+static void shade_igor_row(const tes_terrain_state *s,
+                           const double *restrict hx,
+                           const double *restrict hy, int n,
+                           float *restrict out)
+{
+    double k[256];
+    for (int x0 = 0; x0 < n; x0 += 256) {
+        int m = n - x0 < 256 ? n - x0 : 256;
+        for (int i = 0; i < m; i++) {
+            double x = hx[x0 + i] * s->inv_ew, y = hy[x0 + i] * s->inv_ns;
+            k[i] = x * x + y * y;
+        }
+        sqrt_row(k, m);
+        for (int i = 0; i < m; i++)
+            out[x0 + i] = igor_from(s, k[i] * s->zf, hx[x0 + i], hy[x0 + i]);
+    }
+}
 
 static void value_row(const tes_terrain_state *s, const double *hx,
                       const double *hy, int n, float *out)
@@ -668,8 +688,11 @@ int tes__kernel_terrain(tes_kernel *k, tes_terrain_state *st,
     st->md_sin127 = 127.0 * sin(alt);
     st->md_cos127 = 127.0 * cos(alt) * st->zf;
     st->md_cos225_127 = 127.0 * cos(225 * RAD) * cos(alt) * st->zf;
-    /* Igor: the aspect (gdaldem's atan2 convention) facing the light */
-    st->igor_light = M_PI * 3 / 2 - az;
+    /* Igor: the aspect (gdaldem's atan2 convention) facing the light, in
+     * [0, 2 pi) as gdaldem takes it (fmod) */
+    st->igor_light = fmod(M_PI * 3 / 2 - az, 2 * M_PI);
+    if (st->igor_light < 0)
+        st->igor_light += 2 * M_PI;
     if (o->kind == TES_TERRAIN_HILLSHADE)
         st->out_nodata = 0.0f;
     else if (o->kind == TES_TERRAIN_ASPECT && o->zero_for_flat)
