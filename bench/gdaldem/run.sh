@@ -16,12 +16,17 @@
 # times are medians, ratios gdaldem / raster-tool, peak RSS beside. Then
 # the peak RSS of TRI at 2048² .. the size, for both tools.
 # Writes $WORK/ratios.csv and $WORK/rss.csv, which bench/plot.sh draws.
+# GDALDEM_BENCH_JOBS (default "tri tpi roughness igor color"),
+# GDALDEM_BENCH_MODES (default "plain deflate") and GDALDEM_BENCH_RSS
+# (default 1) pick parts.
 set -eu
 B=${TES_BUILD:-build}
 TOOL="$B/raster-tool"
 RUNS=${GDALDEM_BENCH_RUNS:-3}
 N=${GDALDEM_BENCH_SIZE:-16384}
 WORK=${GDALDEM_BENCH_DIR:-$B/bench-gdaldem}
+JOBS=${GDALDEM_BENCH_JOBS:-tri tpi roughness igor color}
+MODES=${GDALDEM_BENCH_MODES:-plain deflate}
 
 if [ ! -x "$TOOL" ]; then
     echo "gdaldem bench: $TOOL not built" >&2
@@ -65,6 +70,8 @@ echo "job,peer,peer_s,tessera_s,ratio,peer_rss_mb,tessera_rss_mb" >"$WORK/ratios
 # IN COLORS OUT for color-relief): RUNS rounds of one run each.
 run_pair() {
     label=$1
+    case " $JOBS " in *" $2 "*) ;; *) return 0 ;; esac
+    shift
     : >"$WORK/.g"
     : >"$WORK/.t"
     i=0
@@ -90,7 +97,7 @@ run_pair() {
     echo "$label,gdaldem,$g,$t,$(ratio "$g" "$t"),$gm,$tm" >>"$WORK/ratios.csv"
 }
 
-for mode in plain deflate; do
+for mode in $MODES; do
     if [ "$mode" = plain ]; then
         gco=""
         tco="--compress none"
@@ -107,15 +114,18 @@ for mode in plain deflate; do
     echo "|---|---|---|---|---|---|"
     sfx=""
     [ "$mode" = deflate ] && sfx=" (deflate)"
-    run_pair "TRI$sfx" "TRI -q $gco $in $out" "tri -j 2 --quiet --overwrite $tco $in $out"
-    run_pair "TPI$sfx" "TPI -q $gco $in $out" "tpi -j 2 --quiet --overwrite $tco $in $out"
-    run_pair "roughness$sfx" "roughness -q $gco $in $out" \
+    run_pair "TRI$sfx" tri "TRI -q $gco $in $out" \
+        "tri -j 2 --quiet --overwrite $tco $in $out"
+    run_pair "TPI$sfx" tpi "TPI -q $gco $in $out" \
+        "tpi -j 2 --quiet --overwrite $tco $in $out"
+    run_pair "roughness$sfx" roughness "roughness -q $gco $in $out" \
         "roughness -j 2 --quiet --overwrite $tco $in $out"
-    run_pair "hillshade -igor$sfx" "hillshade -igor -q $gco $in $out" \
+    run_pair "hillshade -igor$sfx" igor "hillshade -igor -q $gco $in $out" \
         "hillshade --igor -j 2 --quiet --overwrite $tco $in $out"
-    run_pair "color-relief$sfx" "color-relief -q $gco $in $colors $out" \
+    run_pair "color-relief$sfx" color "color-relief -q $gco $in $colors $out" \
         "color-relief -j 2 --quiet --overwrite $tco $in $colors $out"
 done
+[ "${GDALDEM_BENCH_RSS:-1}" = 1 ] || { echo "csv: $WORK/ratios.csv"; exit 0; }
 
 echo
 echo "### peak RSS of TRI (uncompressed output) by raster size"
