@@ -79,13 +79,14 @@ typedef struct ql_geom {
 } ql_geom;
 
 /* A partial: the boxes [i0, i0 + w) x [j0, j0 + h) a tile touches, their
- * sums (nch + shade of them) and valid counts (input 0, shade), each
- * maxw * maxh. The result is the same for the whole preview (i0 = j0 = 0,
- * w = ow, h = oh). */
-typedef struct ql_head {
+ * sums (nch + shade of them) and valid counts (input 0, shade; counts as
+ * doubles, exact to 2^53), each maxw * maxh. The result is the same for
+ * the whole preview (i0 = j0 = 0, w = ow, h = oh). */
+typedef struct ql_part {
     int64_t i0, j0;
     int w, h;
-} ql_head;
+    double v[]; /* the sums, then the counts */
+} ql_part;
 
 static size_t ql_cells(const ql_geom *g, bool result)
 {
@@ -93,34 +94,32 @@ static size_t ql_cells(const ql_geom *g, bool result)
                   : (size_t)g->maxw * (size_t)g->maxh;
 }
 
-static double *ql_sums(void *p, const ql_geom *g, bool result, int c)
+static double *ql_sums(ql_part *p, const ql_geom *g, bool result, int c)
 {
-    return (double *)((char *)p + sizeof(ql_head)) +
-           (size_t)c * ql_cells(g, result);
+    return p->v + (size_t)c * ql_cells(g, result);
 }
 
-static uint32_t *ql_counts(void *p, const ql_geom *g, bool result, int in)
+static double *ql_counts(ql_part *p, const ql_geom *g, bool result, int in)
 {
     int nsum = g->nch + (g->shade ? 1 : 0);
-    return (uint32_t *)ql_sums(p, g, result, nsum) +
-           (size_t)in * ql_cells(g, result);
+    return ql_sums(p, g, result, nsum + in);
 }
 
 static size_t ql_size(const ql_geom *g, bool result)
 {
     int nsum = g->nch + (g->shade ? 1 : 0);
-    return sizeof(ql_head) + ql_cells(g, result) *
-                                 ((size_t)nsum * sizeof(double) +
-                                  2 * sizeof(uint32_t));
+    return sizeof(ql_part) +
+           ql_cells(g, result) * (size_t)(nsum + 2) * sizeof(double);
 }
 
 static void ql_init(void *partial, void *arg)
 {
-    const ql_geom *g = arg;
-    /* partial_init also clears the result, which is bigger */
-    (void)g;
-    ql_head *h = partial;
-    memset(h, 0, sizeof *h);
+    /* only the head: ql_reduce clears the cells a tile touches, and the
+     * result (which partial_init also sees) was calloc'd */
+    (void)arg;
+    ql_part *h = partial;
+    h->i0 = h->j0 = 0;
+    h->w = h->h = 0;
 }
 
 /* The output box of input column x: floor(x * ow / W). */
@@ -135,7 +134,7 @@ static int ql_reduce(tes_tile_job *job)
     const tes_tile *in = &job->in[0];
     int tw = in->width, th = in->height;
     int64_t x0 = in->x0, y0 = in->y0;
-    ql_head *hd = job->partial;
+    ql_part *hd = job->partial;
     hd->i0 = box_of(x0, g->ow, g->W);
     hd->j0 = box_of(y0, g->oh, g->H);
     hd->w = (int)(box_of(x0 + tw - 1, g->ow, g->W) - hd->i0 + 1);
@@ -145,7 +144,7 @@ static int ql_reduce(tes_tile_job *job)
     for (int c = 0; c < nsum; c++)
         memset(ql_sums(hd, g, false, c), 0, cells * sizeof(double));
     for (int i = 0; i < 2; i++)
-        memset(ql_counts(hd, g, false, i), 0, cells * sizeof(uint32_t));
+        memset(ql_counts(hd, g, false, i), 0, cells * sizeof(double));
     int *col = malloc(sizeof(int) * (size_t)tw);
     double *v = malloc(sizeof(double) * (size_t)tw);
     if (!col || !v) {
@@ -161,7 +160,7 @@ static int ql_reduce(tes_tile_job *job)
         for (int s = 0; s < 1 + (g->shade ? 1 : 0); s++) {
             const tes_tile *t = &job->in[s];
             bool nd = t->has_nodata, fl = tes_sample_type_is_float(t->type);
-            uint32_t *cnt = ql_counts(hd, g, false, s) + row;
+            double *cnt = ql_counts(hd, g, false, s) + row;
             int nc = s == 0 ? g->nch : 1;
             for (int c = 0; c < nc; c++) {
                 double *sum = ql_sums(hd, g, false, s == 0 ? c : g->nch) +
@@ -190,21 +189,14 @@ static int ql_reduce(tes_tile_job *job)
 static void ql_combine(void *acc, const void *partial, void *arg)
 {
     const ql_geom *g = arg;
-    const ql_head *hd = partial;
+    ql_part *hd = (ql_part *)partial, *a = acc;
     int nsum = g->nch + (g->shade ? 1 : 0);
-    void *p = (void *)partial;
     for (int j = 0; j < hd->h; j++) {
         size_t dst = (size_t)(hd->j0 + j) * (size_t)g->ow + (size_t)hd->i0;
         size_t src = (size_t)j * (size_t)hd->w;
-        for (int c = 0; c < nsum; c++) {
-            double *d = ql_sums(acc, g, true, c) + dst;
-            const double *s = ql_sums(p, g, false, c) + src;
-            for (int i = 0; i < hd->w; i++)
-                d[i] += s[i];
-        }
-        for (int k = 0; k < 2; k++) {
-            uint32_t *d = ql_counts(acc, g, true, k) + dst;
-            const uint32_t *s = ql_counts(p, g, false, k) + src;
+        for (int c = 0; c < nsum + 2; c++) {
+            double *d = ql_sums(a, g, true, c) + dst;
+            const double *s = ql_sums(hd, g, false, c) + src;
             for (int i = 0; i < hd->w; i++)
                 d[i] += s[i];
         }
@@ -221,7 +213,7 @@ static int cmp_double(const void *a, const void *b)
 
 /* The range channel c is stretched over: its valid averages' min and max,
  * or their 2nd and 98th percentiles. Returns -1 when out of memory. */
-static int stretch_range(const double *mean, const uint32_t *cnt, size_t n,
+static int stretch_range(const double *mean, const double *cnt, size_t n,
                          int mode, double *lo, double *hi)
 {
     size_t m = 0;
@@ -266,18 +258,18 @@ typedef struct ql_opts {
 } ql_opts;
 
 /* Turns the sums into the PNG's pixels: *px (malloc'd), *channels. */
-static int render(const ql_geom *g, void *acc, const ql_opts *o,
+static int render(const ql_geom *g, ql_part *acc, const ql_opts *o,
                   tes_sample_type type, const char *colors_path,
                   const char *colors, uint8_t **px, int *channels)
 {
     size_t n = (size_t)g->ow * (size_t)g->oh;
-    const uint32_t *cnt = ql_counts(acc, g, true, 0);
-    const uint32_t *scnt = ql_counts(acc, g, true, 1);
+    const double *cnt = ql_counts(acc, g, true, 0);
+    const double *scnt = ql_counts(acc, g, true, 1);
     /* the averages, in place of the sums */
     bool holes = false;
     for (int c = 0; c < g->nch + (g->shade ? 1 : 0); c++) {
         double *s = ql_sums(acc, g, true, c);
-        const uint32_t *k = c < g->nch ? cnt : scnt;
+        const double *k = c < g->nch ? cnt : scnt;
         for (size_t i = 0; i < n; i++)
             s[i] = k[i] ? s[i] / k[i] : 0;
     }
@@ -466,7 +458,7 @@ static int run(int argc, char **argv)
     tes_raster *r[2] = { NULL, NULL };
     tes_raster_error err;
     tes_pool *pool = NULL;
-    void *acc = NULL;
+    ql_part *acc = NULL;
     uint8_t *px = NULL;
     tes_kernel k = TES_KERNEL_INIT;
     ql_geom g;

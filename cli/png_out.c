@@ -60,9 +60,11 @@ static int encode(png_job *j, FILE *f)
     png_set_IHDR(png, info, (png_uint_32)j->w, (png_uint_32)j->h, 8,
                  color[j->channels], PNG_INTERLACE_NONE,
                  PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
-    png_text text = { .compression = PNG_TEXT_COMPRESSION_NONE,
-                      .key = (char *)"Software",
-                      .text = (char *)"raster-tool (tessera)" };
+    png_text text;
+    memset(&text, 0, sizeof text);
+    text.compression = PNG_TEXT_COMPRESSION_NONE;
+    text.key = (char *)"Software";
+    text.text = (char *)"raster-tool (tessera)";
     png_set_text(png, info, &text, 1);
     png_write_info(png, info);
     size_t stride = (size_t)j->w * (size_t)j->channels;

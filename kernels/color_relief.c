@@ -614,15 +614,17 @@ TES_API int tes_kernel_color_relief(tes_kernel *k, const char *colors,
     p.o = o;
     p.err = err;
     int rc = parse(&p, colors);
-    tes_color_relief_state *st = NULL;
     if (rc == 0 && p.n == 0)
         rc = tes__kernel_err(err, -EINVAL, "colors: no colour entries (only "
                                            "nv, and the band has no nodata)");
-    if (rc == 0 && !(st = calloc(1, sizeof *st)))
-        rc = tes__kernel_err(err, -ENOMEM, "colors: out of memory");
     if (rc) {
         free(p.e);
         return rc;
+    }
+    tes_color_relief_state *st = calloc(1, sizeof *st);
+    if (!st) {
+        free(p.e);
+        return tes__kernel_err(err, -ENOMEM, "colors: out of memory");
     }
     /* room for a twin beside nodata for every entry */
     tes__color_entry *e = realloc(p.e, sizeof *e * 2 * (size_t)p.n);
@@ -637,15 +639,13 @@ TES_API int tes_kernel_color_relief(tes_kernel *k, const char *colors,
     st->band = o->band;
     st->alpha = o->alpha;
     rc = make_spans(st);
-    if (rc)
-        ;
-    else if (o->in_type == TES_U8)
+    if (rc == 0 && o->in_type == TES_U8)
         rc = make_lut(st, 0, 256);
-    else if (o->in_type == TES_I8)
+    else if (rc == 0 && o->in_type == TES_I8)
         rc = make_lut(st, -128, 256);
-    else if (o->in_type == TES_U16)
+    else if (rc == 0 && o->in_type == TES_U16)
         rc = make_lut(st, 0, 65536);
-    else if (o->in_type == TES_I16)
+    else if (rc == 0 && o->in_type == TES_I16)
         rc = make_lut(st, -32768, 65536);
     st->lut_type = o->in_type;
     if (rc) {
