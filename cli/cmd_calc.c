@@ -389,7 +389,7 @@ static int run(int argc, char **argv)
                 (uint64_t)tes_raster_info_get(run_in[0])->width *
                     (uint64_t)tes_raster_info_get(run_in[0])->height,
                 NULL);
-            int prc = tes_raster_run(pool, &k, run_in, m, out_path, &c.out,
+            int prc = cli_raster_run(pool, &k, run_in, m, out_path, &c.out,
                                      NULL, &po, &err);
             cli_progress_end(&po);
             tes_pool_destroy(pool);

@@ -546,7 +546,7 @@ static int run(int argc, char **argv)
     /* a halo-free reduction reads each block once: a small cache will do */
     po.cache_bytes = (size_t)16 << 20;
     cli_progress_setup(&c, &po, (uint64_t)g.W * (uint64_t)g.H, NULL);
-    int prc = tes_raster_run(pool, &k, r, o.multiply ? 2 : 1, NULL, &to, acc,
+    int prc = cli_raster_run(pool, &k, r, o.multiply ? 2 : 1, NULL, &to, acc,
                              &po, &err);
     cli_progress_end(&po);
     if (prc) {
@@ -558,8 +558,10 @@ static int run(int argc, char **argv)
     if ((rc = render(&g, acc, &o, info->type, o.colors, colors, &px,
                      &channels)))
         goto out;
-    rc = cli_png_write(out_path, px, g.ow, g.oh, channels,
-                       c.out.overwrite);
+    /* across MPI ranks, every rank has the result; one writes it */
+    if (cli_dist_leader())
+        rc = cli_png_write(out_path, px, g.ow, g.oh, channels,
+                           c.out.overwrite);
 out:
     free(px);
     free(acc);

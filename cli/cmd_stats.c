@@ -62,7 +62,7 @@ static int reduce(tes_pool *pool, tes_raster *r, const cli_common *c,
     const tes_raster_info *info = tes_raster_info_get(r);
     cli_progress_setup(c, &po, (uint64_t)info->width * (uint64_t)info->height,
                        what);
-    int rc = tes_raster_run(pool, &k, &r, 1, NULL, NULL, res, &po, &err);
+    int rc = cli_raster_run(pool, &k, &r, 1, NULL, NULL, res, &po, &err);
     cli_progress_end(&po);
     tes_kernel_release(&k);
     if (rc) {

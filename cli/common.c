@@ -287,6 +287,8 @@ static void draw_gdal(progress_state *st, uint64_t done, uint64_t total)
     }
 }
 
+bool cli_interrupted(void) { return interrupted != 0; }
+
 /* Only the thread that runs the pipeline calls it, one call at a time. */
 static int progress_cb(uint64_t done, uint64_t total, void *ctx)
 {
@@ -321,7 +323,7 @@ void cli_progress_setup(const cli_common *c, tes_pipeline_options *po,
         st.mode = CLI_PROGRESS_GDAL;
         draw_gdal(&st, 0, 1); /* GDAL prints its 0 before any work */
     } else if (c->progress == CLI_PROGRESS_BAR && !c->quiet &&
-               isatty(STDERR_FILENO)) {
+               cli_dist_terminal()) {
         st.mode = CLI_PROGRESS_BAR;
     }
     struct sigaction sa;
@@ -349,7 +351,7 @@ int cli_run_on(const cli_common *c, tes_pool *pool, const tes_kernel *k,
     const tes_raster_info *info = tes_raster_info_get(r);
     cli_progress_setup(c, &po, (uint64_t)info->width * (uint64_t)info->height,
                        NULL);
-    int rc = tes_raster_run(pool, k, &r, 1, out_path, &c->out, NULL, &po,
+    int rc = cli_raster_run(pool, k, &r, 1, out_path, &c->out, NULL, &po,
                             &err);
     cli_progress_end(&po);
     return rc ? cli_fail_err(&err) : CLI_EXIT_OK;
@@ -385,7 +387,7 @@ int cli_band_range(const cli_common *c, tes_pool *pool, tes_raster *r,
     tes_pipeline_options po = TES_PIPELINE_OPTIONS_INIT;
     cli_progress_setup(c, &po, (uint64_t)info->width * (uint64_t)info->height,
                        "statistics");
-    int rc = tes_raster_run(pool, &k, &r, 1, NULL, NULL, res, &po, &err);
+    int rc = cli_raster_run(pool, &k, &r, 1, NULL, NULL, res, &po, &err);
     cli_progress_end(&po);
     tes_kernel_release(&k);
     if (rc) {
