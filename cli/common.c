@@ -218,7 +218,8 @@ typedef struct progress_state {
     uint64_t pixels;     /* of the whole run */
     double t0;           /* monotonic seconds at the start */
     double last_draw;    /* when the bar was last drawn */
-    int last;            /* bar: last per mille drawn; gdal: last tick */
+    int last;            /* -1 before anything; bar: 1 once drawn; gdal:
+                            the last tick printed */
     size_t width;        /* bar: characters of the last line drawn */
 } progress_state;
 

@@ -289,8 +289,8 @@ WINDOW_ROW(tri_wilson_row, tri_wilson)
 WINDOW_ROW(tpi_row, tpi)
 WINDOW_ROW(roughness_row, roughness)
 
-/* hx, hy: scratch of n doubles each (the gradient rows of the other
- * kinds). */
+/* TRI, TPI or roughness of output pixels [0, n) from three window rows
+ * into out; v is scratch of n doubles (the other kinds' gradient row). */
 static void window_row(const tes_terrain_state *s, const double *r0,
                        const double *r1, const double *r2, int n,
                        double *v, float *out)
