@@ -3,7 +3,7 @@
 # As root it runs apt-get; otherwise it prints the one line to run.
 # `deps.sh mpi` adds Open MPI, for the MPI build (make MPI=1) and its tests.
 set -u
-need="gcc make pkg-config check libtiff-dev libtiff-tools zlib1g-dev libzstd-dev libdeflate-dev time"
+need="gcc make pkg-config check libtiff-dev libtiff-tools zlib1g-dev libzstd-dev libdeflate-dev time libpng-dev gnuplot-nox"
 for a in "$@"; do
     case "$a" in
     mpi) need="$need libopenmpi-dev openmpi-bin" ;;

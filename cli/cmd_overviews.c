@@ -98,9 +98,17 @@ static int run(int argc, char **argv)
     tes_pool *pool;
     if (cli_pool(&c, &pool))
         return CLI_EXIT_FAIL;
+    /* the levels' pixels, for the rate: about a third of the file's */
+    uint64_t pixels = 0;
+    tes_raster *r;
+    if (tes_raster_open(&r, path, NULL) == 0) {
+        const tes_raster_info *in = tes_raster_info_get(r);
+        pixels = (uint64_t)in->width * (uint64_t)in->height / 3;
+        tes_raster_close(r);
+    }
     tes_pipeline_options po = TES_PIPELINE_OPTIONS_INIT;
     tes_run_stats st;
-    cli_progress_setup(&c, &po);
+    cli_progress_setup(&c, &po, pixels, NULL);
     o.progress = po.progress;
     o.progress_ctx = po.progress_ctx;
     o.stats = &st;

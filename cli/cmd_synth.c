@@ -164,7 +164,7 @@ static int run(int argc, char **argv)
     po.height = h;
     tes_run_stats rs;
     po.stats = &rs;
-    cli_progress_setup(&c, &po);
+    cli_progress_setup(&c, &po, (uint64_t)w * (uint64_t)h, NULL);
     tes_raster_error err;
     int rc = cli_raster_run(pool, &k, NULL, 0, out_path, &c.out, NULL, &po,
                             &err);

@@ -125,6 +125,7 @@ int cli_dist_ranks(void)
 {
     return job ? tes_mpi_size(job) : 1;
 }
+bool cli_dist_leader(void) { return !job || tes_mpi_rank(job) == 0; }
 
 bool cli_dist_terminal(void)
 {
@@ -162,5 +163,6 @@ int cli_raster_run(tes_pool *pool, const tes_kernel *k,
 bool cli_dist_terminal(void) { return isatty(STDERR_FILENO) != 0; }
 
 int cli_dist_ranks(void) { return 1; }
+bool cli_dist_leader(void) { return true; }
 
 #endif

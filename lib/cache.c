@@ -62,8 +62,11 @@ struct tes__cache {
     } spare[SPARE_MAX];
     int n_spare;
     size_t spare_bytes;
-    uint64_t loads;        /* blocks decoded (a statistic) */
+    tes__cache_counts counts;
 };
+
+/* Blocks this thread decoded (tes__cache_decoded_here). */
+static _Thread_local uint64_t decoded_here;
 
 int tes__cache_create(tes__cache **out, size_t limit)
 {
@@ -233,13 +236,14 @@ static void evict(tes__cache *c)
     }
 }
 
-static int load(tes__source *s, tes__block *b, tes_raster_error *err)
+static int load(tes__source *s, tes__block *b, uint64_t *bytes_in,
+                tes_raster_error *err)
 {
     if (!b->data)
         b->data = malloc(b->bytes);
     if (!b->data)
         return tes__err(err, -ENOMEM, s->name, "out of memory");
-    return s->load(s, b->index, b->data, err);
+    return s->load(s, b->index, b->data, bytes_in, err);
 }
 
 int tes__cache_get(tes__cache *c, tes__source *s, uint32_t index,
@@ -265,6 +269,7 @@ int tes__cache_get(tes__cache *c, tes__source *s, uint32_t index,
             tes__cache_put(c, b);
             return rc;
         }
+        c->counts.hits++;
         pthread_mutex_unlock(&c->lock);
         *out = b;
         *data = b->data;
@@ -281,7 +286,6 @@ int tes__cache_get(tes__cache *c, tes__source *s, uint32_t index,
     b->data = spare_take(c, b->bytes);
     b->state = LOADING;
     b->pins = 1;
-    c->loads++;
     size_t k = bucket(s->id, index);
     b->hnext = c->buckets[k];
     c->buckets[k] = b;
@@ -290,9 +294,13 @@ int tes__cache_get(tes__cache *c, tes__source *s, uint32_t index,
     pthread_mutex_unlock(&c->lock);
 
     tes_raster_error local;
-    int rc = load(s, b, &local);
+    uint64_t bytes_in = 0;
+    int rc = load(s, b, &bytes_in, &local);
+    decoded_here++;
 
     pthread_mutex_lock(&c->lock);
+    c->counts.decoded++;
+    c->counts.bytes_in += bytes_in;
     if (rc) {
         b->state = FAILED;
         b->rc = rc;
@@ -315,6 +323,18 @@ int tes__cache_get(tes__cache *c, tes__source *s, uint32_t index,
     return 0;
 }
 
+void tes__cache_counts_get(tes__cache *c, tes__cache_counts *n)
+{
+    pthread_mutex_lock(&c->lock);
+    *n = c->counts;
+    pthread_mutex_unlock(&c->lock);
+}
+
+uint64_t tes__cache_decoded_here(void)
+{
+    return decoded_here;
+}
+
 void tes__cache_put(tes__cache *c, tes__block *b)
 {
     if (!b)
@@ -335,12 +355,4 @@ void tes__cache_put(tes__cache *c, tes__block *b)
         }
     }
     pthread_mutex_unlock(&c->lock);
-}
-
-uint64_t tes__cache_loads(tes__cache *c)
-{
-    pthread_mutex_lock(&c->lock);
-    uint64_t n = c->loads;
-    pthread_mutex_unlock(&c->lock);
-    return n;
 }

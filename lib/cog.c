@@ -34,7 +34,7 @@ int tes__cog_levels(int64_t width, int64_t height, int tw, int th,
 
 /* Copies every tile of store s into image img of w, in row-major order. */
 static int copy_image(tes__writer *w, int img, tes__store *s, int64_t tiles,
-                      int chunks, tes_raster_error *err)
+                      int chunks, tes_trace_track *tr, tes_raster_error *err)
 {
     uint8_t *data[chunks > 0 ? chunks : 1];
     size_t size[chunks > 0 ? chunks : 1];
@@ -43,6 +43,10 @@ static int copy_image(tes__writer *w, int img, tes__store *s, int64_t tiles,
     memset(buf, 0, sizeof buf);
     memset(cap, 0, sizeof cap);
     tes__encoded view = { chunks, data, size, NULL }; /* the writer copies */
+    if (img)
+        tes_trace_begin(tr, "write overview %d", img);
+    else
+        tes_trace_begin(tr, "write full size");
     int rc = tes__store_flush(s, err);
     for (int64_t t = 0; t < tiles && !rc; t++) {
         for (int k = 0; k < chunks && !rc; k++) {
@@ -56,6 +60,7 @@ static int copy_image(tes__writer *w, int img, tes__store *s, int64_t tiles,
     }
     for (int k = 0; k < chunks; k++)
         free(buf[k]);
+    tes_trace_end(tr);
     return rc;
 }
 
@@ -132,6 +137,7 @@ int tes__overview_passes(tes__overview_job *j, tes_raster_error *err)
         p.progress_total = j->progress_total;
         p.out_name = j->name;
         p.stats = j->stats;
+        p.trace = j->trace;
         if (!rc)
             rc = tes__pass_run(&p, err);
         j->progress_base +=
@@ -201,7 +207,7 @@ int tes__cog_run(tes__run *r, tes_raster_error *err)
         .colormap = oo->colormap, .has_nodata = r->out_has_nodata,
         .nodata = r->out_nodata, .stores = stores + 1,
         .store_mem = cache / 8, .progress_base = (uint64_t)t0,
-        .progress_total = total,
+        .progress_total = total, .trace = r->trace,
     };
     if (!rc)
         rc = tes__overview_passes(&j, err);
@@ -221,9 +227,9 @@ int tes__cog_run(tes__run *r, tes_raster_error *err)
     for (int l = n; l >= 1 && !rc; l--)
         rc = copy_image(w, l, stores[l], tiles_of(lw[l - 1], lh[l - 1],
                                                   r->tw, r->th),
-                        chunks, err);
+                        chunks, r->trace, err);
     if (!rc)
-        rc = copy_image(w, 0, stores[0], t0, chunks, err);
+        rc = copy_image(w, 0, stores[0], t0, chunks, r->trace, err);
     tes__stores_free(stores, n + 1, &r->stats);
     if (w) {
         if (rc)

@@ -58,7 +58,7 @@ static void scratch_free(scratch *s)
 }
 
 static int level_load(tes__source *src, uint32_t block, void *dst,
-                      tes_raster_error *err)
+                      uint64_t *bytes_in, tes_raster_error *err)
 {
     tes__level *l = (tes__level *)src;
     const tes__enc_params *e = &l->enc;
@@ -78,6 +78,7 @@ static int level_load(tes__source *src, uint32_t block, void *dst,
                             &s->raw_cap, err);
         if (rc)
             break;
+        *bytes_in += n;
         /* one band decodes into its plane; bands together need a
          * de-interleave */
         uint8_t *out = (uint8_t *)dst + (size_t)k * plane * ss;

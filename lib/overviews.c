@@ -275,6 +275,7 @@ TES_API int tes_raster_build_overviews(tes_pool *pool, const char *path,
         .method = o->resampling, .colormap = in->colormap,
         .has_nodata = in->has_nodata, .nodata = in->nodata,
         .stores = stores, .store_mem = cache / 4, .progress_total = total,
+        .trace = tes_trace_track_open(pool, "writer"),
     };
     if (!rc && n)
         rc = tes__overview_passes(&j, err);

@@ -49,6 +49,8 @@ typedef struct run_ctx {
     uint8_t **view_buf;
     size_t *view_cap;
     bool mutex_ready;
+    bool traced;                /* the pool traces: tiles name their spans */
+    uint64_t bytes_out;         /* compressed bytes handed on (traces) */
     /* Set when a tile fails (or the run is cancelled): tiles that have not
      * started skip their work. A hint only: results travel through the
      * futures, so relaxed loads and stores suffice (no data is published
@@ -207,8 +209,8 @@ static void windows_return(run_ctx *c, tes__block **held)
     }
 }
 
-static int tile_work(slot *s, work *wk, tes_tile *win, tes__block **held,
-                     tes_tile *out)
+/* The tile's input windows, through the cache. */
+static int read_windows(slot *s, work *wk, tes_tile *win, tes__block **held)
 {
     run_ctx *c = s->run;
     const tes__pass *p = c->p;
@@ -239,6 +241,32 @@ static int tile_work(slot *s, work *wk, tes_tile *win, tes__block **held,
         if (rc)
             return rc;
     }
+    return 0;
+}
+
+/* One tile: its windows, the kernel, the compression, each a span of the
+ * tile's in a trace (tr NULL when the pool does not trace). */
+static int tile_work(slot *s, work *wk, tes_tile *win, tes__block **held,
+                     tes_tile *out, tes_trace_track *tr)
+{
+    run_ctx *c = s->run;
+    const tes__pass *p = c->p;
+    const tes_kernel *k = c->k;
+    int64_t x0, y0, x1, y1, wx0, wy0, wx1, wy1;
+    tes__grid_tile(&c->g, s->tile % c->across, s->tile / c->across, &x0, &y0,
+                   &x1, &y1, &wx0, &wy0, &wx1, &wy1);
+    int w = (int)(x1 - x0), h = (int)(y1 - y0);
+    if (c->n_in > 0) {
+        /* a hit when every block came from the cache */
+        uint64_t before = tr ? tes__cache_decoded_here() : 0;
+        tes_trace_begin(tr, "decode");
+        int rc = read_windows(s, wk, win, held);
+        if (tr)
+            tes_trace_end_as(tr, tes__cache_decoded_here() > before
+                                     ? "decode (miss)" : "decode (hit)");
+        if (rc)
+            return rc;
+    }
     tes_tile_job job;
     memset(&job, 0, sizeof job);
     job.in = win;
@@ -266,20 +294,26 @@ static int tile_work(slot *s, work *wk, tes_tile *win, tes__block **held,
         out->has_nodata = p->out_has_nodata;
         out->nodata = p->out_nodata;
         job.out = out;
+        tes_trace_begin(tr, "kernel %s", k->name ? k->name : "");
         rc = k->tile(&job);
+        tes_trace_end(tr);
         if (rc)
             return kernel_failed(s, &job, rc);
     }
     if (k->partial) {
         job.out = k->tile ? out : NULL;
         job.partial = s->partial;
+        tes_trace_begin(tr, "reduce %s", k->name ? k->name : "");
         int rc = k->partial(&job);
+        tes_trace_end(tr);
         if (rc)
             return kernel_failed(s, &job, rc);
     }
     windows_return(c, held);
     if (p->enc) {
+        tes_trace_begin(tr, "encode");
         int rc = tes__encode_tile(p->enc, out, &s->enc, &wk->enc);
+        tes_trace_end(tr);
         if (rc)
             return tes__err(&s->err, rc, c->out_name,
                             "tile %lld: compression failed: %s",
@@ -303,9 +337,16 @@ static void *tile_task(void *arg)
     memset(&out, 0, sizeof out);
     tes__block *held[c->n_in > 0 ? c->n_in : 1];
     memset(held, 0, sizeof held);
+    tes_trace_track *tr = NULL;
+    if (c->traced) {
+        tes_trace_name_task("tile %lld (%lld,%lld)", (long long)s->tile,
+                            (long long)(s->tile % c->across),
+                            (long long)(s->tile / c->across));
+        tr = tes_trace_self();
+    }
     work *wk = work_get(c);
     if (wk) {
-        s->rc = tile_work(s, wk, win, held, &out);
+        s->rc = tile_work(s, wk, win, held, &out, tr);
         windows_return(c, held);
         work_put(c, wk);
     } else {
@@ -397,6 +438,7 @@ static int pass_setup(run_ctx *c, tes_raster_error *err)
     c->across = (c->g.width + c->g.tile_width - 1) / c->g.tile_width;
     c->down = (c->g.height + c->g.tile_height - 1) / c->g.tile_height;
     c->total = c->across * c->down;
+    c->traced = tes_pool_trace_path(p->pool) != NULL;
     int threads = tes_pool_threads(p->pool);
     c->K = (p->po->max_in_flight > 0 ? p->po->max_in_flight
                                      : 2 * threads + 2) +
@@ -586,6 +628,9 @@ static int pass_drive(run_ctx *c, tes_raster_error *err)
     int64_t next_write = 0, pos = writer ? 0 : cursor;
     uint64_t own_total = d && !writer ? (uint64_t)own_count(c) : 0;
     bool failed = false;
+    tes_trace_track *wt = p->trace;
+    if (wt)
+        tes_trace_counter(wt, "in-flight bound", K);
     for (;;) {
         while (!failed && cursor < c->total && n_spawned - n_done < K) {
             slot *s = &c->slots[n_spawned % K];
@@ -607,6 +652,8 @@ static int pass_drive(run_ctx *c, tes_raster_error *err)
             n_spawned++;
             cursor = d ? next_own(c, cursor + 1) : cursor + 1;
         }
+        tes_trace_counter(wt, "tiles in flight",
+                          (double)(n_spawned - n_done));
         if (failed) {
             /* Drain what started, keeping the first real error: a tile
              * that was skipped only saw another tile's failure. */
@@ -628,7 +675,9 @@ static int pass_drive(run_ctx *c, tes_raster_error *err)
         int wrc = 0;
         if (!d || own(c, pos)) {
             slot *s = &c->slots[n_done++ % K];
+            tes_trace_begin(wt, "wait tile %lld", (long long)s->tile);
             tes_await(s->f, NULL);
+            tes_trace_end(wt);
             tes_future_release(s->f);
             s->f = NULL;
             if (s->skipped || s->rc) {
@@ -644,7 +693,11 @@ static int pass_drive(run_ctx *c, tes_raster_error *err)
             }
             p->stats->tiles++;
             if (writer) {
+                for (int i = 0; wt && p->enc && i < s->enc.n; i++)
+                    c->bytes_out += s->enc.size[i];
+                tes_trace_begin(wt, "write tile %lld", (long long)s->tile);
                 wrc = hand_on(c, s, &next_write, err);
+                tes_trace_end(wt);
             } else {
                 tes_tile_bytes b = { s->enc.n,
                                      (const uint8_t *const *)s->enc.data,
@@ -673,6 +726,18 @@ static int pass_drive(run_ctx *c, tes_raster_error *err)
     }
     if (failed && !rc)
         rc = tes__err(err, -ECANCELED, c->out_name, "stopped");
+    if (c->traced) {
+        /* the pass's counters, summed over the passes and runs of the
+         * pool */
+        tes__cache_counts n;
+        tes__cache_counts_get(c->cache, &n);
+        tes_trace_counter(wt, "tiles in flight", 0);
+        tes_trace_add(p->pool, "tiles", (double)n_done);
+        tes_trace_add(p->pool, "blocks_decoded", (double)n.decoded);
+        tes_trace_add(p->pool, "cache_hits", (double)n.hits);
+        tes_trace_add(p->pool, "bytes_in", (double)n.bytes_in);
+        tes_trace_add(p->pool, "bytes_out", (double)c->bytes_out);
+    }
     return rc;
 }
 
@@ -696,8 +761,11 @@ static void pass_cleanup(run_ctx *c)
         st->spill_written += tes__store_spilled(c->reorder, &back);
         st->spill_read += back;
     }
-    if (c->cache)
-        st->blocks_decoded += tes__cache_loads(c->cache);
+    if (c->cache) {
+        tes__cache_counts n;
+        tes__cache_counts_get(c->cache, &n);
+        st->blocks_decoded += n.decoded;
+    }
     tes__store_destroy(c->reorder);
     free(c->placed);
     for (int k = 0; c->view_buf && k < c->view.n; k++)

@@ -80,9 +80,10 @@ struct tes__source {
     double nodata;
     /* Decodes block `block` (row-major) into dst, which holds
      * tes__source_block_bytes bytes; rows past the raster's end may be
-     * left untouched. Returns 0 or a negative code with err. */
+     * left untouched. Adds the compressed bytes it read to *bytes_in.
+     * Returns 0 or a negative code with err. */
     int (*load)(tes__source *s, uint32_t block, void *dst,
-                tes_raster_error *err);
+                uint64_t *bytes_in, tes_raster_error *err);
 };
 
 /* Bytes of one decoded block, all bands. */
@@ -191,7 +192,8 @@ void tes__raster_handle_put(tes_raster *r, tes__tiff *h);
  * dst, band-sequential, the source's type: r->src.load with a handle of
  * the caller's. */
 int tes__raster_read_block(tes_raster *r, tes__tiff *h, uint32_t block,
-                           void *dst, tes_raster_error *err);
+                           void *dst, uint64_t *bytes_in,
+                           tes_raster_error *err);
 
 /* A reusable buffer of at least n bytes: buf itself when its capacity
  * *cap suffices, else a new one (contents not kept, aligned on
@@ -242,8 +244,16 @@ int tes__cache_plan(tes__cache *c, const tes__source *s, const tes__grid *g);
 int tes__cache_get(tes__cache *c, tes__source *s, uint32_t block,
                    tes__block **b, const void **data, tes_raster_error *err);
 void tes__cache_put(tes__cache *c, tes__block *b);
-/* Blocks c has decoded so far. */
-uint64_t tes__cache_loads(tes__cache *c);
+
+/* What c did, for traces: blocks found in the cache, blocks decoded, and
+ * the compressed bytes read to decode them. Any thread. */
+typedef struct tes__cache_counts {
+    uint64_t hits, decoded, bytes_in;
+} tes__cache_counts;
+void tes__cache_counts_get(tes__cache *c, tes__cache_counts *n);
+/* Blocks the calling thread has decoded, ever (a thread-local count: the
+ * difference around a window's read tells a tile's cache hit from miss). */
+uint64_t tes__cache_decoded_here(void);
 
 /* ---- windows (window.c) --------------------------------------------- */
 
@@ -417,6 +427,9 @@ typedef struct tes__pass {
     const char *out_name;         /* for messages and beside which a
                                      reorder store goes */
     tes_run_stats *stats;         /* added to; never NULL */
+    /* The calling thread's track in the pool's trace (its waits for
+     * tiles, its hand-overs, the tiles in flight), or NULL. */
+    tes_trace_track *trace;
     /* A run shared with other processes (tes_pipeline_dist): only the
      * tiles dist owns are computed here, row by row; the writer gets the
      * others' through dist->get, any other process puts its own. */
@@ -449,6 +462,7 @@ typedef struct tes__run {
     tes__enc_params enc;
     bool bigtiff;
     tes_run_stats stats;          /* copied to po->stats at the end */
+    tes_trace_track *trace;       /* the caller's track ("writer"), or NULL */
 } tes__run;
 
 struct tes__writer_params;
@@ -514,6 +528,7 @@ typedef struct tes__overview_job {
                                      them (tes__stores_free) */
     size_t store_mem;             /* level l keeps store_mem >> (l + 1) */
     uint64_t progress_base, progress_total;
+    tes_trace_track *trace;       /* the caller's track, or NULL */
 } tes__overview_job;
 int tes__overview_passes(tes__overview_job *j, tes_raster_error *err);
 /* The levels down to one tile of tw x th (GDAL's sizes); returns how many

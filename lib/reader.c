@@ -396,7 +396,8 @@ static int read_rgba(tes_raster *r, tes__tiff *h, uint32_t block, void *dst,
  * handles, which must stand at row k * piece_rows or at the start of its
  * strip (the rows before it are then skipped). */
 static int decode_piece(tes_raster *r, tes__pieces *P, uint32_t k,
-                        uint32_t from_row, void *data, tes_raster_error *err)
+                        uint32_t from_row, void *data, uint64_t *bytes_in,
+                        tes_raster_error *err)
 {
     const tes__layout *L = &r->lay;
     const tes__source *S = &r->src;
@@ -408,6 +409,10 @@ static int decode_piece(tes_raster *r, tes__pieces *P, uint32_t k,
     for (int p = 0; p < P->planes; p++) {
         tes__tiff *h = P->h[p];
         for (uint32_t y = from_row; y < row1; y++) {
+            if (y % L->rows_per_strip == 0) /* a strip read from its start */
+                *bytes_in += TIFFGetStrileByteCount(
+                    h->tif, y / L->rows_per_strip +
+                                (uint32_t)p * L->striles_per_plane);
             h->msg[0] = '\0';
             if (TIFFReadScanline(h->tif, P->row, y, (uint16_t)p) < 0)
                 return tes__err(err, TES_ECORRUPT, r->path,
@@ -439,7 +444,7 @@ static int decode_piece(tes_raster *r, tes__pieces *P, uint32_t k,
 }
 
 static int read_piece(tes_raster *r, uint32_t k, void *dst,
-                      tes_raster_error *err)
+                      uint64_t *bytes_in, tes_raster_error *err)
 {
     tes__pieces *P = r->pieces;
     const tes__layout *L = &r->lay;
@@ -475,7 +480,7 @@ static int read_piece(tes_raster *r, uint32_t k, void *dst,
                 break;
             }
             s->used = false;
-            rc = decode_piece(r, P, j, from_row, s->data, err);
+            rc = decode_piece(r, P, j, from_row, s->data, bytes_in, err);
             from_row = (j + 1) * (uint32_t)L->piece_rows;
             P->next_piece = rc ? 0 : j + 1; /* after a failure: restart */
             if (!rc) {
@@ -511,14 +516,17 @@ static void pieces_free(tes__pieces *P)
 /* ---- the block reader ---------------------------------------------------- */
 
 int tes__raster_read_block(tes_raster *r, tes__tiff *h, uint32_t block,
-                           void *dst, tes_raster_error *err)
+                           void *dst, uint64_t *bytes_in,
+                           tes_raster_error *err)
 {
     const tes__layout *L = &r->lay;
     const tes__source *S = &r->src;
     if (L->piece_rows)
-        return read_piece(r, block, dst, err);
-    if (L->rgba)
+        return read_piece(r, block, dst, bytes_in, err);
+    if (L->rgba) {
+        *bytes_in += TIFFGetStrileByteCount(h->tif, block);
         return read_rgba(r, h, block, dst, err);
+    }
     size_t ss = tes_sample_size(S->type);
     size_t rows = block_rows(r, block);
     size_t width = L->strile_width;
@@ -527,7 +535,9 @@ int tes__raster_read_block(tes_raster *r, tes__tiff *h, uint32_t block,
     for (int p = 0; p < planes; p++) {
         uint32_t idx = block + (uint32_t)p * L->striles_per_plane;
         int band0 = L->planar ? p : 0, n = L->planar ? 1 : S->bands;
-        if (TIFFGetStrileByteCount(h->tif, idx) == 0) {
+        uint64_t stored = TIFFGetStrileByteCount(h->tif, idx);
+        *bytes_in += stored;
+        if (stored == 0) {
             /* A sparse block (GDAL writes these). */
             fill_sparse(r, dst, band0, n);
             continue;
@@ -555,7 +565,7 @@ int tes__raster_read_block(tes_raster *r, tes__tiff *h, uint32_t block,
 
 /* tes__source.load of a raster: a borrowed handle, one block. */
 static int raster_load(tes__source *s, uint32_t block, void *dst,
-                       tes_raster_error *err)
+                       uint64_t *bytes_in, tes_raster_error *err)
 {
     tes_raster *r = (tes_raster *)s; /* src is r's first member */
     tes__tiff *h = NULL;
@@ -564,7 +574,7 @@ static int raster_load(tes__source *s, uint32_t block, void *dst,
         if (rc)
             return rc;
     }
-    int rc = tes__raster_read_block(r, h, block, dst, err);
+    int rc = tes__raster_read_block(r, h, block, dst, bytes_in, err);
     if (r->lay.once) { /* see tes__layout.once */
         pthread_mutex_lock(&r->lock);
         r->n_handles--;

@@ -130,6 +130,7 @@ void tes__run_pass(tes__run *r, tes__pass *p, tes__source **src)
                         (uint64_t)((r->height + r->th - 1) / r->th);
     p->out_name = r->out_name;
     p->stats = &r->stats;
+    p->trace = r->trace;
 }
 
 /* A distributed run's beginning: the layout every process derives alike;
@@ -197,6 +198,8 @@ TES_API int tes_raster_run(tes_pool *pool, const tes_kernel *k,
                         "distributed run");
     if (k->partial && writer)
         k->partial_init(result, k->arg);
+    /* the calling thread's waits and writes, in a trace */
+    r.trace = tes_trace_track_open(pool, "writer");
     if (out_path && r.oo->cog)
         return tes__cog_run(&r, err);
     tes__writer *w = NULL;

@@ -44,7 +44,8 @@ static int direct_get(tes__blocks *b, uint32_t block, const void **data,
 {
     *token = NULL;
     *data = b->buf;
-    return b->src->load(b->src, block, b->buf, err);
+    uint64_t bytes_in = 0;
+    return b->src->load(b->src, block, b->buf, &bytes_in, err);
 }
 
 static void direct_put(tes__blocks *b, void *token)
