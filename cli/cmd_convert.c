@@ -127,12 +127,16 @@ static int run(int argc, char **argv)
     }
     /* The output band means what the input band meant: a palette band
      * keeps its colour table while its type is kept, RGB stays RGB while
-     * the bands stay in order. */
+     * the bands stay in order, */
     if (info->colormap && st.n == 1 && (!type || type == info->type))
         c.out.colormap = info->colormap;
     if (info->rgb && st.n >= 3 && st.band[0] == 0 && st.band[1] == 1 &&
         st.band[2] == 2)
         c.out.rgb = true;
+    /* and an alpha band stays alpha as the last of two or more */
+    if (info->alpha_band && st.n >= (c.out.rgb ? 4 : 2) &&
+        st.band[st.n - 1] == info->alpha_band - 1)
+        c.out.alpha = true;
     tes_kernel k = TES_KERNEL_INIT;
     k.name = "convert";
     k.out_type = type ? type : info->type;

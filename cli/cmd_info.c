@@ -92,8 +92,13 @@ static void print_json(const char *path, const tes_raster_info *in)
         printf("%d", in->epsg);
     else
         printf("null");
-    printf(", \"bits\": %d, \"rgb\": %s, \"color_table\": ", in->bits,
+    printf(", \"bits\": %d, \"rgb\": %s, \"alpha_band\": ", in->bits,
            in->rgb ? "true" : "false");
+    if (in->alpha_band)
+        printf("%d", in->alpha_band);
+    else
+        printf("null");
+    printf(", \"color_table\": ");
     if (in->colormap) {
         /* As GDAL shows it: 8-bit entries (the stored value / 256). */
         const tes_colormap *c = in->colormap;
@@ -152,6 +157,8 @@ static void print_text(const char *path, const tes_raster_info *in)
                in->photometric == 6 /* PHOTOMETRIC_YCBCR */
                    ? " (stored as YCbCr)"
                    : "");
+    if (in->alpha_band)
+        printf("Alpha:       band %d\n", in->alpha_band);
     if (in->colormap)
         printf("Colour table: %d entries\n", in->colormap->n);
     if (in->n_overviews) {

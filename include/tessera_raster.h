@@ -340,6 +340,9 @@ typedef struct tes_raster_info {
                                 1-bit and min-is-white bands */
     int n_overviews;         /* reduced-resolution images, largest first */
     const tes_overview *overviews;
+    int alpha_band;          /* 1-based band that is alpha (an ExtraSamples
+                                associated or unassociated alpha: GDAL's
+                                ColorInterp=Alpha), or 0 */
 } tes_raster_info;
 
 /*
@@ -459,6 +462,10 @@ typedef struct tes_raster_create_options {
      * overviews' data before the full resolution's, smallest first. */
     bool cog;
     tes_resampling overview_resampling;
+    /* The last band is alpha: ExtraSamples says unassociated alpha (as
+     * GDAL writes a band whose ColorInterp is Alpha). 2 or more bands:
+     * grey and alpha, or with rgb red, green, blue and alpha. */
+    bool alpha;
 } tes_raster_create_options;
 
 #define TES_RASTER_CREATE_OPTIONS_INIT                                       \
@@ -467,7 +474,7 @@ typedef struct tes_raster_create_options {
       .planar = false, .overwrite = false, .georef = NULL,                   \
       .nodata_mode = TES_NODATA_INHERIT, .nodata = 0.0, .software = NULL,    \
       .colormap = NULL, .rgb = false, .cog = false,                          \
-      .overview_resampling = TES_RESAMPLE_AUTO }
+      .overview_resampling = TES_RESAMPLE_AUTO, .alpha = false }
 
 /* Fills g's arrays for a north-up geotransform (GDAL order, dy < 0 for
  * north-up) and an EPSG code (projected when >= 2000 and not 4xxx

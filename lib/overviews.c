@@ -226,6 +226,8 @@ static void level_encoding(const tes_raster *r, const tes_overview_options *o,
                        ? in->colormap
                        : NULL;
     wp->rgb = in->rgb;
+    /* the reduced images' alpha is the main image's */
+    wp->alpha = in->alpha_band > 1 && in->alpha_band == in->bands;
 }
 
 TES_API int tes_raster_build_overviews(tes_pool *pool, const char *path,

@@ -633,6 +633,7 @@ typedef struct tes__writer_params {
     const char *nodata_text;       /* written as it is when not NULL */
     const tes_colormap *colormap;  /* PHOTOMETRIC_PALETTE; may be NULL */
     bool rgb;                      /* PHOTOMETRIC_RGB */
+    bool alpha;                    /* the last band: unassociated alpha */
     const char *software;
     bool bigtiff;
     bool overwrite;

@@ -368,6 +368,12 @@ static int validate(tes_raster *r, tes__tiff *h, uint64_t file_size,
     in->bits = t.bits;
     in->photometric = t.photo;
     in->rgb = (t.photo == PHOTOMETRIC_RGB || ycbcr) && in->bands >= 3;
+    /* the extra samples are the last bands (RGBA decoding keeps only an
+     * alpha, as band 4) */
+    if (t.extra_alpha && n_extra <= t.spp)
+        in->alpha_band = ycbcr && in->bands == 4 && t.comp != COMPRESSION_JPEG
+                             ? 4
+                             : (int)(t.spp - n_extra) + t.extra_alpha;
 
     if (TIFFIsTiled(tif)) {
         if (!TIFFGetField(tif, TIFFTAG_TILEWIDTH, &t.block_w) ||

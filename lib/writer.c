@@ -114,6 +114,10 @@ int tes__resolve_output(const tes_raster_create_options *o,
     if (o->rgb && bands < 3)
         return tes__err(err, -EINVAL, path, "RGB needs 3 bands, not %d",
                         bands);
+    if (o->alpha && bands < (o->rgb ? 4 : 2))
+        return tes__err(err, -EINVAL, path,
+                        "an alpha band needs %d bands, not %d",
+                        o->rgb ? 4 : 2, bands);
     uint64_t raw = (uint64_t)width * (uint64_t)height * (uint64_t)bands *
                    tes_sample_size(type);
     *bigtiff = o->bigtiff == TES_BIGTIFF_YES ||
@@ -206,6 +210,8 @@ int tes__set_image_tags(TIFF *t, const tes__writer_params *p, int64_t width,
     if (ok && e->bands > (p->rgb ? 3 : 1)) {
         uint16_t n = (uint16_t)(e->bands - (p->rgb ? 3 : 1));
         uint16_t *extra = calloc(n, sizeof *extra); /* EXTRASAMPLE_UNSPECIFIED */
+        if (extra && p->alpha)
+            extra[n - 1] = EXTRASAMPLE_UNASSALPHA;
         ok = extra && TIFFSetField(t, TIFFTAG_EXTRASAMPLES, n, extra);
         free(extra);
     }

@@ -299,23 +299,6 @@ START_TEST(cli_overviews_and_info)
 }
 END_TEST
 
-/* Directories and the main IFD's offset of a COG, with libtiff. */
-static void is_cog(const char *name, int levels)
-{
-    TIFF *t = TIFFOpen(P(name), "r");
-    ck_assert_ptr_nonnull(t);
-    ck_assert_int_eq(TIFFNumberOfDirectories(t), levels + 1);
-    ck_assert_uint_eq(TIFFCurrentDirOffset(t), 8);
-    TIFFClose(t);
-    if (tu_have_gdal())
-        ck_assert_int_eq(
-            tu_sh("/usr/bin/python3 /usr/lib/python3/dist-packages/"
-                  "osgeo_utils/samples/validate_cloud_optimized_geotiff.py "
-                  "-q '%s'",
-                  P(name)),
-            0);
-}
-
 /* --cog on every command that writes a raster. */
 START_TEST(cli_cog_on_every_writing_command)
 {

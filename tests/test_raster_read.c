@@ -667,6 +667,94 @@ START_TEST(read_gdal_written_forms)
 }
 END_TEST
 
+/* spp 8-bit samples of w x h with photometric photo and the extra
+ * samples extra[0..n_extra), by libtiff. */
+static void write_extra(const char *path, int spp, uint16_t photo,
+                        const uint16_t *extra, int n_extra)
+{
+    TIFF *t = TIFFOpen(path, "w");
+    ck_assert_ptr_nonnull(t);
+    TIFFSetField(t, TIFFTAG_IMAGEWIDTH, 20);
+    TIFFSetField(t, TIFFTAG_IMAGELENGTH, 10);
+    TIFFSetField(t, TIFFTAG_BITSPERSAMPLE, 8);
+    TIFFSetField(t, TIFFTAG_SAMPLESPERPIXEL, spp);
+    TIFFSetField(t, TIFFTAG_PHOTOMETRIC, photo);
+    TIFFSetField(t, TIFFTAG_PLANARCONFIG, PLANARCONFIG_CONTIG);
+    TIFFSetField(t, TIFFTAG_ROWSPERSTRIP, 10);
+    if (n_extra)
+        TIFFSetField(t, TIFFTAG_EXTRASAMPLES, (uint16_t)n_extra, extra);
+    uint8_t row[20 * 8];
+    for (int y = 0; y < 10; y++) {
+        for (int i = 0; i < 20 * spp; i++)
+            row[i] = (uint8_t)(i * 7 + y);
+        ck_assert_int_eq(TIFFWriteScanline(t, row, (uint32_t)y, 0), 1);
+    }
+    TIFFClose(t);
+}
+
+/* The band that is alpha: an associated or unassociated extra sample
+ * (GDAL's ColorInterp=Alpha), in files libtiff and tiff2rgba write. */
+START_TEST(read_alpha_band_as_gdal_shows_it)
+{
+    static const uint16_t un = EXTRASAMPLE_UNASSALPHA,
+                          as[2] = { EXTRASAMPLE_UNSPECIFIED,
+                                    EXTRASAMPLE_ASSOCALPHA },
+                          none = EXTRASAMPLE_UNSPECIFIED;
+    static const struct {
+        const char *name;
+        int spp;
+        uint16_t photo;
+        const uint16_t *extra;
+        int n_extra, alpha;
+    } c[] = {
+        { "ga.tif", 2, PHOTOMETRIC_MINISBLACK, &un, 1, 2 },
+        { "rgbxa.tif", 5, PHOTOMETRIC_RGB, as, 2, 5 },
+        { "rgbx.tif", 4, PHOTOMETRIC_RGB, &none, 1, 0 },
+        { "g.tif", 1, PHOTOMETRIC_MINISBLACK, NULL, 0, 0 },
+        { "rgba.tif", 0, 0, NULL, 0, 4 }, /* tiff2rgba's */
+    };
+    char *ppm = tu_path(dir, "card.ppm"), *rgb = tu_path(dir, "rgb.tif");
+    write_ppm(ppm);
+    ck_assert_int_eq(tu_sh("ppm2tiff '%s' '%s'", ppm, rgb), 0);
+    for (size_t i = 0; i < sizeof c / sizeof c[0]; i++) {
+        char *p = tu_path(dir, c[i].name);
+        if (c[i].spp)
+            write_extra(p, c[i].spp, c[i].photo, c[i].extra, c[i].n_extra);
+        else
+            ck_assert_int_eq(tu_sh("tiff2rgba '%s' '%s'", rgb, p), 0);
+        tes_raster *r;
+        tes_raster_error err;
+        ck_assert_msg(tes_raster_open(&r, p, &err) == 0, "%s", err.message);
+        ck_assert_msg(tes_raster_info_get(r)->alpha_band == c[i].alpha,
+                      "%s: alpha band %d", c[i].name,
+                      tes_raster_info_get(r)->alpha_band);
+        tes_raster_close(r);
+        if (tu_have_gdal()) {
+            /* GDAL's alpha band: 1 + the index of ColorInterp=Alpha */
+            char *out = tu_path(dir, "ci.txt"), text[64];
+            ck_assert_int_eq(
+                tu_sh("/usr/bin/python3 -c 'import sys\n"
+                      "from osgeo import gdal\n"
+                      "d = gdal.Open(sys.argv[1])\n"
+                      "a = [i + 1 for i in range(d.RasterCount) if d."
+                      "GetRasterBand(i + 1).GetColorInterpretation() == "
+                      "gdal.GCI_AlphaBand]\n"
+                      "open(sys.argv[2], \"w\").write(str(a[0] if a else "
+                      "0))' '%s' '%s'",
+                      p, out),
+                0);
+            tu_read_text(out, text, sizeof text);
+            ck_assert_msg(atoi(text) == c[i].alpha, "%s: GDAL says %s",
+                          c[i].name, text);
+            free(out);
+        }
+        free(p);
+    }
+    free(ppm);
+    free(rgb);
+}
+END_TEST
+
 /* The GDAL_NODATA text goes to an output of the same type as it was
  * written, in range or not; another type gets the value it can hold. */
 START_TEST(read_nodata_kept_exactly)
@@ -847,6 +935,7 @@ static Suite *suite(void)
     tcase_add_test(tc, read_tiff2bw_and_tiffdither);
     tcase_add_test(tc, read_gdal_written_forms);
     tcase_add_test(tc, read_nodata_kept_exactly);
+    tcase_add_test(tc, read_alpha_band_as_gdal_shows_it);
     suite_add_tcase(s, tc);
     TCase *big = tcase_create("big");
     tcase_add_checked_fixture(big, setup, teardown);
