@@ -39,6 +39,7 @@ extern const cli_spelling cli_gdaldem_spellings[];
 extern const cli_command cli_cmd_aspect;    /* cmd_terrain.c */
 extern const cli_command cli_cmd_blur;      /* cmd_convolve.c */
 extern const cli_command cli_cmd_calc;      /* cmd_calc.c */
+extern const cli_command cli_cmd_clean;     /* cmd_clean.c */
 extern const cli_command cli_cmd_color_relief; /* cmd_color_relief.c */
 extern const cli_command cli_cmd_convert;   /* cmd_convert.c */
 extern const cli_command cli_cmd_convolve;  /* cmd_convolve.c */
@@ -183,6 +184,11 @@ void cli_stats_print(const cli_common *c, const tes_run_stats *st);
  * exit status. */
 int cli_png_write(const char *path, const uint8_t *px, int w, int h,
                   int channels, bool overwrite);
+
+/* Removes the temporaries killed runs left in out_path's folder, saying
+ * so in one line on stderr (cmd_clean.c; see tes_temp_clean). Every
+ * command calls it before it writes out_path. NULL is fine. */
+void cli_sweep(const char *out_path);
 
 /* GDAL's spellings (gdal_compat.c). */
 

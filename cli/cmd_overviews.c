@@ -113,6 +113,7 @@ static int run(int argc, char **argv)
     o.progress_ctx = po.progress_ctx;
     o.stats = &st;
     tes_raster_error err;
+    cli_sweep(path);
     int rc = tes_raster_build_overviews(pool, path, &o, &err);
     cli_progress_end(&po);
     tes_pool_destroy(pool);

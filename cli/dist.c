@@ -103,6 +103,7 @@ int cli_raster_run(tes_pool *pool, const tes_kernel *k,
                    const tes_raster_create_options *oo, void *result,
                    const tes_pipeline_options *po, tes_raster_error *err)
 {
+    cli_sweep(out_path); /* rank 0 only */
     return tes_mpi_raster_run(job, pool, k, in, n_in, out_path, oo, result,
                               po, err);
 }
@@ -157,6 +158,7 @@ int cli_raster_run(tes_pool *pool, const tes_kernel *k,
                    const tes_raster_create_options *oo, void *result,
                    const tes_pipeline_options *po, tes_raster_error *err)
 {
+    cli_sweep(out_path);
     return tes_raster_run(pool, k, in, n_in, out_path, oo, result, po, err);
 }
 

@@ -14,6 +14,7 @@ static const cli_command *const commands[] = {
     &cli_cmd_aspect,
     &cli_cmd_blur,
     &cli_cmd_calc,
+    &cli_cmd_clean,
     &cli_cmd_color_relief,
     &cli_cmd_convert,
     &cli_cmd_convolve,

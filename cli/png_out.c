@@ -80,27 +80,28 @@ int cli_png_write(const char *path, const uint8_t *px, int w, int h,
 {
     if (!overwrite && access(path, F_OK) == 0)
         return cli_fail(path, "file exists (use --overwrite)");
-    size_t n = strlen(path);
-    char *tmp = malloc(n + 16);
-    if (!tmp)
-        return cli_fail(path, "out of memory");
-    /* the temporary file sits beside path, so that rename is atomic */
-    snprintf(tmp, n + 16, "%s.tmp-XXXXXX", path);
-    int fd = mkstemp(tmp);
-    if (fd < 0) {
-        int e = errno;
-        free(tmp);
-        return cli_fail(path, "%s", strerror(e));
-    }
+    cli_sweep(path);
+    /* the temporary file sits beside path, so that rename is atomic; its
+     * lock (lock_fd, open until the rename) tells a later run's sweep that
+     * it is not a dead run's */
+    static const uint8_t sig[8] = { 0x89, 'P', 'N', 'G', '\r', '\n', 0x1a,
+                                    '\n' };
+    char *tmp;
+    int lock_fd;
+    tes_raster_error err;
+    if (tes_temp_create(path, sig, sizeof sig, &tmp, &lock_fd, &err))
+        return cli_fail_err(&err);
     /* mkstemp makes 0600; outputs get 0666 less the umask */
     mode_t um = umask(0);
     umask(um);
-    fchmod(fd, 0666 & ~um);
-    FILE *f = fdopen(fd, "wb");
+    fchmod(lock_fd, 0666 & ~um);
+    int fd = dup(lock_fd);
+    FILE *f = fd >= 0 ? fdopen(fd, "wb") : NULL;
     png_job j = { path, px, w, h, channels, "" };
     int rc = 0;
     if (!f) {
-        close(fd);
+        if (fd >= 0)
+            close(fd);
         snprintf(j.msg, sizeof j.msg, "%s", strerror(errno));
         rc = -1;
     } else {
@@ -131,6 +132,7 @@ int cli_png_write(const char *path, const uint8_t *px, int w, int h,
     }
     if (rc)
         unlink(tmp);
+    close(lock_fd);
     free(tmp);
     return rc ? cli_fail(path, "%s", j.msg) : 0;
 }

@@ -739,6 +739,77 @@ TES_API int tes_raster_build_overviews(tes_pool *pool, const char *path,
                                        tes_raster_error *err);
 
 /* ------------------------------------------------------------------------
+ * Temporary files: what a killed run leaves, and how a later one knows
+ * ------------------------------------------------------------------------
+ *
+ * Every output (tes_raster_run, tes_raster_write_tile, COG outputs,
+ * tes_raster_build_overviews) is written to ".NAME.tmp-XXXXXX" beside
+ * NAME and renamed into place when complete; a failure removes it, but a
+ * process killed outright (SIGKILL, a crash, a power cut) cannot. Such a
+ * temporary is recognised later as ours by its name AND its content (the
+ * format's magic bytes), and as dead because no process holds the
+ * exclusive flock(2) its writer holds for the file's whole life (the
+ * kernel drops it with the writer's last descriptor, whatever the pid
+ * became since). Where the filesystem keeps user extended attributes,
+ * user.tessera.writer records the writer's host, boot id, pid and start
+ * time: a temporary written on another host is left alone unless asked
+ * (TES_TEMP_OTHER_HOSTS), because on NFS mounted with nolock (or
+ * local_lock=flock) a lock taken on one client is invisible on another.
+ */
+
+/* Creates the temporary for an output at path, in path's folder, with
+ * mode 0600, holding its lock; writes the n magic bytes at its start (the
+ * format's: a TIFF's "II*\0", a PNG's signature; a sweep removes only
+ * files that start with a TIFF, BigTIFF or PNG signature). Sets *tmp (its
+ * path; free it) and *fd (keep it open until the temporary is renamed or
+ * removed: closing it ends the lock, and another process's
+ * tes_temp_clean may then take the file for a dead run's). For programs
+ * that write outputs of their own beside ours (raster-tool's PNGs).
+ * Returns 0, or -EINVAL, -ENOMEM or a negated errno of mkstemp(3) or
+ * write(2) with err. Any thread. */
+TES_API int tes_temp_create(const char *path, const void *magic, size_t n,
+                            char **tmp, int *fd, tes_raster_error *err);
+
+/* One temporary a sweep looked at (the visit callback's argument). */
+typedef enum tes_temp_state {
+    TES_TEMP_DEAD = 0,      /* its writer is gone: removed (unless a dry
+                               run, or removing it failed) */
+    TES_TEMP_LIVE,          /* a running process writes it: left */
+    TES_TEMP_OTHER_HOST     /* written on another host: left */
+} tes_temp_state;
+
+typedef struct tes_temp_entry {
+    const char *name;       /* in the folder; valid during the call */
+    tes_temp_state state;
+    bool removed;
+    uint64_t bytes;
+    char host[128];         /* the writer's, "" when not recorded */
+    long pid;               /* the writer's, 0 when not recorded */
+} tes_temp_entry;
+
+typedef struct tes_temp_report {
+    int dead, removed, live, other_host;
+    uint64_t dead_bytes, removed_bytes;
+} tes_temp_report;
+
+#define TES_TEMP_DRY_RUN 1u     /* report, remove nothing */
+#define TES_TEMP_OTHER_HOSTS 2u /* trust the lock for other hosts' too */
+
+/*
+ * Removes from folder dir the temporaries that dead runs of ours left
+ * (see above); leaves everything else, and files of other users. Calls
+ * visit (may be NULL) for each temporary of ours it finds, dead or alive,
+ * and sums them in *rep (may be NULL). Returns 0, or a negative code with
+ * err: dir cannot be read (-ENOENT, -ENOTDIR, -EACCES, ...), or a dead
+ * temporary could not be removed (the sweep goes on; the first failure
+ * is returned). Any thread; processes may sweep the same folder at once.
+ */
+TES_API int tes_temp_clean(const char *dir, unsigned flags,
+                           void (*visit)(const tes_temp_entry *e, void *ctx),
+                           void *ctx, tes_temp_report *rep,
+                           tes_raster_error *err);
+
+/* ------------------------------------------------------------------------
  * Built-in kernels (kernels/)
  * ------------------------------------------------------------------------ */
 

@@ -71,57 +71,53 @@ static int cut_after_main(int fd, const char *path, tes_raster_error *err)
     return 0;
 }
 
-/* A copy of the file beside it, cut after its main image and opened for
- * appending. */
-static int copy_beside(const char *path, char **tmp, tes_raster_error *err)
+/* A copy of the file beside it, cut after its main image, in a temporary
+ * whose lock *lock holds (see temp.c): keep it open until the rename. */
+static int copy_beside(const char *path, char **tmp, int *lock,
+                       tes_raster_error *err)
 {
-    char *copy = strdup(path), *base = strdup(path);
-    size_t n = strlen(path) + 32;
-    *tmp = malloc(n);
-    if (!copy || !base || !*tmp) {
-        free(copy);
-        free(base);
-        free(*tmp);
-        *tmp = NULL;
-        return tes__err(err, -ENOMEM, path, "out of memory");
-    }
-    snprintf(*tmp, n, "%s/.%s.tmp-XXXXXX", dirname(copy), basename(base));
-    free(copy);
-    free(base);
     int in = open(path, O_RDONLY | O_CLOEXEC);
-    int out = in < 0 ? -1 : mkostemp(*tmp, O_CLOEXEC);
     struct stat st;
-    int rc = 0;
-    if (in < 0 || out < 0 || fstat(in, &st) != 0) {
-        rc = tes__err(err, -errno, path, "%s: %s",
-                      in < 0 ? "cannot read" : "cannot create a file beside it",
-                      strerror(errno));
-    } else {
-        /* the file keeps its permissions */
-        if (fchmod(out, st.st_mode & 07777) != 0)
-            rc = tes__err(err, -errno, path, "%s", strerror(errno));
-        off_t left = st.st_size;
-        while (!rc && left > 0) {
-            ssize_t k = copy_file_range(in, NULL, out, NULL, (size_t)left, 0);
-            if (k < 0 && errno == EINTR)
-                continue;
-            if (k <= 0)
-                rc = tes__err(err, k < 0 ? -errno : -EIO, path,
-                              "cannot copy: %s",
-                              k < 0 ? strerror(errno) : "short copy");
-            else
-                left -= k;
-        }
-        if (!rc)
-            rc = cut_after_main(out, path, err);
+    if (in < 0 || fstat(in, &st) != 0) {
+        int e = errno;
+        if (in >= 0)
+            close(in);
+        return tes__err(err, -e, path, "cannot read: %s", strerror(e));
     }
-    if (in >= 0)
-        close(in);
-    if (out >= 0 && close(out) != 0 && !rc)
-        rc = tes__err(err, -errno, path, "%s", strerror(errno));
-    if (rc && out >= 0)
-        unlink(*tmp);
+    uint8_t magic[4];
+    int rc = tes__pread_all(in, magic, sizeof magic, 0);
     if (rc) {
+        close(in);
+        return tes__err(err, -rc, path, "cannot read: %s", strerror(rc));
+    }
+    rc = tes_temp_create(path, magic, sizeof magic, tmp, lock, err);
+    if (rc) {
+        close(in);
+        return rc;
+    }
+    int out = *lock;
+    /* the file keeps its permissions */
+    if (fchmod(out, st.st_mode & 07777) != 0)
+        rc = tes__err(err, -errno, path, "%s", strerror(errno));
+    off_t left = st.st_size;
+    while (!rc && left > 0) {
+        ssize_t k = copy_file_range(in, NULL, out, NULL, (size_t)left, 0);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k <= 0)
+            rc = tes__err(err, k < 0 ? -errno : -EIO, path,
+                          "cannot copy: %s",
+                          k < 0 ? strerror(errno) : "short copy");
+        else
+            left -= k;
+    }
+    if (!rc)
+        rc = cut_after_main(out, path, err);
+    close(in);
+    if (rc) {
+        unlink(*tmp);
+        close(out);
+        *lock = -1;
         free(*tmp);
         *tmp = NULL;
     }
@@ -335,7 +331,8 @@ TES_API int tes_raster_build_overviews(tes_pool *pool, const char *path,
             }
         }
     } else if (!rc && n) {
-        rc = copy_beside(path, &tmp, err);
+        int lock = -1;
+        rc = copy_beside(path, &tmp, &lock, err);
         if (!rc)
             rc = append_levels(path, tmp, &wp, stores, n, lw, lh, err);
         if (!rc && rename(tmp, path) != 0)
@@ -343,6 +340,8 @@ TES_API int tes_raster_build_overviews(tes_pool *pool, const char *path,
                           strerror(errno));
         if (rc && tmp)
             unlink(tmp);
+        if (lock >= 0)
+            close(lock); /* after the rename or the unlink: see temp.c */
         if (!rc) {
             char *copy = strdup(path);
             if (copy)

@@ -152,6 +152,10 @@ struct tes_raster {
     struct tes__pieces *pieces; /* piece mode's state, or NULL */
 };
 
+/* The first four bytes libtiff writes to a new TIFF (mode "w": the
+ * host's byte order) or BigTIFF ("w8"): a temporary's magic (temp.c). */
+void tes__tiff_magic(uint8_t m[4], bool bigtiff);
+
 /* Registers the GeoTIFF and GDAL tags with libtiff, once per process. */
 void tes__tiff_init(void);
 

@@ -129,3 +129,12 @@ void *tes__reserve(void *buf, size_t *cap, size_t n)
     *cap = n;
     return p;
 }
+
+void tes__tiff_magic(uint8_t m[4], bool bigtiff)
+{
+    const uint16_t one = 1;
+    bool little = *(const uint8_t *)&one == 1;
+    m[0] = m[1] = little ? 'I' : 'M';
+    m[2] = little ? (bigtiff ? 43 : 42) : 0;
+    m[3] = little ? 0 : (bigtiff ? 43 : 42);
+}

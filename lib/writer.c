@@ -289,24 +289,16 @@ int tes__writer_open(tes__writer **out, const tes__writer_params *p,
     w->path = strdup(path);
     w->dir = strdup(dirname(copy));
     free(copy);
-    copy = strdup(path);
-    size_t n = (w->dir ? strlen(w->dir) : 0) + strlen(path) + 32;
-    w->tmp = malloc(n);
-    if (!w->path || !w->dir || !copy || !w->tmp) {
-        free(copy);
+    if (!w->path || !w->dir) {
         tes__writer_abort(w);
         return tes__err(err, -ENOMEM, path, "out of memory");
     }
-    snprintf(w->tmp, n, "%s/.%s.tmp-XXXXXX", w->dir, basename(copy));
-    free(copy);
-    w->fd = mkostemp(w->tmp, O_CLOEXEC);
-    if (w->fd < 0) {
-        int e = errno;
-        free(w->tmp);
-        w->tmp = NULL;
+    uint8_t magic[4];
+    tes__tiff_magic(magic, p->bigtiff);
+    int rc = tes_temp_create(path, magic, sizeof magic, &w->tmp, &w->fd, err);
+    if (rc) {
         tes__writer_abort(w);
-        return tes__err(err, -e, path, "cannot create a file beside it: %s",
-                        strerror(e));
+        return rc;
     }
     if (fchmod(w->fd, file_mode()) != 0) {
         int e = errno;
@@ -319,7 +311,7 @@ int tes__writer_open(tes__writer **out, const tes__writer_params *p,
     }
     w->io_ready = true;
     if (!tes__tiff_open(&w->h, w->tmp, &w->io, p->bigtiff ? "w8" : "w")) {
-        int rc = tes__err(err, -EIO, path, "cannot start TIFF: %s", w->h.msg);
+        rc = tes__err(err, -EIO, path, "cannot start TIFF: %s", w->h.msg);
         tes__writer_abort(w);
         return rc;
     }
@@ -516,13 +508,10 @@ int tes__writer_commit(tes__writer *w, tes_raster_error *err)
     }
     tes__outfile_free(&w->io);
     w->io_ready = false;
-    if (close(w->fd) != 0) {
-        int e = errno;
-        w->fd = -1;
-        tes__writer_abort(w);
-        return tes__err(err, -e, w->path, "close: %s", strerror(e));
-    }
-    w->fd = -1;
+    /* w->fd stays open, holding the temporary's lock, until the rename:
+     * closed earlier, another process's sweep could take the complete
+     * file for a dead run's temporary (see temp.c). Its data is on the
+     * disk already (fsync above). */
     int rc = 0;
     if (w->overwrite) {
         if (rename(w->tmp, w->path) != 0)
@@ -546,7 +535,11 @@ int tes__writer_commit(tes__writer *w, tes_raster_error *err)
     tes__sync_dir(w->dir);
     free(w->tmp);
     w->tmp = NULL;
+    rc = close(w->fd) != 0 ? -errno : 0;
+    w->fd = -1;
     tes__writer_abort(w);
+    if (rc) /* the file is in place and synced: only say so */
+        return tes__err(err, rc, w->path, "close: %s", strerror(-rc));
     return 0;
 }
 
