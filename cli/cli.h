@@ -81,6 +81,7 @@ enum {
     CLI_OPT_FORMAT,
     CLI_OPT_PROGRESS,
     CLI_OPT_TRACE,
+    CLI_OPT_MEMORY,
     CLI_OPT_FIRST_FREE = 1100 /* commands number their own options from here */
 };
 
@@ -90,6 +91,7 @@ enum {
     { "quiet", no_argument, NULL, CLI_OPT_QUIET },                           \
     { "progress", required_argument, NULL, CLI_OPT_PROGRESS },               \
     { "trace", required_argument, NULL, CLI_OPT_TRACE },                     \
+    { "memory", required_argument, NULL, CLI_OPT_MEMORY },                   \
     { "help", no_argument, NULL, CLI_OPT_HELP },                             \
     { "version", no_argument, NULL, CLI_OPT_VERSION }
 #define CLI_OUTPUT_LONGOPTS                                                  \
@@ -113,6 +115,9 @@ enum {
     "                       MPix/s and time left), gdal (0...10...20 on\n"    \
     "                       stdout, as GDAL's tools) or none\n"              \
     "      --trace FILE     a Chrome trace of the run (Perfetto opens it)\n"  \
+    "      --memory SIZE    the run's memory budget, e.g. 512M or 4G; a run\n" \
+    "                       that would need more is refused before it starts\n" \
+    "                       (default: TESSERA_MEMORY, else half the memory)\n" \
     "      --help           this help\n"
 #define CLI_OUTPUT_HELP                                                      \
     "      --compress C     none, deflate (default), lzw or zstd\n"          \
@@ -141,6 +146,7 @@ typedef struct cli_common {
     bool stats;             /* --stats */
     int progress;           /* CLI_PROGRESS_... */
     const char *trace;      /* --trace FILE, or NULL */
+    uint64_t memory;        /* --memory SIZE; 0: the default */
     tes_raster_create_options out;
     /* The compression levels asked by name (--level, or -co ZLEVEL /
      * ZSTD_LEVEL), 0 when not; out.level is the one for out.compress. */
@@ -170,7 +176,8 @@ int cli_pool(const cli_common *c, tes_pool **pool);
  * (the run fails with "cancelled", leaving no output) on SIGINT or
  * SIGTERM. what names a preparatory pass ("statistics"), shown before the
  * bar and silent in GDAL's form (GDAL's tools count one pass); NULL for
- * the pass that writes. cli_progress_end ends the line. */
+ * the pass that writes. cli_progress_end ends the line. Every run's
+ * options pass here, so it also sets po->memory_limit (--memory). */
 void cli_progress_setup(const cli_common *c, tes_pipeline_options *po,
                         uint64_t pixels, const char *what);
 void cli_progress_end(const tes_pipeline_options *po);
@@ -250,6 +257,13 @@ int cli_run_on(const cli_common *c, tes_pool *pool, const tes_kernel *k,
  * line. Returns 0, or prints the error and returns its exit status. */
 int cli_band_range(const cli_common *c, tes_pool *pool, tes_raster *r,
                    int band, double *min, double *max);
+
+/* A reduction's result buffer for kernel k over r, once the run is known
+ * to fit its memory budget (tes_raster_run_estimate with the options
+ * cli_progress_setup gives). Returns 0, or prints the error and returns
+ * its exit status. */
+int cli_result_alloc(const cli_common *c, tes_pool *pool, const tes_kernel *k,
+                     tes_raster *r, void **res);
 
 /* Reads the whole text file at path (at most max bytes) into *text,
  * NUL-terminated, to be freed. Returns 0, or prints the error and returns

@@ -43,6 +43,25 @@ static void json_num(double v)
         printf("null");
 }
 
+/* Whether the histogram pass of bins bins fits the memory budget, asked
+ * before the pass that finds its ranges, so that a run that cannot
+ * finish is refused before it reads a pixel. */
+static int histogram_fits(tes_pool *pool, tes_raster *r, const cli_common *c,
+                          int bands, int bins, const double *lo,
+                          const double *hi)
+{
+    tes_kernel k;
+    tes_raster_error err;
+    if (tes_kernel_stats_ranges(&k, bands, bins, lo, hi, &err))
+        return cli_fail(tes_raster_path(r), "%s", err.message);
+    tes_pipeline_options po = TES_PIPELINE_OPTIONS_INIT;
+    po.memory_limit = c->memory;
+    int rc = tes_raster_run_estimate(pool, &k, &r, 1, NULL, NULL, &po, NULL,
+                                     &err);
+    tes_kernel_release(&k);
+    return rc ? cli_fail_err(&err) : 0;
+}
+
 /* One pass of the stats kernel over r (with a histogram of bins bins over
  * [lo[b], hi[b]] per band when bins > 0); *out gets the result. */
 static int reduce(tes_pool *pool, tes_raster *r, const cli_common *c,
@@ -53,16 +72,17 @@ static int reduce(tes_pool *pool, tes_raster *r, const cli_common *c,
     tes_raster_error err;
     if (tes_kernel_stats_ranges(&k, bands, bins, lo, hi, &err))
         return cli_fail(tes_raster_path(r), "%s", err.message);
-    void *res = malloc(k.partial_size);
-    if (!res) {
+    void *res;
+    int rc = cli_result_alloc(c, pool, &k, r, &res);
+    if (rc) {
         tes_kernel_release(&k);
-        return cli_fail(tes_raster_path(r), "out of memory");
+        return rc;
     }
     tes_pipeline_options po = TES_PIPELINE_OPTIONS_INIT;
     const tes_raster_info *info = tes_raster_info_get(r);
     cli_progress_setup(c, &po, (uint64_t)info->width * (uint64_t)info->height,
                        what);
-    int rc = cli_raster_run(pool, &k, &r, 1, NULL, NULL, res, &po, &err);
+    rc = cli_raster_run(pool, &k, &r, 1, NULL, NULL, res, &po, &err);
     cli_progress_end(&po);
     tes_kernel_release(&k);
     if (rc) {
@@ -140,6 +160,8 @@ static int run(int argc, char **argv)
         blo[b] = lo;
         bhi[b] = hi;
     }
+    if (rc == 0 && bins && !has_range)
+        rc = histogram_fits(pool, r, &c, bands, (int)bins, blo, bhi);
     if (rc == 0)
         rc = reduce(pool, r, &c, bands, has_range ? (int)bins : 0, blo, bhi,
                     bins && !has_range ? "range" : NULL, &res);

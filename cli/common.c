@@ -29,6 +29,8 @@ int cli_fail_err(const tes_raster_error *err)
 {
     if (err->code == -EEXIST)
         fprintf(stderr, "raster-tool: %s (use --overwrite)\n", err->message);
+    else if (err->code == TES_ETOOBIG)
+        fprintf(stderr, "raster-tool: %s (see --memory)\n", err->message);
     else
         fprintf(stderr, "raster-tool: %s\n", err->message);
     return CLI_EXIT_FAIL;
@@ -115,6 +117,13 @@ int cli_common_option(const cli_command *cmd, cli_common *c, int opt,
         if (!*arg)
             goto bad;
         c->trace = arg;
+        return 0;
+    case CLI_OPT_MEMORY:
+        if (tes_memory_parse(arg, &c->memory)) {
+            *done = true;
+            return cli_usage(cmd, "--memory %s: expects a size such as "
+                                  "512M, 4G or none", arg);
+        }
         return 0;
     case CLI_OPT_CO:
     case CLI_OPT_FORMAT: {
@@ -345,6 +354,21 @@ void cli_progress_setup(const cli_common *c, tes_pipeline_options *po,
     sigaction(SIGTERM, &sa, NULL);
     po->progress = progress_cb;
     po->progress_ctx = &st;
+    po->memory_limit = c->memory;
+}
+
+int cli_result_alloc(const cli_common *c, tes_pool *pool, const tes_kernel *k,
+                     tes_raster *r, void **res)
+{
+    tes_pipeline_options po = TES_PIPELINE_OPTIONS_INIT;
+    po.memory_limit = c->memory;
+    tes_raster_error err;
+    *res = NULL;
+    if (tes_raster_run_estimate(pool, k, &r, 1, NULL, NULL, &po, NULL, &err))
+        return cli_fail_err(&err);
+    if (!(*res = malloc(k->partial_size)))
+        return cli_fail(tes_raster_path(r), "out of memory");
+    return 0;
 }
 
 void cli_progress_end(const tes_pipeline_options *po)
@@ -407,15 +431,16 @@ int cli_band_range(const cli_common *c, tes_pool *pool, tes_raster *r,
     tes_raster_error err;
     if (tes_kernel_stats_ranges(&k, info->bands, 0, NULL, NULL, &err))
         return cli_fail(tes_raster_path(r), "%s", err.message);
-    void *res = malloc(k.partial_size);
-    if (!res) {
+    void *res;
+    int rc = cli_result_alloc(c, pool, &k, r, &res);
+    if (rc) {
         tes_kernel_release(&k);
-        return cli_fail(tes_raster_path(r), "out of memory");
+        return rc;
     }
     tes_pipeline_options po = TES_PIPELINE_OPTIONS_INIT;
     cli_progress_setup(c, &po, (uint64_t)info->width * (uint64_t)info->height,
                        "statistics");
-    int rc = cli_raster_run(pool, &k, &r, 1, NULL, NULL, res, &po, &err);
+    rc = cli_raster_run(pool, &k, &r, 1, NULL, NULL, res, &po, &err);
     cli_progress_end(&po);
     tes_kernel_release(&k);
     if (rc) {

@@ -49,6 +49,8 @@ extern "C" {
 #define TES_EUNSUPPORTED (-10101) /* a valid file this library cannot read */
 #define TES_ECORRUPT (-10102)     /* a truncated, lying or damaged file */
 #define TES_EKERNEL (-10103)      /* a kernel failed without an errno code */
+#define TES_ETOOBIG (-10104)      /* a run would take more memory than its
+                                     budget (tes_pipeline_options) */
 
 /* A constant string for any code this library returns (falls back to
  * tes_strerror() for the runtime's codes and to strerror for errno). */
@@ -532,13 +534,47 @@ typedef struct tes_pipeline_options {
     /* Since issue 13: filled (not added to) when the run returns, if not
      * NULL. */
     tes_run_stats *stats;
+    /* Since issue 15: the memory budget of the run, in bytes. Before it
+     * allocates anything its inputs' headers or these options make large
+     * (tiles in flight, reduction partials, decoded blocks, the cache), a
+     * run estimates what it will take (tes_raster_run_estimate) and
+     * refuses with TES_ETOOBIG when that exceeds the budget. 0:
+     * tes_memory_default(); UINT64_MAX: no limit. */
+    uint64_t memory_limit;
 } tes_pipeline_options;
 
 /* All zeros: a zeroed tes_pipeline_options is the defaults too. */
 #define TES_PIPELINE_OPTIONS_INIT                                            \
     { .width = 0, .height = 0, .cache_bytes = 0, .max_in_flight = 0,         \
       .progress = NULL, .progress_ctx = NULL, .dist = NULL,                 \
-      .stats = NULL }
+      .stats = NULL, .memory_limit = 0 }
+
+/* The default memory budget: TESSERA_MEMORY from the environment when it
+ * is set (a size as tes_memory_parse reads it), else half of the memory
+ * this process may use: the machine's, its cgroup's limit
+ * (memory.max), RLIMIT_AS and RLIMIT_DATA, whichever is least. Any
+ * thread. */
+TES_API uint64_t tes_memory_default(void);
+
+/* Reads a size: a positive number of bytes, with an optional binary unit
+ * K, M, G or T (also KiB, MB, ...: all powers of 1024), e.g. "512M",
+ * "1.5G"; "none" or "unlimited" is UINT64_MAX. Returns 0 or -EINVAL. */
+TES_API int tes_memory_parse(const char *s, uint64_t *bytes);
+
+/* Checks a run's arguments as tes_raster_run does (result is not needed)
+ * and estimates the memory it would take, without allocating anything
+ * large, reading pixels or creating files: *bytes (when not NULL) gets
+ * the estimate. Returns 0, TES_ETOOBIG (over opts->memory_limit, with
+ * err naming the largest part: tiles in flight and the kernel's partial
+ * results, decoded blocks, the cache) or what tes_raster_run would
+ * return for its arguments. For a caller that allocates a reduction's
+ * result buffer first. Any thread. */
+TES_API int tes_raster_run_estimate(tes_pool *pool, const tes_kernel *k,
+                                    tes_raster *const *inputs, int n_in,
+                                    const char *out_path,
+                                    const tes_raster_create_options *out_opts,
+                                    const tes_pipeline_options *opts,
+                                    uint64_t *bytes, tes_raster_error *err);
 
 /*
  * Runs kernel k over the output tile grid on pool.
@@ -594,6 +630,8 @@ typedef struct tes_pipeline_options {
  *                  without all its callbacks;
  *   -EEXIST        out_path exists and out_opts->overwrite is false;
  *   -ENOMEM        out of memory;
+ *   TES_ETOOBIG    the run would take more memory than opts->memory_limit
+ *                  (checked before it allocates; see there);
  *   -ECANCELED     the progress callback asked to stop;
  *   -errno         a system call on the input or output failed (-ENOENT,
  *                  -EACCES, -ENOSPC, -EIO, ...);
@@ -716,10 +754,11 @@ typedef struct tes_overview_options {
     int (*progress)(uint64_t done, uint64_t total, void *ctx);
     void *progress_ctx;
     tes_run_stats *stats;       /* filled when not NULL */
+    uint64_t memory_limit;      /* since issue 15: as tes_pipeline_options */
 } tes_overview_options;
 
 #define TES_OVERVIEW_OPTIONS_INIT                                            \
-    { TES_RESAMPLE_AUTO, false, 0, 0, 0, 0, 0, NULL, NULL, NULL }
+    { TES_RESAMPLE_AUTO, false, 0, 0, 0, 0, 0, NULL, NULL, NULL, 0 }
 
 /*
  * Adds overviews to the GeoTIFF at path, as gdaladdo does: reduced-

@@ -263,6 +263,7 @@ TES_API int tes_raster_build_overviews(tes_pool *pool, const char *path,
     tes_pipeline_options po = TES_PIPELINE_OPTIONS_INIT;
     po.cache_bytes = o->cache_bytes;
     po.max_in_flight = o->max_in_flight;
+    po.memory_limit = o->memory_limit;
     po.progress = o->progress;
     po.progress_ctx = o->progress_ctx;
     size_t cache = o->cache_bytes ? o->cache_bytes : (size_t)64 << 20;

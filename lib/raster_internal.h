@@ -453,7 +453,9 @@ typedef struct tes__run {
     int n_in;
     const char *out_path;         /* NULL: no output */
     const tes_raster_create_options *oo;
-    const tes_pipeline_options *po;
+    const tes_pipeline_options *po; /* &po_own */
+    tes_pipeline_options po_own;  /* the caller's, cache_bytes and
+                                     memory_limit resolved */
     void *result;
     const char *out_name;         /* for messages */
     int64_t width, height;
@@ -468,6 +470,19 @@ typedef struct tes__run {
     tes_run_stats stats;          /* copied to po->stats at the end */
     tes_trace_track *trace;       /* the caller's track ("writer"), or NULL */
 } tes__run;
+
+/* Fills r from tes_raster_run's arguments and checks them (NULL oo and
+ * po: the defaults). Returns 0 or a negative code with err. */
+int tes__run_prepare(tes__run *r, tes_pool *pool, const tes_kernel *k,
+                     tes_raster *const *in, int n_in, const char *out_path,
+                     const tes_raster_create_options *oo, void *result,
+                     const tes_pipeline_options *po, tes_raster_error *err);
+/* Sets po's memory_limit (0: tes_memory_default()) and, when 0, its
+ * cache_bytes: 64 MiB, or a quarter of a smaller budget. */
+void tes__resolve_memory(tes_pipeline_options *po);
+/* The memory r will take (*need), checked against its budget: 0, or
+ * TES_ETOOBIG with err naming the largest part (budget.c). */
+int tes__run_budget(const tes__run *r, uint64_t *need, tes_raster_error *err);
 
 struct tes__writer_params;
 /* The writer's parameters for r's output. */

@@ -165,6 +165,28 @@ static int dist_begin(const tes__run *r, int *lookahead,
     return rc;
 }
 
+int tes__run_prepare(tes__run *r, tes_pool *pool, const tes_kernel *k,
+                     tes_raster *const *in, int n_in, const char *out_path,
+                     const tes_raster_create_options *oo, void *result,
+                     const tes_pipeline_options *po, tes_raster_error *err)
+{
+    static const tes_pipeline_options pd = TES_PIPELINE_OPTIONS_INIT;
+    static const tes_raster_create_options od =
+        TES_RASTER_CREATE_OPTIONS_INIT;
+    memset(r, 0, sizeof *r);
+    r->pool = pool;
+    r->k = k;
+    r->in = in;
+    r->n_in = n_in;
+    r->out_path = out_path;
+    r->oo = oo ? oo : &od;
+    r->po_own = po ? *po : pd;
+    r->po = &r->po_own;
+    r->result = result;
+    tes__resolve_memory(&r->po_own);
+    return run_check(r, err);
+}
+
 TES_API int tes_raster_run(tes_pool *pool, const tes_kernel *k,
                            tes_raster *const *in, int n_in,
                            const char *out_path,
@@ -172,19 +194,13 @@ TES_API int tes_raster_run(tes_pool *pool, const tes_kernel *k,
                            const tes_pipeline_options *po,
                            tes_raster_error *err)
 {
-    tes_pipeline_options pd = TES_PIPELINE_OPTIONS_INIT;
-    tes_raster_create_options od = TES_RASTER_CREATE_OPTIONS_INIT;
     tes__run r;
-    memset(&r, 0, sizeof r);
-    r.pool = pool;
-    r.k = k;
-    r.in = in;
-    r.n_in = n_in;
-    r.out_path = out_path;
-    r.oo = oo ? oo : &od;
-    r.po = po ? po : &pd;
-    r.result = result;
-    int rc = run_check(&r, err);
+    int rc = tes__run_prepare(&r, pool, k, in, n_in, out_path, oo, result,
+                              po, err);
+    /* before anything the inputs' headers or the options make large */
+    uint64_t need;
+    if (!rc)
+        rc = tes__run_budget(&r, &need, err);
     if (rc)
         return rc;
     const tes_pipeline_dist *d = r.po->dist;

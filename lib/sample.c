@@ -251,6 +251,7 @@ TES_API const char *tes_raster_strerror(int code)
     case TES_EUNSUPPORTED: return "unsupported raster";
     case TES_ECORRUPT: return "corrupt or truncated raster";
     case TES_EKERNEL: return "kernel failed";
+    case TES_ETOOBIG: return "more memory than the budget allows";
     default: return tes_strerror(code);
     }
 }
