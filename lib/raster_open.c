@@ -293,6 +293,36 @@ static int read_overviews(tes_raster *r, tes__tiff *h, tes_raster_error *err)
 }
 
 /* Every property the reader depends on, checked once. */
+/* The most bytes one stored byte of compression comp decodes to, where
+ * the format bounds it: none 1, PackBits 64 (2 bytes for a run of 128),
+ * deflate 1032 (zlib's documented limit), LZW 4096 (a code of 9 to 12
+ * bits emits at most a table's worth). 0: no useful bound (zstd, JPEG,
+ * the rest), and no check. */
+static uint64_t max_ratio(uint16_t comp)
+{
+    switch (comp) {
+    case COMPRESSION_NONE: return 1;
+    case COMPRESSION_PACKBITS: return 64;
+    case COMPRESSION_ADOBE_DEFLATE:
+    case COMPRESSION_DEFLATE: return 1032;
+    case COMPRESSION_LZW: return 4096;
+    default: return 0;
+    }
+}
+
+/* Bytes strile i decodes to, as the header's sizes say (a strip at the
+ * bottom holds only the rows left). */
+static uint64_t strile_bytes(TIFF *tif, const tes__tiff_tags *t, uint32_t i,
+                             uint64_t per_plane)
+{
+    if (t->tiled)
+        return (uint64_t)TIFFTileSize64(tif);
+    uint64_t row = (i % per_plane) * (uint64_t)t->block_h;
+    uint64_t rows = t->height - row < t->block_h ? t->height - row
+                                                 : t->block_h;
+    return (uint64_t)TIFFVStripSize64(tif, (uint32_t)rows);
+}
+
 static int validate(tes_raster *r, tes__tiff *h, uint64_t file_size,
                     tes_raster_error *err)
 {
@@ -400,6 +430,7 @@ static int validate(tes_raster *r, tes__tiff *h, uint64_t file_size,
                         "%u %s where the size says %llu",
                         have, t.tiled ? "tiles" : "strips",
                         (unsigned long long)want);
+    uint64_t ratio = max_ratio(t.comp);
     for (uint32_t i = 0; i < have; i++) {
         int bad = 0; /* libtiff sets it on failure */
         uint64_t off = TIFFGetStrileOffsetWithErr(tif, i, &bad);
@@ -412,6 +443,17 @@ static int validate(tes_raster *r, tes__tiff *h, uint64_t file_size,
             return tes__err(err, TES_ECORRUPT, p,
                             "%s %u lies beyond the end of the file "
                             "(truncated?)", t.tiled ? "tile" : "strip", i);
+        /* A stored block decodes to at most `ratio` times its bytes:
+         * the header's sizes must fit what the file holds (absent
+         * blocks, n == 0, read as nodata). */
+        uint64_t want = ratio ? strile_bytes(tif, &t, i, per_plane) : 0;
+        if (n != 0 && want && n < (want + ratio - 1) / ratio)
+            return tes__err(err, TES_ECORRUPT, p,
+                            "%s %u holds %llu bytes, too few for the %llu "
+                            "its header's sizes say it decodes to "
+                            "(truncated, or a lying header?)",
+                            t.tiled ? "tile" : "strip", i,
+                            (unsigned long long)n, (unsigned long long)want);
     }
     rc = read_colormap(r, tif, &t, err);
     if (!rc)
