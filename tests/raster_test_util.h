@@ -325,6 +325,15 @@ static inline int tu_sh(const char *fmt, ...)
     return st == -1 ? -1 : WIFEXITED(st) ? WEXITSTATUS(st) : 128;
 }
 
+/* A pool of `threads` workers, or NULL. */
+static inline tes_pool *tu_pool(int threads)
+{
+    tes_pool_options o = TES_POOL_OPTIONS_INIT;
+    o.threads = threads;
+    tes_pool *p;
+    return tes_pool_create(&p, &o) ? NULL : p;
+}
+
 /* Whether GDAL's Python bindings are installed (Debian's python3-gdal,
  * for Debian's interpreter). The first time they are not, says so. */
 static inline bool tu_have_gdal(void)

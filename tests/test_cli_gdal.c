@@ -538,9 +538,11 @@ START_TEST(cli_cog_on_gdaldem_modes)
             ck_assert_int_eq(rt("color-relief %sf.tif colors.txt g.tif",
                                 c[i].rgb == 2 ? "-alpha " : ""), 0);
             rgb_tags("g.tif", c[i].rgb == 2);
-            /* convert keeps the colours' meaning */
+            /* convert keeps the colours' meaning, overviews too */
             ck_assert_int_eq(rt("convert --quiet g.tif h.tif"), 0);
             rgb_tags("h.tif", c[i].rgb == 2);
+            ck_assert_int_eq(rt("overviews --quiet --min-size 200 g.tif"), 0);
+            rgb_tags("g.tif", c[i].rgb == 2);
         }
         if (c[i].rgb && gdaldem) {
             ck_assert_int_eq(sh("gdaldem %s", c[i].gdal), 0); /* a.tif */

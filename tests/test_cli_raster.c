@@ -317,6 +317,12 @@ START_TEST(cli_cog_on_every_writing_command)
     ck_assert_int_eq(rt("blur --quiet --cog --sigma 2 --tile 128 dem.tif "
                         "b.tif"), 0);
     is_cog("b.tif", 3);
+    ck_assert_int_eq(rt("aspect --quiet --cog dem.tif a.tif"), 0);
+    is_cog("a.tif", 2);
+    ck_assert_int_eq(rt("convolve --quiet --cog --kernel '1 2 1' dem.tif "
+                        "v.tif"), 0);
+    is_cog("v.tif", 2);
+    /* tri, tpi, roughness and color-relief: test_cli_gdal.c */
     ck_assert_int_eq(rt("convert --quiet --cog --stats dem.tif st.tif"), 0);
     ck_assert_msg(strstr(err_txt, "raster-tool: stats: 9 tiles, "), "%s",
                   err_txt);

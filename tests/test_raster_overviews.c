@@ -18,15 +18,6 @@ static char *dir;
 static void setup(void) { dir = tu_tmpdir(); }
 static void teardown(void) { tu_rmdir(dir); }
 
-static tes_pool *pool_of(int threads)
-{
-    tes_pool_options o = TES_POOL_OPTIONS_INIT;
-    o.threads = threads;
-    tes_pool *p;
-    ck_assert_int_eq(tes_pool_create(&p, &o), 0);
-    return p;
-}
-
 /* A 300 x 200 uint16 file of 32-pixel tiles, deflate. */
 static void make_input(const char *path, tes_tile *src)
 {
@@ -96,7 +87,7 @@ START_TEST(overviews_internal_then_replaced_and_external)
     o.min_size = 40; /* 150x100, 75x50, 38x25 */
     for (int round = 0; round < 3; round++) {
         o.external = round == 2;
-        tes_pool *pool = pool_of(round + 1);
+        tes_pool *pool = tu_pool(round + 1);
         tes_raster_error err;
         int rc = tes_raster_build_overviews(pool, p, &o, &err);
         ck_assert_msg(rc == 0, "%s", err.message);
@@ -134,7 +125,7 @@ START_TEST(overviews_internal_then_replaced_and_external)
     ck_assert_int_eq(stat(p, &before), 0);
     o.external = false;
     o.min_size = 1000;
-    tes_pool *pool = pool_of(2);
+    tes_pool *pool = tu_pool(2);
     ck_assert_int_eq(tes_raster_build_overviews(pool, p, &o, NULL), 0);
     tes_pool_destroy(pool);
     ck_assert_int_eq(stat(p, &after), 0);
@@ -164,7 +155,7 @@ START_TEST(overviews_refuse_other_pages)
     TIFFClose(t);
     size_t n0;
     uint8_t *before = tu_slurp(p, &n0);
-    tes_pool *pool = pool_of(2);
+    tes_pool *pool = tu_pool(2);
     tes_raster_error err;
     int rc = tes_raster_build_overviews(pool, p, NULL, &err);
     ck_assert_int_eq(rc, TES_EUNSUPPORTED);
@@ -210,7 +201,7 @@ START_TEST(overviews_failing_write_leaves_file_untouched)
             rlim_t lim = external ? 500000 : (rlim_t)n0 + 300000;
             struct rlimit rl = { lim, lim };
             setrlimit(RLIMIT_FSIZE, &rl);
-            tes_pool *pool = pool_of(2);
+            tes_pool *pool = tu_pool(2);
             tes_overview_options o = TES_OVERVIEW_OPTIONS_INIT;
             o.external = external;
             o.cache_bytes = 1 << 20; /* the stores spill too */
@@ -252,7 +243,7 @@ START_TEST(overviews_agree_with_gdaladdo)
         tes_overview_options o = TES_OVERVIEW_OPTIONS_INIT;
         o.resampling = (tes_resampling)(TES_RESAMPLE_NEAREST + m);
         o.min_size = 40;
-        tes_pool *pool = pool_of(2);
+        tes_pool *pool = tu_pool(2);
         ck_assert_int_eq(tes_raster_build_overviews(pool, p, &o, NULL), 0);
         tes_pool_destroy(pool);
         for (int d = 1; d <= 3; d++) {
