@@ -9,6 +9,8 @@
 #   make demo         builds, then runs the demo
 #   make bench        benchmarks against serial C and the installed peers
 #                     (BENCH="sched raster" picks sections of bench/)
+#   make python       the tessera Python package, in build/python (use it
+#                     with PYTHONPATH=build/python); make check tests it
 #   make install / uninstall   (PREFIX, DESTDIR)
 #   make SANITIZE=thread check, make SANITIZE=address,undefined check
 #   CC=clang works as well as gcc.
@@ -81,7 +83,8 @@ TOOL := $(if $(CLI_SRC),$(B)/raster-tool)
 
 LIBS_ALL := $(RT_SO) $(RT_A) $(if $(RASTER_SRC),$(RASTER_SO) $(RASTER_A))
 
-.PHONY: all check demo bench examples install uninstall clean deps lint man-lint
+.PHONY: all check demo bench examples install uninstall clean deps lint man-lint \
+	python python-check
 .DEFAULT_GOAL := all
 
 PC_FILES := $(B)/tessera.pc $(if $(RASTER_SRC),$(B)/tessera_raster.pc)
@@ -175,6 +178,7 @@ check: deps
 	@$(MAKE) --no-print-directory all-tests
 	@TES_BUILD=$(B) sh tests/run.sh $(TEST_BIN)
 	@$(MAKE) --no-print-directory check-library
+	@$(MAKE) --no-print-directory python-check
 
 # What a program outside the project sees: only tes_ names exported, and
 # an install into a scratch PREFIX that pkg-config builds against and that
@@ -185,6 +189,51 @@ check-library: all
 
 .PHONY: all-tests
 all-tests: all $(TEST_BIN)
+
+# ---- the Python package (python/) ------------------------------------------
+# A CPython extension over the public headers and the shared libraries, and
+# the Python layer around it. The interpreter: PYTHON, else Debian's
+# /usr/bin/python3 (where python3-numpy and python3-dev install), else the
+# first python3 on PATH that imports numpy; looked up once, when needed.
+PY_FIND = for p in /usr/bin/python3 python3; do "$$p" -c 'import numpy' \
+	>/dev/null 2>&1 && { command -v "$$p"; break; }; done
+PYTHON ?= $(eval PYTHON := $$(shell $$(PY_FIND)))$(PYTHON)
+PY_INCLUDE = $(eval PY_INCLUDE := $$(shell $$(PYTHON) -c \
+	'import sysconfig; print(sysconfig.get_paths()["include"])'))$(PY_INCLUDE)
+PY_SRC := $(sort $(wildcard python/src/*.c))
+PY_OBJ := $(PY_SRC:python/src/%.c=$(B)/pyobj/%.o)
+PY_PKG := $(B)/python/tessera
+PY_FILES := $(addprefix $(PY_PKG)/,$(notdir $(wildcard python/tessera/*.py \
+	python/tessera/*.pyi python/tessera/py.typed)))
+# ".so" is an extension suffix every CPython on Linux imports.
+PY_EXT := $(PY_PKG)/_tessera.so
+
+python: $(PY_EXT) $(PY_FILES)
+
+$(B)/pyobj/%.o: python/src/%.c
+	@mkdir -p $(@D)
+	@test -n "$(PYTHON)" || { echo "make python: no python3 that imports" \
+	  "numpy (apt-get install python3-numpy python3-dev)" >&2; exit 1; }
+	$(CC) $(CPPFLAGS) -I$(PY_INCLUDE) $(CFLAGS) -MMD -MP -c $< -o $@
+$(PY_EXT): $(PY_OBJ) $(RASTER_SO) $(RT_SO)
+	@mkdir -p $(@D)
+	$(CC) -shared $(LDFLAGS) -o $@ $(PY_OBJ) -L$(B) -ltessera_raster -ltessera \
+	  -Wl,-rpath,'$$ORIGIN/../..'
+$(PY_PKG)/%: python/tessera/%
+	@mkdir -p $(@D)
+	cp $< $@
+
+# The package's tests (pytest). An instrumented build (SANITIZE) cannot be
+# loaded into the uninstrumented interpreter: they run in the plain build.
+python-check:
+ifeq ($(SANITIZE),)
+	@$(MAKE) --no-print-directory all python
+	@TES_BUILD=$(B) PYTHONPATH=$(B)/python PYTHONDONTWRITEBYTECODE=1 \
+	  $(PYTHON) -m pytest -q -p no:cacheprovider python/tests
+else
+	@echo "python tests: skipped under SANITIZE=$(SANITIZE) (the" \
+	  "interpreter is not instrumented); make check runs them"
+endif
 
 # ---- demo and benchmarks ---------------------------------------------------
 demo: deps
@@ -237,4 +286,4 @@ lint:
 clean:
 	rm -rf build
 
--include $(RT_OBJ:.o=.d) $(RASTER_OBJ:.o=.d) $(CLI_OBJ:.o=.d)
+-include $(RT_OBJ:.o=.d) $(RASTER_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(PY_OBJ:.o=.d)

@@ -1,0 +1,64 @@
+"""The package as a user meets it: the version, help() that reads like the
+manual, type stubs for every public name, default_threads."""
+
+import ast
+import inspect
+import os
+import pydoc
+import subprocess
+import sys
+
+import tessera
+from conftest import child_env
+
+PUBLIC = ["default_threads", "hillshade", "slope", "aspect", "calc",
+          "convolve", "blur", "stats", "convert", "info", "map_tiles",
+          "synth"]
+
+
+def test_fixed_api_signatures():
+    sig = {n: inspect.signature(getattr(tessera, n)) for n in PUBLIC}
+    assert str(sig["hillshade"]) == (
+        "(src, dst=None, *, z=1.0, scale=1.0, azimuth=315.0, altitude=45.0, "
+        "alg='horn', multidirectional=False, combined=False, "
+        "compute_edges=False, band=1, **kw)")
+    assert str(sig["slope"]) == ("(src, dst=None, *, percent=False, "
+                                 "scale=1.0, alg='horn', compute_edges=False,"
+                                 " band=1, **kw)")
+    assert str(sig["calc"]) == ("(expr, dst=None, *, type='float32', "
+                                "nodata=None, **kw)")
+    assert str(sig["map_tiles"]) == ("(fn, src, dst, *, halo=0, dtype=None, "
+                                     "out_bands=None, **kw)")
+    assert str(sig["stats"]) == "(src, *, bins=0, range=None, **kw)"
+    assert issubclass(tessera.TesseraError, Exception)
+    assert isinstance(tessera.__version__, str)
+
+
+def test_help_reads_like_the_manual():
+    text = pydoc.render_doc(tessera.hillshade, renderer=pydoc.plaintext)
+    for word in ("Shaded relief", "azimuth", "compute_edges", "Returns",
+                 "TesseraError", "gdaldem"):
+        assert word in text
+    for name in PUBLIC:
+        doc = getattr(tessera, name).__doc__
+        assert doc and len(doc.splitlines()) >= 3, name
+    assert "Keywords every function takes" in tessera.__doc__
+
+
+def test_stubs_cover_the_public_api():
+    pyi = os.path.join(os.path.dirname(tessera.__file__), "__init__.pyi")
+    tree = ast.parse(open(pyi).read())
+    names = {n.name for n in tree.body
+             if isinstance(n, (ast.FunctionDef, ast.ClassDef))}
+    assert set(PUBLIC) | {"TesseraError"} <= names
+    assert os.path.exists(os.path.join(os.path.dirname(tessera.__file__),
+                                       "py.typed"))
+
+
+def test_default_threads_follows_the_environment():
+    env = child_env(TESSERA_NUM_THREADS="3")
+    r = subprocess.run([sys.executable, "-c",
+                        "import tessera; print(tessera.default_threads())"],
+                       env=env, capture_output=True, text=True, check=True)
+    assert r.stdout.strip() == "3"
+    assert tessera.default_threads() >= 1
