@@ -12,7 +12,9 @@ from setuptools import Extension, setup
 from setuptools.command.build_ext import build_ext
 
 ROOT = os.path.dirname(os.path.abspath(__file__))
-B = os.path.join("build", "pip-libs")
+# everything pip builds goes under build/pip, beside make's own outputs
+BASE = os.path.join("build", "pip")
+B = os.path.join(BASE, "libs")
 LIBS = [os.path.join(B, "libtessera_raster.a"),
         os.path.join(B, "libtessera.a")]
 PKGS = ["libtiff-4", "zlib", "libzstd", "libdeflate"]
@@ -56,11 +58,12 @@ setup(
         depends=[os.path.join("python", "src", "tpy.h")],
         include_dirs=["include"],
         define_macros=[("_GNU_SOURCE", None)],
-        extra_compile_args=["-std=c11", "-pthread"],
+        extra_compile_args=["-std=c11", "-pthread", "-fvisibility=hidden"],
         extra_objects=LIBS,
         # the libraries' names stay inside the extension
         extra_link_args=["-pthread", "-Wl,--exclude-libs,ALL", *pkg_libs(),
                          "-lm"],
     )],
     cmdclass={"build_ext": BuildWithLibraries},
+    options={"build": {"build_base": BASE}},
 )

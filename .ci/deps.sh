@@ -4,7 +4,7 @@
 set -u
 need="gcc make pkg-config check libtiff-dev libtiff-tools zlib1g-dev libzstd-dev libdeflate-dev time"
 # the Python package (make python, its tests in make check)
-need="$need python3 python3-dev python3-numpy python3-pytest"
+need="$need python3 python3-dev python3-numpy python3-pytest python3-pip"
 missing=""
 for p in $need; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing="$missing $p"

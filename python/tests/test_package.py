@@ -7,6 +7,10 @@ import os
 import pydoc
 import subprocess
 import sys
+import textwrap
+import zipfile
+
+import pytest
 
 import tessera
 from conftest import child_env
@@ -62,3 +66,34 @@ def test_default_threads_follows_the_environment():
                        env=env, capture_output=True, text=True, check=True)
     assert r.stdout.strip() == "3"
     assert tessera.default_threads() >= 1
+
+
+def test_pip_builds_the_package_offline(tmp_path):
+    """pyproject.toml: pip builds a wheel from the checkout with the
+    installed setuptools (no index, no build isolation), and the wheel
+    imports on its own."""
+    root = os.path.dirname(os.path.dirname(os.path.dirname(
+        os.path.abspath(__file__))))
+    if subprocess.run([sys.executable, "-m", "pip", "--version"],
+                      capture_output=True).returncode != 0:
+        pytest.skip("pip not installed (python3-pip)")
+    r = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-index",
+                        "--no-build-isolation", "--no-deps", "-q", "-w",
+                        str(tmp_path), root], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr[-3000:]
+    wheel, = [f for f in os.listdir(tmp_path) if f.endswith(".whl")]
+    unpacked = tmp_path / "site"
+    zipfile.ZipFile(tmp_path / wheel).extractall(unpacked)
+    names = os.listdir(unpacked / "tessera")
+    assert "__init__.pyi" in names and "py.typed" in names
+    env = dict(os.environ, PYTHONPATH=str(unpacked))
+    r = subprocess.run([sys.executable, "-c", textwrap.dedent("""
+        import numpy as np, tessera
+        assert tessera.__file__.startswith(%r)
+        print(tessera.__version__,
+              int(tessera.hillshade(np.zeros((9, 9), np.float32),
+                                    compute_edges=True)[4, 4]))
+        """ % str(unpacked))], env=env, capture_output=True, text=True,
+        cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split() == [tessera.__version__, "181"]
