@@ -72,10 +72,9 @@ tes_pool *tpy_pool(int threads)
     o.threads = threads;
     o.name = "tessera-py";
     tes_pool *pool;
-    int rc;
-    Py_BEGIN_ALLOW_THREADS
-    rc = tes_pool_create(&pool, &o);
-    Py_END_ALLOW_THREADS
+    /* with the GIL held, so that no other thread makes the same pool
+     * meanwhile (starting the workers takes microseconds) */
+    int rc = tes_pool_create(&pool, &o);
     if (rc) {
         char msg[128];
         snprintf(msg, sizeof msg, "threads: cannot start %d: %s", threads,

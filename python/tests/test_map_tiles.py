@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 import tessera
-from conftest import H, W, child_env, same_bytes
+from conftest import SANITIZED, H, W, child_env, same_bytes
 
 
 def box(t, halo):
@@ -161,6 +161,8 @@ def test_fn_may_call_tessera(dem2_file):
     assert got.shape == (H, W) and np.isfinite(got).all()
 
 
+@pytest.mark.skipif(SANITIZED, reason="a sanitizer's runtime has its own "
+                    "memory")
 def test_memory_stays_bounded_on_a_large_raster(tmp_path):
     """A 16384^2 raster (256 MiB of pixels) through map_tiles, measured in
     a subprocess: peak RSS under 150 MB."""
