@@ -16,9 +16,11 @@ the median time with its min-max and the largest peak memory:
     processes        multiprocessing.Pool over row strips
     numba            numba prange (compile included), when installed
 
-Peak memory is the larger of the process's own peak RSS (ru_maxrss) and
-the sum of the RSS of it and its children sampled every 20 ms, which is
-what a multiprocessing pool costs. Then map_tiles at 1 and 2 threads, with
+Process CPU s is the user + system time of the process and its children:
+less disturbed by other load than the times. Peak memory is the larger
+of the process's own peak RSS (ru_maxrss) and the sum of the RSS of it
+and its children sampled every 20 ms, which is what a multiprocessing
+pool costs. Then map_tiles at 1 and 2 threads, with
 the CPU time it used, to show that the workers run the numpy function in
 parallel. Ratios are against the fastest peer and against raster-tool;
 the targets of issue 11 are checked at the end.
@@ -111,8 +113,10 @@ def main():
     out = os.path.join(folder, "out.tif")
 
     load0 = os.getloadavg()
-    print(f"machine: {os.cpu_count()} CPUs, "
-          f"{open('/proc/cpuinfo').read().split('model name')[1].split(':')[1].splitlines()[0].strip()}; "
+    with open("/proc/cpuinfo") as f:
+        model = [ln.split(":", 1)[1].strip() for ln in f
+                 if ln.startswith("model name")][:1] or ["?"]
+    print(f"machine: {os.cpu_count()} CPUs, {model[0]}; "
           f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; "
           f"load average before {load0[0]:.2f} {load0[1]:.2f} {load0[2]:.2f}")
     print(f"python {sys.version.split()[0]}; {threads} threads; "
@@ -143,23 +147,25 @@ def main():
                     skipped[v] = text.strip()
                     continue
                 t = wall if v == "raster-tool" else float(text.split()[-1])
-                runs[v].append((t, mb, wall))
+                runs[v].append((t, mb, wall, cpu))
         results[job] = {v: r for v, r in runs.items() if r}
         print(f"\n### {job} of {n}² float32 deflate DEM(s)\n")
         print("| variant | median s | min-max s | process wall s | "
-              "peak memory MB | vs fastest peer | vs raster-tool |")
-        print("|---|---|---|---|---|---|---|")
-        med = {v: statistics.median(t for t, _, _ in r)
+              "process CPU s | peak memory MB | vs fastest peer | "
+              "vs raster-tool |")
+        print("|---|---|---|---|---|---|---|---|")
+        med = {v: statistics.median(x[0] for x in r)
                for v, r in results[job].items()}
         peers = [v for v in PEERS if v in med]
         best = min(peers, key=med.get) if peers else None
         for v, r in results[job].items():
-            ts = [t for t, _, _ in r]
+            ts = [x[0] for x in r]
             vs_peer = f"{med[best] / med[v]:.2f}x" if best else "-"
             vs_rt = f"{med[v] / med['raster-tool']:.3f}"
             print(f"| {v} | {med[v]:.3f} | {min(ts):.3f}-{max(ts):.3f} | "
-                  f"{statistics.median(w for _, _, w in r):.3f} | "
-                  f"{max(m for _, m, _ in r):.0f} | {vs_peer} | {vs_rt} |")
+                  f"{statistics.median(x[2] for x in r):.3f} | "
+                  f"{statistics.median(x[3] for x in r):.2f} | "
+                  f"{max(x[1] for x in r):.0f} | {vs_peer} | {vs_rt} |")
         for v, why in skipped.items():
             print(f"\n{v}: {why}")
         results[job]["_best"] = best
