@@ -93,3 +93,17 @@ def test_progress_is_called_on_the_calling_thread(big_dem, tmp_path):
     assert calls[-1][:2] == (256, 256)
     assert all(c[2] == threading.get_ident() for c in calls)
     assert [c[0] for c in calls] == sorted(c[0] for c in calls)
+
+
+def _blur_sum(a):
+    return float(tessera.blur(a, 2.0).sum())
+
+
+def test_forked_children_make_their_own_pools():
+    """The parent's pools are unusable in a fork()ed child (TES_EFORKED):
+    the child makes its own, so multiprocessing's fork start works."""
+    import multiprocessing
+    a = np.random.default_rng(1).normal(size=(300, 300)).astype(np.float32)
+    want = _blur_sum(a)                       # the parent's pool exists
+    with multiprocessing.get_context("fork").Pool(2) as pool:
+        assert pool.map(_blur_sum, [a] * 4) == [want] * 4
