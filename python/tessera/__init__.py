@@ -114,10 +114,11 @@ def _number(v, what, lo=None, hi=None, lo_open=False):
     v = float(v)
     if not math.isfinite(v):
         raise ValueError(f"{what}: expects a finite number, got {v}")
-    if lo is not None and (v < lo or (lo_open and v == lo)):
-        raise ValueError(f"{what}: {v:g} is out of range")
-    if hi is not None and v > hi:
-        raise ValueError(f"{what}: {v:g} is out of range")
+    if (lo is not None and (v < lo or (lo_open and v == lo))) or \
+            (hi is not None and v > hi):
+        low = "" if lo is None else f"{lo:g} {'<' if lo_open else '<='} "
+        high = "" if hi is None else f" <= {hi:g}"
+        raise ValueError(f"{what}: {v:g}: expects {low}{what}{high}")
     return v
 
 
