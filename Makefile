@@ -198,8 +198,8 @@ all-tests: all $(TEST_BIN)
 PY_FIND = for p in /usr/bin/python3 python3; do "$$p" -c 'import numpy' \
 	>/dev/null 2>&1 && { command -v "$$p"; break; }; done
 PYTHON ?= $(eval PYTHON := $$(shell $$(PY_FIND)))$(PYTHON)
-PY_INCLUDE = $(eval PY_INCLUDE := $$(shell $$(PYTHON) -c \
-	'import sysconfig; print(sysconfig.get_paths()["include"])'))$(PY_INCLUDE)
+PY_INCLUDE = $(eval PY_INCLUDE := $$(if $$(PYTHON),$$(shell $$(PYTHON) -c \
+	'import sysconfig; print(sysconfig.get_paths()["include"])')))$(PY_INCLUDE)
 PY_SRC := $(sort $(wildcard python/src/*.c))
 PY_OBJ := $(PY_SRC:python/src/%.c=$(B)/pyobj/%.o)
 PY_PKG := $(B)/python/tessera
