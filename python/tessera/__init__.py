@@ -391,11 +391,7 @@ def _terrain(kind, fname, src, dst, o, kw):
 def hillshade(src, dst=None, *, z=1.0, scale=1.0, azimuth=315.0,
               altitude=45.0, alg="horn", multidirectional=False,
               combined=False, compute_edges=False, band=1, **kw):
-    """hillshade(src, dst=None, *, z=1.0, scale=1.0, azimuth=315.0,
-    altitude=45.0, alg="horn", multidirectional=False, combined=False,
-    compute_edges=False, band=1, **kw)
-
-    Shaded relief of a DEM, as gdaldem hillshade: uint8, 1 (dark) to 255,
+    """Shaded relief of a DEM, as gdaldem hillshade: uint8, 1 (dark) to 255,
     0 for nodata; flat ground under the default sun is 181.
 
     src              the DEM: a path, or a numpy array (res= its pixel size)
@@ -437,10 +433,7 @@ def hillshade(src, dst=None, *, z=1.0, scale=1.0, azimuth=315.0,
 
 def slope(src, dst=None, *, percent=False, scale=1.0, alg="horn",
           compute_edges=False, band=1, **kw):
-    """slope(src, dst=None, *, percent=False, scale=1.0, alg="horn",
-    compute_edges=False, band=1, **kw)
-
-    Slope of a DEM, as gdaldem slope: float32 degrees (or percent), nodata
+    """Slope of a DEM, as gdaldem slope: float32 degrees (or percent), nodata
     -9999: atan(sqrt(dx^2 + dy^2)) with dx, dy the 3x3 derivatives over the
     pixel sizes.
 
@@ -464,10 +457,7 @@ def slope(src, dst=None, *, percent=False, scale=1.0, alg="horn",
 
 def aspect(src, dst=None, *, trigonometric=False, zero_for_flat=False,
            alg="horn", compute_edges=False, band=1, **kw):
-    """aspect(src, dst=None, *, trigonometric=False, zero_for_flat=False,
-    alg="horn", compute_edges=False, band=1, **kw)
-
-    Aspect of a DEM, as gdaldem aspect: the direction of steepest descent
+    """Aspect of a DEM, as gdaldem aspect: the direction of steepest descent
     in float32 degrees clockwise from north (0 north, 90 east, 180 south,
     270 west), nodata -9999; flat cells are nodata.
 
@@ -745,9 +735,7 @@ def stats(src, *, bins=0, range=None, **kw):
 
 
 def convert(src, dst, *, type=None, bands=None, **kw):
-    """convert(src, dst, *, type=None, bands=None, **kw)
-
-    Copies src to dst, changing the sample type (float to integer rounds to
+    """Copies src to dst, changing the sample type (float to integer rounds to
     nearest, halves away from zero, and saturates; NaN becomes 0) and
     choosing or reordering bands. A path dst is a tiled, compressed
     GeoTIFF with src's georeferencing and nodata: this
@@ -799,10 +787,7 @@ def info(path):
 
 def synth(dst=None, *, size, seed=1, type="float32", relief=2500.0,
           feature=1024.0, octaves=8, holes=0.0, nodata=-9999.0, **kw):
-    """synth(dst=None, *, size, seed=1, type="float32", relief=2500.0,
-    feature=1024.0, octaves=8, holes=0.0, nodata=-9999.0, **kw)
-
-    A synthetic DEM (multi-octave gradient noise: hills and ridges), as
+    """A synthetic DEM (multi-octave gradient noise: hills and ridges), as
     raster-tool synth: the same seed and options give the same pixels at
     any size of tile or thread count. A file is georeferenced in UTM zone
     33N (EPSG:32633) with 30 m pixels unless geotransform= says otherwise.
