@@ -112,6 +112,29 @@ int cli_pool(const cli_common *c, tes_pool **pool);
 void cli_progress_setup(const cli_common *c, tes_pipeline_options *po);
 void cli_progress_end(const tes_pipeline_options *po);
 
+/* "Stop now": SIGINT or SIGTERM arrived since cli_progress_setup. */
+bool cli_interrupted(void);
+
+/* ---- running across MPI ranks (dist.c; real only in `make MPI=1`) ---- */
+
+/* tes_raster_run, or in the MPI build tes_mpi_raster_run across the
+ * job's ranks (every rank runs the same command). */
+int cli_raster_run(tes_pool *pool, const tes_kernel *k,
+                   tes_raster *const *inputs, int n_in, const char *out_path,
+                   const tes_raster_create_options *out_opts, void *result,
+                   const tes_pipeline_options *po, tes_raster_error *err);
+/* Before anything else: joins the MPI job (the MPI build). Ranks other
+ * than 0 then print nothing: their stdout goes to /dev/null and their
+ * stderr is kept, so that its last line can tell rank 0 why they failed.
+ * Returns -1 to go on, or the status to exit with at once. */
+int cli_dist_start(int *argc, char ***argv);
+/* After the command, with its exit status: the status every rank agrees
+ * on (rank 0 prints another rank's failure nobody has printed yet). */
+int cli_dist_end(int status);
+/* Whether a progress bar may be drawn: stderr is a terminal, or, on rank
+ * 0 under a launcher that pipes it, the launcher's stderr is one. */
+bool cli_dist_terminal(void);
+
 /* Runs kernel k over the one input r into out_path with c's threads, output
  * options and progress bar; closes r whatever happens. Returns the exit
  * status, having printed the error line on failure. */

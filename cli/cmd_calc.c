@@ -187,7 +187,7 @@ static int run(int argc, char **argv)
         } else {
             tes_pipeline_options po = TES_PIPELINE_OPTIONS_INIT;
             cli_progress_setup(&c, &po);
-            int prc = tes_raster_run(pool, &k, run_in, m, out_path, &c.out,
+            int prc = cli_raster_run(pool, &k, run_in, m, out_path, &c.out,
                                      NULL, &po, &err);
             cli_progress_end(&po);
             tes_pool_destroy(pool);

@@ -60,7 +60,7 @@ static int reduce(tes_pool *pool, tes_raster *r, const cli_common *c,
     }
     tes_pipeline_options po = TES_PIPELINE_OPTIONS_INIT;
     cli_progress_setup(c, &po);
-    int rc = tes_raster_run(pool, &k, &r, 1, NULL, NULL, res, &po, &err);
+    int rc = cli_raster_run(pool, &k, &r, 1, NULL, NULL, res, &po, &err);
     cli_progress_end(&po);
     tes_kernel_release(&k);
     if (rc) {

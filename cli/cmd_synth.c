@@ -164,7 +164,7 @@ static int run(int argc, char **argv)
     po.height = h;
     cli_progress_setup(&c, &po);
     tes_raster_error err;
-    int rc = tes_raster_run(pool, &k, NULL, 0, out_path, &c.out, NULL, &po,
+    int rc = cli_raster_run(pool, &k, NULL, 0, out_path, &c.out, NULL, &po,
                             &err);
     cli_progress_end(&po);
     tes_pool_destroy(pool);

@@ -191,6 +191,8 @@ typedef struct progress_state {
     int last;   /* last percentage drawn */
 } progress_state;
 
+bool cli_interrupted(void) { return interrupted != 0; }
+
 /* Only the thread that runs the pipeline calls it, one call at a time. */
 static int progress_cb(uint64_t done, uint64_t total, void *ctx)
 {
@@ -214,7 +216,7 @@ static int progress_cb(uint64_t done, uint64_t total, void *ctx)
 void cli_progress_setup(const cli_common *c, tes_pipeline_options *po)
 {
     static progress_state st; /* one pipeline per process */
-    st.draw = !c->quiet && isatty(STDERR_FILENO);
+    st.draw = !c->quiet && cli_dist_terminal();
     st.last = -1;
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
@@ -244,7 +246,7 @@ int cli_run_one(const cli_common *c, const tes_kernel *k, tes_raster *r,
     tes_raster_error err = {0};
     tes_pipeline_options po = TES_PIPELINE_OPTIONS_INIT;
     cli_progress_setup(c, &po);
-    int rc = tes_raster_run(pool, k, &r, 1, out_path, &c->out, NULL, &po,
+    int rc = cli_raster_run(pool, k, &r, 1, out_path, &c->out, NULL, &po,
                             &err);
     cli_progress_end(&po);
     tes_pool_destroy(pool);

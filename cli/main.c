@@ -31,7 +31,7 @@ static void top_usage(FILE *f)
     fprintf(f, "\nSee raster-tool(1).\n");
 }
 
-int main(int argc, char **argv)
+static int dispatch(int argc, char **argv)
 {
     if (argc < 2) {
         top_usage(stderr);
@@ -53,4 +53,12 @@ int main(int argc, char **argv)
     fprintf(stderr, "raster-tool: unknown command '%s'\n", name);
     top_usage(stderr);
     return CLI_EXIT_USAGE;
+}
+
+int main(int argc, char **argv)
+{
+    int rc = cli_dist_start(&argc, &argv);
+    if (rc >= 0)
+        return rc;
+    return cli_dist_end(dispatch(argc, argv));
 }

@@ -46,6 +46,20 @@ static const char *P(const char *name)
     return buf[i];
 }
 
+/* Runs the shell command "cd dir && CMD", CMD writing stdout.txt and
+ * stderr.txt there; returns its exit status, with those in out_txt and
+ * err_txt. */
+static int run_captured(const char *cmd)
+{
+    int st = system(cmd);
+    tu_read_text(P("stdout.txt"), out_txt, sizeof out_txt);
+    tu_read_text(P("stderr.txt"), err_txt, sizeof err_txt);
+    unlink(P("stdout.txt"));
+    unlink(P("stderr.txt"));
+    ck_assert(WIFEXITED(st));
+    return WEXITSTATUS(st);
+}
+
 /* Runs "raster-tool ARGS" (a shell fragment) in dir; returns its exit
  * status, with its stdout and stderr in out_txt and err_txt. */
 static int rt(const char *fmt, ...) TES_PRINTF(1, 2);
@@ -58,13 +72,7 @@ static int rt(const char *fmt, ...)
     va_end(ap);
     snprintf(cmd, sizeof cmd, "cd '%s' && '%s' %s >stdout.txt 2>stderr.txt",
              dir, tool, args);
-    int st = system(cmd);
-    tu_read_text(P("stdout.txt"), out_txt, sizeof out_txt);
-    tu_read_text(P("stderr.txt"), err_txt, sizeof err_txt);
-    unlink(P("stdout.txt"));
-    unlink(P("stderr.txt"));
-    ck_assert(WIFEXITED(st));
-    return WEXITSTATUS(st);
+    return run_captured(cmd);
 }
 
 #endif
