@@ -8,7 +8,8 @@
 #   make bench BENCH=python          (under flock /work/bench.lock here)
 #
 # Environment: TES_BUILD (default build), TES_BENCH_N (default 8192),
-# TES_BENCH_ROUNDS (default 3), TES_BENCH_THREADS (default 2), PYTHON.
+# TES_BENCH_ROUNDS (default 3), TES_BENCH_THREADS (default 2),
+# TES_BENCH_SKIP (variants not to run, e.g. "numpy numba"), PYTHON.
 set -eu
 B=${TES_BUILD:-build}
 here=$(cd "$(dirname "$0")" && pwd)
