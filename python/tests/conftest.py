@@ -25,7 +25,8 @@ if RASTER_TOOL and not os.access(RASTER_TOOL, os.X_OK):
 GDALDEM = shutil.which("gdaldem")
 # Set by make check under SANITIZE: the sanitizers' runtimes are preloaded
 # into this interpreter, which costs memory (and a pip build) of its own.
-SANITIZED = bool(os.environ.get("TESSERA_TEST_SANITIZED"))
+SANITIZERS = os.environ.get("TESSERA_TEST_SANITIZED", "")
+SANITIZED = bool(SANITIZERS)
 
 # The size of the small DEMs: not a multiple of the tile size, so that
 # every test meets partial tiles at the right and bottom edges.

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 import tessera
+from conftest import SANITIZERS
 
 
 @pytest.fixture(scope="module")
@@ -99,6 +100,8 @@ def _blur_sum(a):
     return float(tessera.blur(a, 2.0).sum())
 
 
+@pytest.mark.skipif("thread" in SANITIZERS, reason="ThreadSanitizer's "
+                    "runtime does not survive fork() of a threaded process")
 def test_forked_children_make_their_own_pools():
     """The parent's pools are unusable in a fork()ed child (TES_EFORKED):
     the child makes its own, so multiprocessing's fork start works."""
