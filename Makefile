@@ -56,6 +56,9 @@ PKG_CONFIG ?= pkg-config
 RASTER_PKGS := libtiff-4 zlib libzstd libdeflate
 RASTER_CFLAGS = $(shell $(PKG_CONFIG) --cflags $(RASTER_PKGS) 2>/dev/null)
 RASTER_LIBS = $(shell $(PKG_CONFIG) --libs $(RASTER_PKGS) 2>/dev/null || echo -ltiff -lzstd -ldeflate -lz) -lm
+# raster-tool's PNG previews (quicklook)
+PNG_CFLAGS = $(shell $(PKG_CONFIG) --cflags libpng 2>/dev/null)
+PNG_LIBS = $(shell $(PKG_CONFIG) --libs libpng 2>/dev/null || echo -lpng)
 # MPI (make MPI=1): the first of these pkg-config names that exists.
 MPI_PKG_NAMES := mpi-c ompi-c mpich
 MPI_PKG = $(firstword $(foreach p,$(MPI_PKG_NAMES),$(shell $(PKG_CONFIG) --exists $(p) 2>/dev/null && echo $(p))))
@@ -120,6 +123,7 @@ $(B)/runtime/%.o: runtime/%.c
 	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c $< -o $@
 
 $(B)/lib/%.o $(B)/kernels/%.o $(B)/cli/%.o: CFLAGS += $(RASTER_CFLAGS)
+$(B)/cli/%.o: CFLAGS += $(PNG_CFLAGS)
 $(B)/lib/%.o: lib/%.c
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c $< -o $@
@@ -194,7 +198,7 @@ $(B)/tessera_mpi.pc: $(B)/pc.vars
 RPATH_TOOL := -Wl,-rpath,'$$ORIGIN:$$ORIGIN/../lib'
 RPATH_SUB := -Wl,-rpath,'$$ORIGIN/..'
 $(B)/raster-tool: $(CLI_OBJ) $(MPI_SO) $(RASTER_SO) $(RT_SO)
-	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJ) -L$(B) $(if $(MPI),-ltessera_mpi) -ltessera_raster -ltessera $(RPATH_TOOL) -lm $(MPI_LIBS)
+	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJ) -L$(B) $(if $(MPI),-ltessera_mpi) -ltessera_raster -ltessera $(RPATH_TOOL) $(PNG_LIBS) -lm $(MPI_LIBS)
 
 examples: $(EX_BIN) $(TOOL)
 	@TES_BUILD=$(B) sh examples/run.sh
@@ -211,9 +215,12 @@ $(B)/tests/test_rt_%: tests/test_rt_%.c $(TEST_HELPERS) $(RT_A)
 $(PUBLIC_TESTS): $(B)/tests/%: tests/%.c $(RASTER_SO) $(RT_SO)
 	@mkdir -p $(@D)
 	$(CC) -Iinclude -D_GNU_SOURCE $(CFLAGS) $(CHECK_CFLAGS) -o $@ $< -L$(B) -ltessera_raster -ltessera $(RPATH_SUB) $(LDFLAGS) $(CHECK_LIBS) -lm
+# the quicklook suite decodes PNGs with libpng
+$(B)/tests/test_cli_quicklook: TEST_CFLAGS = $(PNG_CFLAGS)
+$(B)/tests/test_cli_quicklook: TEST_LIBS = $(PNG_LIBS)
 $(B)/tests/test_%: tests/test_%.c $(TEST_HELPERS) $(RASTER_A) $(RT_A)
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) -Itests $(CFLAGS) $(RASTER_CFLAGS) $(CHECK_CFLAGS) -o $@ $< $(TEST_HELPERS) $(RASTER_A) $(RT_A) $(LDFLAGS) $(RASTER_LIBS) $(CHECK_LIBS) -lm
+	$(CC) $(CPPFLAGS) -Itests $(CFLAGS) $(RASTER_CFLAGS) $(TEST_CFLAGS) $(CHECK_CFLAGS) -o $@ $< $(TEST_HELPERS) $(RASTER_A) $(RT_A) $(LDFLAGS) $(RASTER_LIBS) $(TEST_LIBS) $(CHECK_LIBS) -lm
 
 # With Open MPI installed, `make check` also builds the MPI variant
 # (build/mpi), whose suite runs it under mpirun against the plain build.

@@ -162,7 +162,7 @@ static int run(int argc, char **argv)
     tes_pipeline_options po = TES_PIPELINE_OPTIONS_INIT;
     po.width = w;
     po.height = h;
-    cli_progress_setup(&c, &po);
+    cli_progress_setup(&c, &po, (uint64_t)w * (uint64_t)h, NULL);
     tes_raster_error err;
     int rc = cli_raster_run(pool, &k, NULL, 0, out_path, &c.out, NULL, &po,
                             &err);

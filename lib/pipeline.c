@@ -35,6 +35,7 @@ typedef struct run_ctx {
     bool out_has_nodata;
     double out_nodata;
     const char *out_name;       /* for messages */
+    bool traced;                /* the pool traces: tiles name their spans */
     /* Set when a tile fails (or the run is cancelled): tiles that have not
      * started skip their work. A hint only: results travel through the
      * futures, so relaxed loads and stores suffice (no data is published
@@ -171,15 +172,12 @@ static void windows_return(run_ctx *c, tes__block **held)
     }
 }
 
-static int tile_work(slot *s, work *wk, tes_tile *win, tes__block **held,
-                     tes_tile *out)
+/* The tile's input windows, through the cache. */
+static int read_windows(slot *s, work *wk, tes_tile *win, tes__block **held,
+                        int64_t x0, int64_t y0, int w, int h)
 {
     run_ctx *c = s->run;
     const tes_kernel *k = c->k;
-    int64_t tx = s->tile % c->across, ty = s->tile / c->across;
-    int64_t x0 = tx * c->tw, y0 = ty * c->th;
-    int w = (int)(x0 + c->tw > c->width ? c->width - x0 : c->tw);
-    int h = (int)(y0 + c->th > c->height ? c->height - y0 : c->th);
     int halo = k->halo;
     for (int i = 0; i < c->n_in; i++) {
         const tes_raster_info *ri = &c->in[i]->info;
@@ -200,6 +198,31 @@ static int tile_work(slot *s, work *wk, tes_tile *win, tes__block **held,
             return tes__err(&s->err, rc, c->in[i]->path, "out of memory");
         rc = tes__read_window(c->in[i], c->cache, x0 - halo, y0 - halo,
                               &win[i], k->edge, k->edge_fill, &s->err);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+/* One tile: its windows, the kernel, the compression, each a span of the
+ * tile's in a trace (tr NULL when the pool does not trace). */
+static int tile_work(slot *s, work *wk, tes_tile *win, tes__block **held,
+                     tes_tile *out, tes_trace_track *tr)
+{
+    run_ctx *c = s->run;
+    const tes_kernel *k = c->k;
+    int64_t tx = s->tile % c->across, ty = s->tile / c->across;
+    int64_t x0 = tx * c->tw, y0 = ty * c->th;
+    int w = (int)(x0 + c->tw > c->width ? c->width - x0 : c->tw);
+    int h = (int)(y0 + c->th > c->height ? c->height - y0 : c->th);
+    if (c->n_in > 0) {
+        /* a hit when every block came from the cache */
+        uint64_t before = tr ? tes__cache_decoded_here() : 0;
+        tes_trace_begin(tr, "decode");
+        int rc = read_windows(s, wk, win, held, x0, y0, w, h);
+        if (tr)
+            tes_trace_end_as(tr, tes__cache_decoded_here() > before
+                                     ? "decode (miss)" : "decode (hit)");
         if (rc)
             return rc;
     }
@@ -230,20 +253,26 @@ static int tile_work(slot *s, work *wk, tes_tile *win, tes__block **held,
         out->has_nodata = c->out_has_nodata;
         out->nodata = c->out_nodata;
         job.out = out;
+        tes_trace_begin(tr, "kernel %s", k->name ? k->name : "");
         rc = k->tile(&job);
+        tes_trace_end(tr);
         if (rc)
             return kernel_failed(s, &job, rc);
     }
     if (k->partial) {
         job.out = k->tile ? out : NULL;
         job.partial = s->partial;
+        tes_trace_begin(tr, "reduce %s", k->name ? k->name : "");
         int rc = k->partial(&job);
+        tes_trace_end(tr);
         if (rc)
             return kernel_failed(s, &job, rc);
     }
     windows_return(c, held);
     if (c->write) {
+        tes_trace_begin(tr, "encode");
         int rc = tes__encode_tile(&c->enc, out, &s->enc, &wk->enc);
+        tes_trace_end(tr);
         if (rc)
             return tes__err(&s->err, rc, c->out_name,
                             "tile %lld: compression failed: %s",
@@ -267,9 +296,16 @@ static void *tile_task(void *arg)
     memset(&out, 0, sizeof out);
     tes__block *held[c->n_in > 0 ? c->n_in : 1];
     memset(held, 0, sizeof held);
+    tes_trace_track *tr = NULL;
+    if (c->traced) {
+        tes_trace_name_task("tile %lld (%lld,%lld)", (long long)s->tile,
+                            (long long)(s->tile % c->across),
+                            (long long)(s->tile / c->across));
+        tr = tes_trace_self();
+    }
     work *wk = work_get(c);
     if (wk) {
-        s->rc = tile_work(s, wk, win, held, &out);
+        s->rc = tile_work(s, wk, win, held, &out, tr);
         windows_return(c, held);
         work_put(c, wk);
     } else {
@@ -554,6 +590,15 @@ TES_API int tes_raster_run(tes_pool *pool, const tes_kernel *k,
             k->partial_init(result, k->arg);
     }
 
+    /* The writer's track: its waits for tiles, its writes, the tiles in
+     * flight against their bound. */
+    c.traced = tes_pool_trace_path(pool) != NULL;
+    tes_trace_track *wt = NULL;
+    if (c.traced) {
+        wt = tes_trace_track_open(pool, "writer");
+        tes_trace_counter(wt, "in-flight bound", K);
+    }
+    uint64_t bytes_out = 0;
     /* Our tiles are spawned in tile order into slot (count % K); the
      * writer visits every tile in order (awaiting ours, getting the
      * others'), any other process only its own. */
@@ -581,6 +626,8 @@ TES_API int tes_raster_run(tes_pool *pool, const tes_kernel *k,
             n_spawned++;
             spawn_at = next_own(&c, spawn_at + 1);
         }
+        tes_trace_counter(wt, "tiles in flight",
+                          (double)(n_spawned - n_done));
         if (failed) {
             /* Drain what started, keeping the first real error: a tile
              * that was skipped only saw another tile's failure. */
@@ -602,7 +649,9 @@ TES_API int tes_raster_run(tes_pool *pool, const tes_kernel *k,
         int wrc = 0;
         if (own(&c, pos)) {
             slot *s = &slots[n_done++ % K];
+            tes_trace_begin(wt, "wait tile %lld", (long long)s->tile);
             tes_await(s->f, NULL);
+            tes_trace_end(wt);
             tes_future_release(s->f);
             s->f = NULL;
             if (s->skipped || s->rc) {
@@ -615,8 +664,14 @@ TES_API int tes_raster_run(tes_pool *pool, const tes_kernel *k,
                 continue;
             }
             if (writer) {
-                if (c.write)
+                if (c.write) {
+                    for (int i = 0; wt && i < s->enc.n; i++)
+                        bytes_out += s->enc.size[i];
+                    tes_trace_begin(wt, "write tile %lld",
+                                    (long long)s->tile);
                     wrc = tes__writer_put(w, s->tile, &s->enc, err);
+                    tes_trace_end(wt);
+                }
                 if (!wrc && k->partial)
                     k->combine(result, s->partial, k->arg);
             } else {
@@ -644,6 +699,17 @@ TES_API int tes_raster_run(tes_pool *pool, const tes_kernel *k,
     }
     if (failed && !rc)
         rc = tes__err(err, -ECANCELED, c.out_name, "stopped");
+    if (wt) {
+        /* the run's counters, summed over the runs of the pool */
+        tes__cache_counts n;
+        tes__cache_counts_get(c.cache, &n);
+        tes_trace_counter(wt, "tiles in flight", 0);
+        tes_trace_add(pool, "tiles", (double)n_done);
+        tes_trace_add(pool, "blocks_decoded", (double)n.decoded);
+        tes_trace_add(pool, "cache_hits", (double)n.hits);
+        tes_trace_add(pool, "bytes_in", (double)n.bytes_in);
+        tes_trace_add(pool, "bytes_out", (double)bytes_out);
+    }
     if (w) {
         if (rc)
             tes__writer_abort(w);

@@ -499,8 +499,8 @@ START_TEST(cli_mpi_rank0_draws_the_progress_bar)
     ck_assert_int_eq(run_captured(cmd), 0);
     ck_assert(tu_exists(P("h.tif")));
     /* one bar, from 0 to 100% */
-    const char *full = strstr(out_txt, "] 100%");
-    ck_assert_msg(full && !strstr(full + 1, "] 100%") &&
+    const char *full = strstr(out_txt, "100% [");
+    ck_assert_msg(full && !strstr(full + 1, "100% [") &&
                       strstr(out_txt, "[#"),
                   "%s", out_txt);
 }
