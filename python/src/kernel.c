@@ -1,7 +1,8 @@
 /*
  * kernel.c — the Kernel type: a tes_kernel made by one of the library's
- * constructors (terrain, calc, convolve, blur, stats, synth), or by this
- * module (convert, map_tiles), released with the object. Also the
+ * constructors (terrain, colour relief, calc, convolve, blur, stats,
+ * synth), or by this module (convert, map_tiles), released with the
+ * object. Also the
  * generator that feeds a buffer to the file pipeline.
  */
 #include "tpy.h"
@@ -176,17 +177,18 @@ static PyObject *failed(KernelObject *ko, int rc, const tes_raster_error *err,
 
 /* terrain(kind, zt, ewres, nsres, scale, z, azimuth, altitude, percent,
  *         trigonometric, zero_for_flat, compute_edges, multidirectional,
- *         combined, band) */
+ *         combined, band[, tri_alg, igor]) */
 static PyObject *fn_terrain(PyObject *self, PyObject *args)
 {
     (void)self;
     tes_terrain_options o = TES_TERRAIN_OPTIONS_INIT;
-    int kind, zt, pct, trig, zff, edges, multi, comb;
-    if (!PyArg_ParseTuple(args, "ipddddddppppppi:terrain", &kind, &zt,
+    int kind, zt, pct, trig, zff, edges, multi, comb, igor = 0;
+    if (!PyArg_ParseTuple(args, "ipddddddppppppi|ip:terrain", &kind, &zt,
                           &o.ewres, &o.nsres, &o.scale, &o.z, &o.azimuth,
                           &o.altitude, &pct, &trig, &zff, &edges, &multi,
-                          &comb, &o.band))
+                          &comb, &o.band, &o.tri_alg, &igor))
         return NULL;
+    o.igor = igor;
     o.kind = (tes_terrain_kind)kind;
     o.zt = zt;
     o.percent = pct;
@@ -202,6 +204,67 @@ static PyObject *fn_terrain(PyObject *self, PyObject *args)
     int rc = tes_kernel_terrain_err(&ko->k, &o, &err);
     return rc ? failed(ko, rc, &err, "terrain: invalid options")
               : (PyObject *)ko;
+}
+
+/* color_scan(text) -> (lines, entries, percent, nodata_entry, gmt) */
+static PyObject *fn_color_scan(PyObject *self, PyObject *args)
+{
+    (void)self;
+    const char *text;
+    if (!PyArg_ParseTuple(args, "s:color_scan", &text))
+        return NULL;
+    tes_color_file_info ci;
+    tes_raster_error err = { 0, "" };
+    int rc = tes_color_file_scan(text, &ci, &err);
+    if (rc == -ENOMEM)
+        return PyErr_NoMemory();
+    if (rc)
+        return tpy_raise(rc, err.message[0] ? err.message
+                                            : "colors: invalid");
+    return Py_BuildValue("(iiNNN)", ci.lines, ci.entries,
+                         PyBool_FromLong(ci.percent),
+                         PyBool_FromLong(ci.nodata_entry),
+                         PyBool_FromLong(ci.gmt));
+}
+
+/* color_relief(text, mode, alpha, band, nodata: float | None,
+ *              range: (min, max) | None, in_type) */
+static PyObject *fn_color_relief(PyObject *self, PyObject *args)
+{
+    (void)self;
+    const char *text, *type;
+    int mode, alpha;
+    PyObject *nodata, *range;
+    tes_color_relief_options o = TES_COLOR_RELIEF_OPTIONS_INIT;
+    if (!PyArg_ParseTuple(args, "sipiOOs:color_relief", &text, &mode, &alpha,
+                          &o.band, &nodata, &range, &type))
+        return NULL;
+    o.mode = (tes_color_mode)mode;
+    o.alpha = alpha;
+    if (nodata != Py_None) {
+        o.has_nodata = true;
+        o.nodata = PyFloat_AsDouble(nodata);
+        if (o.nodata == -1.0 && PyErr_Occurred())
+            return NULL;
+    }
+    if (range != Py_None) {
+        if (!PyArg_ParseTuple(range, "dd:color_relief range", &o.min,
+                              &o.max))
+            return NULL;
+        o.has_range = true;
+    }
+    if (tpy_type_parse(type, &o.in_type))
+        return NULL;
+    KernelObject *ko = kernel_new(TPY_MAP);
+    if (!ko)
+        return NULL;
+    tes_raster_error err = { 0, "" };
+    int rc;
+    /* a 16-bit input tabulates 65536 colours: no need to hold the GIL */
+    Py_BEGIN_ALLOW_THREADS
+    rc = tes_kernel_color_relief(&ko->k, text, &o, &err);
+    Py_END_ALLOW_THREADS
+    return rc ? failed(ko, rc, &err, "colors: invalid") : (PyObject *)ko;
 }
 
 /* calc(expr, letters, out_type, nodata: float | None) */
@@ -460,6 +523,10 @@ static PyObject *fn_pytiles(PyObject *self, PyObject *args)
 
 PyMethodDef tpy_kernel_functions[] = {
     { "terrain", fn_terrain, METH_VARARGS, "terrain kernel" },
+    { "color_scan", fn_color_scan, METH_VARARGS,
+      "color_scan(text) -> (lines, entries, percent, nodata_entry, gmt)" },
+    { "color_relief", fn_color_relief, METH_VARARGS,
+      "colour relief kernel" },
     { "calc", fn_calc, METH_VARARGS, "band math kernel" },
     { "calc_inputs", fn_calc_inputs, METH_VARARGS,
       "calc_inputs(expr) -> (letters, max_band)" },

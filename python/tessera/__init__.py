@@ -50,6 +50,7 @@ Errors
 See raster-tool(1) for the command-line twin of every function.
 """
 
+import errno
 import math
 import os
 
@@ -62,8 +63,8 @@ __version__ = _tessera.version
 
 __all__ = [
     "TesseraError", "__version__", "default_threads", "hillshade", "slope",
-    "aspect", "calc", "convolve", "blur", "stats", "convert", "info",
-    "map_tiles", "synth",
+    "aspect", "tri", "tpi", "roughness", "color_relief", "calc", "convolve",
+    "blur", "stats", "convert", "info", "map_tiles", "synth",
 ]
 
 # ---------------------------------------------------------------------------
@@ -371,8 +372,10 @@ def _terrain(kind, fname, src, dst, o, kw):
         raise ValueError(f"band: {band}: the source has {s.shape[0]} "
                          f"band(s)")
     ew, ns = _res(kw, s)
-    if o.get("multidirectional") and o.get("combined"):
-        raise ValueError("multidirectional and combined exclude each other")
+    modes = [m for m in ("multidirectional", "combined", "igor")
+             if _flag(o.get(m, False), m)]
+    if len(modes) > 1:
+        raise ValueError(f"{' and '.join(modes)} exclude each other")
     k = _tessera.terrain(
         kind, _alg(o.get("alg", "horn")), ew, ns,
         _number(o.get("scale", 1.0), "scale", 0, lo_open=True),
@@ -384,13 +387,15 @@ def _terrain(kind, fname, src, dst, o, kw):
         _flag(o.get("zero_for_flat", False), "zero_for_flat"),
         _flag(o.get("compute_edges", False), "compute_edges"),
         _flag(o.get("multidirectional", False), "multidirectional"),
-        _flag(o.get("combined", False), "combined"), band - 1)
+        _flag(o.get("combined", False), "combined"), band - 1,
+        o.get("tri_alg", 0), _flag(o.get("igor", False), "igor"))
     return _go(k, [s], dst, opts, progress)
 
 
 def hillshade(src, dst=None, *, z=1.0, scale=1.0, azimuth=315.0,
               altitude=45.0, alg="horn", multidirectional=False,
-              combined=False, compute_edges=False, band=1, **kw):
+              combined=False, compute_edges=False, band=1, igor=False,
+              **kw):
     """Shaded relief of a DEM, as gdaldem hillshade: uint8, 1 (dark) to 255,
     0 for nodata; flat ground under the default sun is 181.
 
@@ -406,6 +411,9 @@ def hillshade(src, dst=None, *, z=1.0, scale=1.0, azimuth=315.0,
     multidirectional blend of suns at 225, 270, 315 and 360 degrees
     combined         shading combined with slope (not with
                      multidirectional)
+    igor             Igor Vasiljevic's shading (gdaldem -igor): no sun
+                     elevation, slope times how far the ground faces
+                     away from the sun; 0..255 (not with the two above)
     compute_edges    extrapolate at the raster's edges and next to nodata
                      instead of writing nodata there, as gdaldem
                      -compute_edges
@@ -428,7 +436,7 @@ def hillshade(src, dst=None, *, z=1.0, scale=1.0, azimuth=315.0,
     return _terrain(2, "hillshade", src, dst, dict(
         z=z, scale=scale, azimuth=azimuth, altitude=altitude, alg=alg,
         multidirectional=multidirectional, combined=combined,
-        compute_edges=compute_edges, band=band), kw)
+        compute_edges=compute_edges, band=band, igor=igor), kw)
 
 
 def slope(src, dst=None, *, percent=False, scale=1.0, alg="horn",
@@ -476,6 +484,182 @@ def aspect(src, dst=None, *, trigonometric=False, zero_for_flat=False,
     return _terrain(1, "aspect", src, dst, dict(
         trigonometric=trigonometric, zero_for_flat=zero_for_flat, alg=alg,
         compute_edges=compute_edges, band=band), kw)
+
+
+_TRI_ALGS = {"riley": 0, "wilson": 1}
+
+
+def tri(src, dst=None, *, alg="riley", compute_edges=False, band=1, **kw):
+    """Terrain ruggedness index, as gdaldem TRI: float32 in elevation units,
+    nodata -9999, from the 8 differences between a cell and its neighbours.
+
+    src            the DEM: a path, or a numpy array
+    dst            a path to write, or None to return a float32 array
+    alg            "riley" (the root of the sum of the squared
+                   differences; gdaldem's default, for terrestrial DEMs)
+                   or "wilson" (their mean absolute value, for bathymetry)
+    compute_edges  extrapolate at the edges and next to nodata
+    band           the DEM's band, 1-based
+
+    Sums are in double precision (gdaldem sums in float32; the two differ
+    by that rounding). Pixel sizes do not enter. Returns None when dst is
+    a path, else the array. Common keywords: see help(tessera).
+
+    >>> rugged = tessera.tri("bathymetry.tif", alg="wilson")
+    """
+    if not isinstance(alg, str):
+        raise TypeError("alg: expects 'riley' or 'wilson'")
+    a = _TRI_ALGS.get(alg.lower())
+    if a is None:
+        raise ValueError(f"alg: {alg!r}: expects 'riley' or 'wilson'")
+    return _terrain(3, "tri", src, dst, dict(
+        tri_alg=a, compute_edges=compute_edges, band=band), kw)
+
+
+def tpi(src, dst=None, *, compute_edges=False, band=1, **kw):
+    """Topographic position index, as gdaldem TPI: a cell minus the mean of
+    its 8 neighbours, float32 in elevation units, nodata -9999; positive on
+    ridges, negative in valleys.
+
+    Same arguments as tri() but alg. Returns None when dst is a path, else
+    the array.
+
+    >>> ridges = tessera.tpi(dem) > 5
+    """
+    return _terrain(4, "tpi", src, dst, dict(
+        compute_edges=compute_edges, band=band), kw)
+
+
+def roughness(src, dst=None, *, compute_edges=False, band=1, **kw):
+    """Roughness, as gdaldem roughness: the largest minus the smallest value
+    of a cell's 3x3 window, float32, nodata -9999.
+
+    Same arguments as tri() but alg. Returns None when dst is a path, else
+    the array.
+    """
+    return _terrain(5, "roughness", src, dst, dict(
+        compute_edges=compute_edges, band=band), kw)
+
+
+_COLOR_MODES = {"interpolate": 0, "exact": 1, "nearest": 2}
+
+
+def _error(message, code):
+    """A TesseraError as the library raises it: str() the message, .code
+    the negative error code."""
+    e = TesseraError(message)
+    e.code = code
+    return e
+
+
+def _color_text(colors):
+    """The colour file's text from a path or from a list of entries."""
+    if _is_path(colors):
+        path = _fspath(colors, "colors")
+        name = os.fsdecode(path)
+        try:
+            with open(path, "rb") as f:
+                data = f.read((16 << 20) + 1)
+        except OSError as e:
+            raise _error(f"{name}: {e.strerror}", -e.errno) from None
+        if len(data) > 16 << 20:
+            raise _error(f"{name}: larger than 16 MiB: not a colour file",
+                         -errno.EFBIG)
+        if b"\0" in data:
+            raise _error(f"{name}: not a text file", -errno.EINVAL)
+        return data.decode("latin-1")
+    if isinstance(colors, (list, tuple)) and colors:
+        lines = []
+        for i, e in enumerate(colors):
+            what = f"colors[{i}]"
+            named = (isinstance(e, (list, tuple)) and len(e) in (2, 3)
+                     and isinstance(e[1], str))
+            if not isinstance(e, (list, tuple)) or not (
+                    named or len(e) in (4, 5)):
+                raise TypeError(f"{what}: expects (value, r, g, b[, a]) or "
+                                f"(value, name[, a])")
+            v = e[0]
+            if isinstance(v, str):  # "nv" or "N%"
+                if not v.strip() or any(c.isspace() for c in v.strip()):
+                    raise ValueError(f"{what}: value {v!r}")
+                v = v.strip()
+            else:
+                v = repr(_number(v, what))
+            if named:
+                if not e[1].isalpha():
+                    raise ValueError(f"{what}: colour name {e[1]!r}")
+                rest = [e[1]] + [str(_integer(c, what, 0, 255))
+                                 for c in e[2:]]
+            else:
+                rest = [str(_integer(c, what, 0, 255)) for c in e[1:]]
+            lines.append(" ".join([v] + rest))
+        return "\n".join(lines) + "\n"
+    raise TypeError("colors: expects a colour file's path or a non-empty "
+                    "list of (value, r, g, b[, a]) entries")
+
+
+def color_relief(src, colors, dst=None, *, mode="interpolate", alpha=False,
+                 band=1, **kw):
+    """Colour relief, as gdaldem color-relief: each value of a band gets a
+    colour from a colour file; uint8 RGB (RGBA with alpha=True), three (or
+    four) bands, no nodata.
+
+    src     a path, or a numpy array (nodata= its nodata)
+    colors  a colour file's path, in gdaldem's format: lines "VALUE R G B
+            [A]" or "VALUE NAME [A]", VALUE a number, "N%" of the band's
+            range or "nv" (nodata); a GMT .cpt file too. Or a list of
+            entries: [(0, 0, 0, 255), (1000, "white"), ("nv", 0, 0, 0, 0)]
+    dst     a path to write, or None to return a (3 or 4, rows, columns)
+            uint8 array
+    mode    "interpolate" (linear between the two entries around a value,
+            gdaldem's default), "exact" (an entry's own value only; other
+            values are 0,0,0,0) or "nearest" (the nearer entry)
+    alpha   a fourth band: the entries' alpha (255 where not given)
+    band    the band to colour, 1-based
+
+    The colours equal gdaldem 3.6's byte for byte (its sorting, rounding,
+    repeated values, entries next to nodata); with mode="exact" every
+    entry matches (3.6 matched only the lowest, a bug later releases
+    fixed). Percentages take a first pass over the band for its range.
+    A line gdaldem would silently misread (an unknown colour name, a
+    component outside 0..255) raises TesseraError naming its line.
+
+    >>> rgb = tessera.color_relief(dem, [(0, "blue"), (500, "green"),
+    ...                                  (2000, "white")])
+    >>> tessera.color_relief("dem.tif", "ramp.txt", "relief.tif", alpha=True)
+    """
+    opts, progress = _split(kw, "color_relief")
+    _write_opts_only_for_files(dst, kw, "color_relief")
+    if not isinstance(mode, str) or mode.lower() not in _COLOR_MODES:
+        raise ValueError(f"mode: {mode!r}: expects 'interpolate', 'exact' "
+                         f"or 'nearest'")
+    alpha = _flag(alpha, "alpha")
+    text = _color_text(colors)
+    if "\0" in text:
+        raise ValueError("colors: holds a NUL character")
+    s = _Source(src, "src", kw.get("nodata"))
+    b = _integer(band, "band", 1, 65535)
+    if b > s.shape[0]:
+        raise ValueError(f"band: {b}: the source has {s.shape[0]} band(s)")
+    _, _, percent, _, _ = _tessera.color_scan(text)
+    rng = None
+    if percent:
+        # "N%" is of the band's range over valid pixels: a first pass, as
+        # raster-tool color-relief takes
+        skw = {k: kw[k] for k in ("threads", "tile") if k in kw}
+        if s.array is None:
+            one = stats(s.path, **skw)[b - 1]
+        else:
+            a = s.array if s.array.ndim == 2 else s.array[b - 1]
+            one = stats(a, nodata=s.nodata, **skw)[0]
+        if not one["count"]:
+            where = os.fsdecode(s.path) if s.path else "src"
+            raise _error(f"{where}: band {b} has no valid pixels "
+                         f"for the colour file's percentages", -errno.EINVAL)
+        rng = (one["min"], one["max"])
+    k = _tessera.color_relief(text, _COLOR_MODES[mode.lower()], alpha, b - 1,
+                              s.in_nodata, rng, s.type)
+    return _go(k, [s], dst, opts, progress)
 
 
 # ---------------------------------------------------------------------------
