@@ -15,14 +15,25 @@ import pytest
 import tessera
 from conftest import SANITIZED, child_env
 
-PUBLIC = ["default_threads", "hillshade", "slope", "aspect", "calc",
-          "convolve", "blur", "stats", "convert", "info", "map_tiles",
-          "synth"]
+PUBLIC = ["default_threads", "hillshade", "slope", "aspect", "tri", "tpi",
+          "roughness", "color_relief", "calc", "convolve", "blur", "stats",
+          "convert", "info", "map_tiles", "synth"]
+
+
+def without_added(sig, added):
+    """sig's text without the keyword-only parameters added to the fixed
+    API (each must be keyword-only with a default, so no call written
+    against the fixed API changes meaning)."""
+    params = [p for p in sig.parameters.values() if p.name not in added]
+    for name in added:
+        p = sig.parameters[name]
+        assert p.kind is p.KEYWORD_ONLY and p.default is not p.empty, name
+    return str(sig.replace(parameters=params))
 
 
 def test_fixed_api_signatures():
     sig = {n: inspect.signature(getattr(tessera, n)) for n in PUBLIC}
-    assert str(sig["hillshade"]) == (
+    assert without_added(sig["hillshade"], ["igor"]) == (
         "(src, dst=None, *, z=1.0, scale=1.0, azimuth=315.0, altitude=45.0, "
         "alg='horn', multidirectional=False, combined=False, "
         "compute_edges=False, band=1, **kw)")
