@@ -18,7 +18,8 @@ struct tes_group {
     unsigned flags;
     /* Tasks spawned and not finished (low bits), plus GROUP_SLEEPER once an
      * outside waiter may sleep on the word (futex). Raised by
-     * tes_group_spawn, lowered (release) by group_finish. */
+     * tes_group_spawn, lowered (release) by group_after, once the task's
+     * future is complete. */
     _Atomic uint32_t pending;
     _Atomic int cancelled; /* set once, never cleared */
     /* The first failure: claimed once by CAS on failed; code and msg are
@@ -57,7 +58,8 @@ bool tes_cancelled(void)
 
 static void *group_run(tes_future *f);
 static void *group_finish(tes_future *f);
-static const tes_frame_ops group_ops = {group_run, group_finish, NULL};
+static void group_after(void *g);
+static const tes_frame_ops group_ops = {group_run, group_finish, group_after};
 
 bool tes__group_cancelled_frame(const tes_future *f)
 {
@@ -72,7 +74,7 @@ static void record_failure(tes_group *g, tes_future *f)
 {
     int expected = 0;
     /* relaxed: only one thread wins; what it writes is published to the
-     * waiter by the release decrement of pending in group_finish. */
+     * waiter by the release decrement of pending in group_after. */
     if (atomic_compare_exchange_strong_explicit(&g->failed, &expected, 1,
                                                 memory_order_relaxed,
                                                 memory_order_relaxed)) {
@@ -96,11 +98,20 @@ static void *group_run(tes_future *f)
     return r;
 }
 
+/* Before the task's completion: nothing to do but hand the group on to
+ * group_after, which must run after the future is done (tes_group_wait
+ * promises that every task's future is complete when it returns). */
 static void *group_finish(tes_future *f)
 {
-    tes_group *g = f->ext;
-    /* acq_rel: release publishes this task's effects (and a recorded
-     * failure) to the acquire loads of pending in group_done and
+    return f->ext;
+}
+
+static void group_after(void *ctx)
+{
+    tes_group *g = ctx;
+    /* acq_rel: release publishes this task's effects, its future's
+     * completion (tes__frame_complete ran before this on this thread) and a
+     * recorded failure to the acquire loads of pending in group_done and
      * tes_group_wait; acquire orders it after the waiter's CAS that set
      * GROUP_SLEEPER, which we then see. This RMW is the last access to g
      * but for the wake: the group may be freed as soon as it lands. A
@@ -110,7 +121,6 @@ static void *group_finish(tes_future *f)
         atomic_fetch_sub_explicit(&g->pending, 1, memory_order_acq_rel);
     if (prev == (GROUP_SLEEPER | 1u))
         tes__futex_wake(&g->pending, INT32_MAX);
-    return NULL;
 }
 
 int tes_group_create(tes_group **out, tes_pool *pool, unsigned flags)
@@ -175,7 +185,7 @@ bool tes_group_cancelled(const tes_group *g)
 static bool group_done(void *ctx)
 {
     tes_group *g = ctx;
-    /* acquire: pairs with the release decrement in group_finish. */
+    /* acquire: pairs with the release decrement in group_after. */
     return (atomic_load_explicit(&g->pending, memory_order_acquire) &
             ~GROUP_SLEEPER) == 0;
 }
@@ -195,7 +205,7 @@ int tes_group_wait(tes_group *g)
         while (n & ~GROUP_SLEEPER) {
             if (!(n & GROUP_SLEEPER)) {
                 /* acquire on both outcomes: as in group_done; release:
-                 * pairs with the acquire half of group_finish's RMW. */
+                 * pairs with the acquire half of group_after's RMW. */
                 if (!atomic_compare_exchange_weak_explicit(
                         &g->pending, &n, n | GROUP_SLEEPER,
                         memory_order_acq_rel, memory_order_acquire))
