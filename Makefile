@@ -7,6 +7,7 @@
 #                     (BENCH="sched raster" picks sections of bench/)
 #   make install / uninstall   (PREFIX, DESTDIR)
 #   make SANITIZE=thread check, make SANITIZE=address,undefined check
+#   make DEBUG=1      runtime rule checks (fork/join order...); implied by SANITIZE
 #   CC=clang works as well as gcc.
 
 PREFIX ?= /usr/local
@@ -28,12 +29,21 @@ SANITIZE ?=
 
 comma := ,
 ifeq ($(SANITIZE),)
+DEBUG ?=
+ifeq ($(DEBUG),)
 B := build
 else
+B := build/debug
+endif
+else
+DEBUG ?= 1
 B := build/san-$(subst $(comma),-,$(SANITIZE))
 endif
 
 CPPFLAGS += -Iinclude -D_GNU_SOURCE
+ifneq ($(DEBUG),)
+CPPFLAGS += -DTES_DEBUG
+endif
 CFLAGS ?= $(OPT) -gdwarf-4
 CFLAGS += -std=c11 -Wall -Wextra -Werror -fPIC -fvisibility=hidden -pthread
 LDFLAGS += -pthread

@@ -50,6 +50,20 @@ extern "C" {
 typedef struct tes_pool tes_pool;     /* opaque */
 typedef struct tes_future tes_future; /* opaque, reference counted */
 
+/* A caller-owned frame for a forked task (tes_fork, tes_join below). Its
+ * size is public so that it can live on the stack of the task that forks;
+ * its fields are the runtime's: a program never reads or writes them, and
+ * needs no initializer (tes_fork sets up what the runtime uses). */
+typedef struct tes_task {
+    void *(*tes__fn)(void *);
+    void *tes__arg;          /* the argument, then the result */
+    void *tes__scope;        /* the forking task's frame */
+    char *tes__msg;          /* the failure message, while tes__error != 0 */
+    uint32_t tes__state;     /* accessed atomically */
+    int32_t tes__error;
+    uintptr_t tes__debug[3]; /* rule checks of debug builds */
+} tes_task;
+
 /* Pool configuration. Always start from TES_POOL_OPTIONS_INIT so that fields
  * added later get their defaults. */
 typedef struct tes_pool_options {
@@ -107,7 +121,20 @@ TES_API int tes_default_threads(void);
  * warm); from any other thread through the pool's injection queue.
  * f == NULL spawns detached: its result and error are dropped.
  * Otherwise *f holds one reference, which the caller must release.
- * Returns 0, -EINVAL, -ENOMEM or TES_ESHUTDOWN. */
+ * Returns 0; -EINVAL (NULL pool or fn); -ENOMEM; TES_ESHUTDOWN (from
+ * outside the pool while it is being destroyed); TES_EFORKED (from a
+ * fork() child, for its parent's pool). *f is NULL on failure.
+ *
+ * Sharing a future. The common case — spawned by a task, awaited by that
+ * task, released once — costs no atomic read-modify-write: the future
+ * belongs to the spawner, which may await, query, cancel and release it
+ * from its own thread. Before another task or thread may use it (await
+ * it, wait for it, cancel it, pass it to tes_spawn_after, read it), the
+ * owner shares it: it calls tes_future_retain and hands over the new
+ * reference, which the receiver releases when done. A future used by
+ * another thread without a reference of its own may miss its completion.
+ * Futures spawned from outside the pool's tasks are shared from the start
+ * (still, each user holds a reference). */
 TES_API int tes_spawn(tes_future **f, tes_pool *pool, void *(*fn)(void *),
                       void *arg);
 
@@ -126,7 +153,8 @@ TES_API int tes_await(tes_future *f, void **result);
 /* True once f has completed (successfully or not); never waits. */
 TES_API bool tes_future_done(const tes_future *f);
 
-/* Adds a reference to f (for handing it to another owner). Returns f. */
+/* Adds a reference to f, for handing it to another task or thread (see
+ * "sharing a future" above). Returns f (NULL for NULL). */
 TES_API tes_future *tes_future_retain(tes_future *f);
 
 /* Drops one reference; the future is freed with its last one (a running
@@ -136,8 +164,9 @@ TES_API void tes_future_release(tes_future *f);
 /* Inside a task: marks it failed with code (a negative errno or TES_E...;
  * a positive errno is negated, 0 becomes TES_EFAIL) and a printf-style
  * message, and returns NULL so that a task can `return tes_fail(...)`.
- * The message is prefixed with the task's name. Outside a task it does
- * nothing and returns NULL. */
+ * The message is prefixed with the task's name; inside a forked task
+ * (tes_fork), which has no name of its own, it fails that task, without a
+ * prefix. Outside a task it does nothing and returns NULL. */
 TES_API void *tes_fail(int code, const char *fmt, ...) TES_PRINTF(2, 3);
 
 /* Inside a task: fails it with the code of the failed future cause and a
@@ -145,6 +174,11 @@ TES_API void *tes_fail(int code, const char *fmt, ...) TES_PRINTF(2, 3);
  * final message says where the failure started:
  * "outer: while merging: inner: tile 3: read error". */
 TES_API void *tes_fail_from(const tes_future *cause, const char *fmt, ...)
+    TES_PRINTF(2, 3);
+
+/* Inside a task: the same with a joined forked task as the cause (see
+ * tes_fork): its code and message. */
+TES_API void *tes_fail_from_task(const tes_task *cause, const char *fmt, ...)
     TES_PRINTF(2, 3);
 
 /* The failure message of a completed future, or NULL if it did not fail (or
@@ -165,6 +199,139 @@ TES_API int tes_wait_all(tes_future *const *fs, size_t n);
  * consumed: the futures stay as they were. */
 TES_API int tes_wait_any(tes_future *const *fs, size_t n, long timeout_ms,
                          size_t *ready);
+
+/* ---- fork/join -------------------------------------------------------------
+ *
+ * Structured fork/join, the cheapest way to run fine-grained recursive work
+ * (Cilk's spawn/sync, Lace's SPAWN/SYNC): a task forks a child into a
+ * tes_task frame on its own stack, does other work, and joins the child.
+ * A fork costs a few plain stores and no allocation; a join whose child
+ * no other worker took calls it inline, like a function call. Only a child
+ * that an idle worker stole costs atomic operations, and its join helps
+ * (runs other work, leapfrogging to the thief's) until it is done.
+ *
+ *     static void *fib(void *arg) {
+ *         intptr_t n = (intptr_t)arg;
+ *         if (n < 2) return arg;
+ *         tes_task t;
+ *         void *x, *y = NULL;
+ *         tes_fork(&t, fib, (void *)(n - 1));
+ *         y = fib((void *)(n - 2));
+ *         if (tes_join(&t, &x) != 0)
+ *             return tes_fail_from_task(&t, "fib(%ld)", (long)n);
+ *         return (void *)((intptr_t)x + (intptr_t)y);
+ *     }
+ *
+ * The rules (checked in debug builds, `make DEBUG=1`, and in the
+ * sanitizer builds, which print the broken rule and abort):
+ *  - Fork and join inside a task (a task of any kind, a forked one
+ *    included, on a worker or a lent thread), both on the same task: a
+ *    fork elsewhere is refused with -EINVAL.
+ *  - Join the forks of a task in the reverse order of the forks (LIFO),
+ *    every one of them, before the task returns.
+ *  - A frame is not forked again, moved or freed before its join.
+ * A forked task is part of the task that forked it: tes_cancelled() inside
+ * it reports that task's cancellation (its own or its group's), so that a
+ * cancelled recursion can stop early; it is never skipped (its join runs
+ * it as a call would). Forked tasks count in the statistics as spawns and
+ * tasks run, appear in the trace as spans named "fork", and may spawn,
+ * await, fork, call actors and run parallel loops. */
+
+/* Inside a task: makes fn(arg) available to idle workers (no allocation,
+ * no lock). Returns 0, or -EINVAL outside a task (or with a NULL t or fn).
+ * When the worker's deque is full (a fork depth of about 130,000), t is
+ * not offered to other workers: its join runs it. */
+TES_API int tes_fork(tes_task *t, void *(*fn)(void *), void *arg);
+
+/* Inside the task that forked t, in LIFO order of its forks: runs t inline
+ * if no other worker took it, else helps until it is done. Returns 0 and
+ * stores fn's result in *result (when result is not NULL), or returns t's
+ * failure code (tes_fail inside t) and stores NULL; -EINVAL outside a
+ * task or for a NULL t. tes_task_error(t) then says why, and
+ * tes_fail_from_task chains it. */
+TES_API int tes_join(tes_task *t, void **result);
+
+/* After tes_join returned a failure: t's message (as tes_future_error),
+ * kept at least until the next fork on t (until t fails again, or the
+ * top-level task that forked it ends: the task its worker took from the
+ * pool, with whatever that forked or awaited inside); NULL when t did not
+ * fail. Only in the task that joined t. */
+TES_API const char *tes_task_error(const tes_task *t);
+
+/* Private, for the inline fork/join below: the calling worker's deque top
+ * and what a fork records, one cache line read and written only by its
+ * thread (slot is accessed atomically). The cache line before it holds
+ * the word thieves raise to ask for work (tes__fj_want). Names starting
+ * with tes__ are no API: they change with the library, which this header
+ * comes with. On threads that are no workers tes__fj_self points at a
+ * record that sends every fork and join to the library. */
+typedef struct tes__fj {
+    void **top;          /* the deque's next free slot */
+    void **split;        /* slots below it are offered to thieves */
+    void **fork_end;     /* forks inline while top < fork_end (NULL: none) */
+    void *scope;         /* the frame being run (forks' tes__scope) */
+    uint64_t forks;      /* forks made, for the statistics */
+    void **end;          /* the deque's end */
+    char *fail_msg;      /* the failure (tes_fail) of the innermost task */
+    int fail_code;       /* running here, until its run ends: 0 = none */
+} tes__fj;
+#define TES__FJ_WANT_OFFSET 64 /* the want word: that far before the record */
+static inline uint32_t tes__fj_want(const tes__fj *w)
+{
+    return __atomic_load_n(
+        (const uint32_t *)(const void *)((const char *)w - TES__FJ_WANT_OFFSET),
+        __ATOMIC_RELAXED);
+}
+TES_API extern __thread tes__fj *tes__fj_self;
+TES_API int tes__join_failed(tes_task *t, void **result);
+
+/* The fast paths of tes_fork and tes_join, inline so that a fork costs a
+ * few stores and a join a few loads and an indirect call (the library's
+ * functions take every other case). Define TES_NO_INLINE before including
+ * this header to always call the library. */
+#if !defined(TES_NO_INLINE) && defined(__GNUC__)
+static inline int tes__fork_inline(tes_task *t, void *(*fn)(void *),
+                                   void *arg)
+{
+    tes__fj *w = tes__fj_self;
+    void **p = w->top;
+    if (__builtin_expect(p >= w->fork_end || !t || !fn, 0))
+        return (tes_fork)(t, fn, arg);
+    t->tes__fn = fn;
+    t->tes__arg = arg;
+    t->tes__scope = w->scope;
+    t->tes__state = 1; /* pushed; private until published */
+    t->tes__error = 0;
+    __atomic_store_n(p, (void *)t, __ATOMIC_RELAXED);
+    w->top = p + 1;
+    __atomic_store_n(&w->forks, __atomic_load_n(&w->forks, __ATOMIC_RELAXED) + 1,
+                     __ATOMIC_RELAXED);
+    return 0;
+}
+
+static inline int tes__join_inline(tes_task *t, void **result)
+{
+    tes__fj *w = tes__fj_self;
+    void **p = w->top;
+    if (__builtin_expect(p > w->split &&
+                             __atomic_load_n(p - 1, __ATOMIC_RELAXED) ==
+                                 (void *)t &&
+                             tes__fj_want(w) == 0,
+                         1)) {
+        w->top = p - 1;
+        void *r = t->tes__fn(t->tes__arg);
+        if (__builtin_expect(w->fail_code != 0, 0))
+            return tes__join_failed(t, result);
+        if (result)
+            *result = r;
+        return 0;
+    }
+    return (tes_join)(t, result);
+}
+
+#define tes_fork(t, fn, arg) tes__fork_inline(t, fn, arg)
+#define tes_join(t, result) tes__join_inline(t, result)
+#endif
 
 /* A constant string naming code (any value this library returns). */
 TES_API const char *tes_strerror(int code);

@@ -22,12 +22,10 @@
  *  4. The holder keeps the turn while it finds calls; it gives the turn up
  *     (invariant 2) only when ready and the stack are both empty.
  */
-#include "internal.h"
+#include "scheduler.h"
 
 #include <assert.h>
 #include <stdlib.h>
-
-#include "frame.h"
 
 #define TURN ((uintptr_t)1)
 
@@ -165,10 +163,10 @@ static inline bool drain_one(tes_worker *w, drain *d, tes_future *f)
         tes__run_frame(w, f);
         return !d->gone;
     }
-    tes_future *prev;
-    if (tes__frame_start(w, f, &prev))
+    tes_run_saved s;
+    if (tes__frame_start(w, f, &s))
         f->result = f->method(a->state, f->arg);
-    tes__frame_stop(w, prev);
+    tes__frame_stop(w, f, &s);
     tes__frame_complete(f);
     return true;
 }
@@ -239,17 +237,11 @@ static bool push_call(tes_actor *a, tes_future *f)
 }
 
 /* Queues the actor's turn, whose next call is f, as a task: on a worker
- * of the actor's pool, for this worker (see "actor turns" in pool.c);
- * elsewhere (a lent or outside thread) as any task. */
+ * of the actor's pool, held for this worker (see "held turns" in
+ * sched.c); elsewhere (a lent or outside thread) as any task. */
 static void queue_turn(tes_actor *a, tes_future *f)
 {
-    tes_pool *p = a->pool;
-    tes_worker *w = tes__self;
-    if (w && w->pool == p && w->index < p->nworkers) {
-        tes__affine_push(w, f);
-        return;
-    }
-    tes__submit_always(p, f);
+    tes__hold(a->pool, f);
 }
 
 /* The caller took the turn: the oldest call becomes a task. */
@@ -296,12 +288,18 @@ static TES_NOINLINE int call_slow(tes_future **out, tes_actor *a,
     return 0;
 }
 
-/* How far down the mailbox a call's walk_hint points (a power of 2, at
- * most the size of tes_worker.pushed_ring). */
+/* How far down the mailbox a call's walk_hint points (a power of 2). */
 #define TES_WALK_AHEAD 16u
-_Static_assert(TES_WALK_AHEAD <= sizeof(((tes_worker *)0)->pushed_ring) /
-                                     sizeof(tes_future *),
-               "the ring holds TES_WALK_AHEAD frames");
+
+/* The last calls this thread made, newest at pushed - 1 (mod
+ * TES_WALK_AHEAD): the source of walk_hint. Per thread, for any actor:
+ * when its last TES_WALK_AHEAD calls went to one actor, the frame in the
+ * ring's slot lies that far below the new call in that actor's mailbox
+ * (and otherwise the hint is merely useless). */
+static TES_TLS struct walk_ring {
+    tes_future *frame[TES_WALK_AHEAD];
+    unsigned pushed;
+} tes__walk;
 
 /* The fast path: a task of the actor's pool with a warm free list; no
  * lock, no malloc, one CAS. */
@@ -314,11 +312,10 @@ static inline int call(tes_future **out, tes_actor *a, const char *name,
                      !(f = tes__frame_pop(w))))
         return call_slow(out, a, name, method, arg);
     tes__frame_setup(f, a->pool, out ? 2 : 1, &call_ops, a, name);
-    /* If this worker's last TES_WALK_AHEAD calls went to this actor too,
-     * the frame in the ring's slot lies that far below f in its mailbox. */
-    unsigned k = w->pushed++ & (TES_WALK_AHEAD - 1);
-    f->walk_hint = w->pushed_ring[k];
-    w->pushed_ring[k] = f;
+    struct walk_ring *ring = &tes__walk;
+    unsigned k = ring->pushed++ & (TES_WALK_AHEAD - 1);
+    f->walk_hint = ring->frame[k];
+    ring->frame[k] = f;
     if (out)
         *out = f; /* before the push: the call may complete at once */
     queue_call(f, a, method, arg);
@@ -343,8 +340,8 @@ void tes_actor_destroy(tes_actor *a)
         return;
     tes_worker *w = tes__self;
     /* From one of its own methods: the call cannot wait for itself. */
-    bool own = w && w->current && w->current->ops == &call_ops &&
-               w->current->ext == a;
+    tes_future *cur = w ? tes__current(w) : NULL;
+    bool own = cur && cur->ops == &call_ops && cur->ext == a;
     tes_future *f = NULL;
     int rc = call(own ? NULL : &f, a, "actor destroy", destroy_method, a);
     if (rc != 0) {

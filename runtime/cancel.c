@@ -3,13 +3,10 @@
  * task groups, which are waited for and cancelled as a whole and may cancel
  * themselves at their first failure (TBB's task_group_context).
  */
-#include "internal.h"
+#include "scheduler.h"
 
 #include <stdlib.h>
 #include <string.h>
-
-#include "frame.h"
-#include "futex.h"
 
 #define GROUP_SLEEPER 0x80000000u
 
@@ -30,12 +27,14 @@ struct tes_group {
     char *msg;
 };
 
+static bool group_cancelled_frame(const tes_future *f);
+
 int tes_cancel(tes_future *f)
 {
     if (!f)
         return -EINVAL;
     /* relaxed: a request, no data travels with it; the runner's check in
-     * tes__run_frame and tes_cancelled read it on their own. The DONE bit
+     * tes__frame_start and tes_cancelled read it on their own. The DONE bit
      * we get back is only reported, never relied on for other memory. */
     uint32_t old =
         atomic_fetch_or_explicit(&f->word, TES_CANCEL_REQ, memory_order_relaxed);
@@ -45,13 +44,13 @@ int tes_cancel(tes_future *f)
 bool tes_cancelled(void)
 {
     tes_worker *w = tes__self;
-    if (!w || !w->current)
+    tes_future *f = w ? tes__current(w) : NULL;
+    if (!f)
         return false;
-    tes_future *f = w->current;
     /* relaxed: see tes_cancel. */
     if (atomic_load_explicit(&f->word, memory_order_relaxed) & TES_CANCEL_REQ)
         return true;
-    return tes__group_cancelled_frame(f);
+    return group_cancelled_frame(f);
 }
 
 /* ---- groups ---------------------------------------------------------------- */
@@ -61,7 +60,7 @@ static void *group_finish(tes_future *f);
 static void group_after(void *g);
 static const tes_frame_ops group_ops = {group_run, group_finish, group_after};
 
-bool tes__group_cancelled_frame(const tes_future *f)
+static bool group_cancelled_frame(const tes_future *f)
 {
     if (f->ops != &group_ops)
         return false;
@@ -89,21 +88,22 @@ static void record_failure(tes_group *g, tes_future *f)
 static void *group_run(tes_future *f)
 {
     tes_group *g = f->ext;
-    /* relaxed: as in tes__group_cancelled_frame. */
+    /* relaxed: as in group_cancelled_frame. */
     if (atomic_load_explicit(&g->cancelled, memory_order_relaxed))
         return tes_fail(-ECANCELED, "cancelled with its group");
-    void *r = f->fn(f->arg);
-    if (f->error && f->error != -ECANCELED)
-        record_failure(g, f);
-    return r;
+    return f->fn(f->arg);
 }
 
-/* Before the task's completion: nothing to do but hand the group on to
- * group_after, which must run after the future is done (tes_group_wait
- * promises that every task's future is complete when it returns). */
+/* Before the task's completion, its result final: a failure is the
+ * group's; then hand the group on to group_after, which must run after
+ * the future is done (tes_group_wait promises that every task's future is
+ * complete when it returns). */
 static void *group_finish(tes_future *f)
 {
-    return f->ext;
+    tes_group *g = f->ext;
+    if (f->error && f->error != -ECANCELED)
+        record_failure(g, f);
+    return g;
 }
 
 static void group_after(void *ctx)

@@ -5,7 +5,7 @@
  * A failed input makes the frame fail with a chained message instead of
  * running its function.
  */
-#include "internal.h"
+#include "scheduler.h"
 
 #include <stdlib.h>
 

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "futex.h"
+#include "trace.h"
 
 typedef struct tes_trace_ev {
     long long ts;     /* ns since the pool was created */
