@@ -354,8 +354,16 @@ TES_API int tes_pool_stats(const tes_pool *pool, tes_worker_stats *total,
                            tes_worker_stats *workers, size_t n);
 
 /* Writes a human-readable table of the pool's counters to out.
- * Returns 0 or -EIO. */
+ * Returns 0, -EINVAL (NULL pool or out) or -EIO (a write failed). */
 TES_API int tes_pool_stats_print(const tes_pool *pool, FILE *out);
+
+/* Writes what each worker (and lent thread) of pool is doing to out, one
+ * line each: running a task, looking for work or parked; the work its
+ * deque offers to others, whether thieves asked it for more, whether actor
+ * turns wait for it; its counters. For explaining a pool that seems stuck
+ * (a watchdog's report): read without stopping anyone, so approximate.
+ * Any thread. Returns 0, -EINVAL (NULL pool or out) or -EIO. */
+TES_API int tes_pool_dump(const tes_pool *pool, FILE *out);
 
 /* ---- cancellation ---------------------------------------------------------
  *
@@ -409,9 +417,10 @@ TES_API void tes_group_cancel(tes_group *group);
 TES_API bool tes_group_cancelled(const tes_group *group);
 
 /* Waits until every task spawned into the group so far has completed
- * (inside a task the worker keeps working meanwhile). Returns 0; the code of
- * the first task that failed (in time) when one did; else -ECANCELED when
- * the group was cancelled. */
+ * (inside a task, of any pool, the worker keeps working meanwhile).
+ * Returns 0; the code of the first task that failed (in time) when one
+ * did; else -ECANCELED when the group was cancelled; -EINVAL for NULL;
+ * TES_EFORKED in a fork() child for its parent's unfinished group. */
 TES_API int tes_group_wait(tes_group *group);
 
 /* The message of the group's first failure, or NULL. Valid until the group
@@ -460,8 +469,14 @@ TES_API int tes_spawn_after(tes_future **f, tes_pool *pool, const char *name,
  * task again. Such a task waits for the worker that queued it, whose cache
  * holds the calls; another worker takes it over once it has waited about
  * 20 microseconds (or, when every other worker sleeps, when one wakes: at
- * most 50 ms later). Method bodies may spawn, await, and call actors.
- * A caller pays one compare-and-swap on the actor's mailbox per call. */
+ * most 50 ms later). Method bodies may spawn, await, fork and call actors.
+ * While a method waits (await, join, group or parallel loop), its worker
+ * runs only the method's own work (what it forked or spawned) and the
+ * calls of the actor it awaits, and otherwise idles: running an unrelated
+ * task there could make that task wait for this very actor, whose turn the
+ * method holds (a deadlock). Actors that wait for each other in a circle
+ * deadlock, as anywhere. A caller pays one compare-and-swap on the actor's
+ * mailbox per call. */
 typedef struct tes_actor tes_actor; /* opaque */
 
 /* Creates an actor owning state, whose calls run on pool. destroy (may be

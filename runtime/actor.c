@@ -45,7 +45,8 @@ static void *call_run(tes_future *f);
 static void *call_finish(tes_future *f);
 static void call_after(void *next);
 static void queue_turn(tes_actor *a, tes_future *f);
-static const tes_frame_ops call_ops = {call_run, call_finish, call_after};
+static const tes_frame_ops call_ops = {call_run, call_finish, call_after,
+                                       true};
 
 /* Marks the call made by tes_actor_destroy: after it, the actor is freed. */
 static void *destroy_method(void *state, void *arg)
@@ -56,10 +57,22 @@ static void *destroy_method(void *state, void *arg)
     return NULL;
 }
 
+/* Runs a method: while it runs, the thread's waits are isolated (see
+ * sched.c): an unrelated task run on top of the method could wait for
+ * this very actor, whose turn the method holds underneath it. */
+static inline void *method(tes_worker *w, tes_actor *a, tes_future *f)
+{
+    struct tes_iso outer = w->iso;
+    w->iso.actor = a;
+    w->iso.floor = tes__deque_depth(&w->deque);
+    void *r = f->method(a->state, f->arg);
+    w->iso = outer;
+    return r;
+}
+
 static void *call_run(tes_future *f)
 {
-    tes_actor *a = f->ext;
-    return f->method(a->state, f->arg);
+    return method(tes__self, f->ext, f);
 }
 
 /* Turn holder only, ready empty: moves the mailbox's calls to ready and
@@ -165,7 +178,7 @@ static inline bool drain_one(tes_worker *w, drain *d, tes_future *f)
     }
     tes_run_saved s;
     if (tes__frame_start(w, f, &s))
-        f->result = f->method(a->state, f->arg);
+        f->result = method(w, a, f);
     tes__frame_stop(w, f, &s);
     tes__frame_complete(f);
     return true;

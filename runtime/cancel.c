@@ -58,7 +58,8 @@ bool tes_cancelled(void)
 static void *group_run(tes_future *f);
 static void *group_finish(tes_future *f);
 static void group_after(void *g);
-static const tes_frame_ops group_ops = {group_run, group_finish, group_after};
+static const tes_frame_ops group_ops = {group_run, group_finish, group_after,
+                                        false};
 
 static bool group_cancelled_frame(const tes_future *f)
 {
@@ -195,7 +196,10 @@ int tes_group_wait(tes_group *g)
     if (!g)
         return -EINVAL;
     tes_worker *w = tes__self;
-    if (w && w->pool == g->pool) {
+    if (w) {
+        /* A worker keeps working (in its own pool, whichever pool the
+         * group's is): blocking here could leave its pool's work, on which
+         * the group's tasks may wait, with nobody to run it. */
         tes__help_until(w, group_done, g);
     } else {
         if (tes__forked(g->pool) && !group_done(g))

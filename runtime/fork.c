@@ -261,7 +261,7 @@ static TES_NOINLINE void wait_stolen(tes_worker *w, tes_task *t)
         uint32_t st = __atomic_load_n(&t->tes__state, __ATOMIC_ACQUIRE);
         if (st & TES_FORK_DONE)
             return;
-        void *x = tes__help_find(w, (int)(st >> 8) - 1);
+        void *x = tes__help_find(w, (int)(st >> 8) - 1, NULL);
         if (x) {
             tes__run_item(w, x);
             idle = 0;

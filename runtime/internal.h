@@ -107,6 +107,7 @@ struct tes_frame_ops {
     void *(*run)(tes_future *f);
     void *(*finish)(tes_future *f);
     void (*after)(void *ctx);
+    bool actor_call; /* frames of an actor's calls: ext is the actor */
 };
 
 /*
@@ -206,11 +207,22 @@ struct tes_worker {
 #ifdef TES_DEBUG
     tes_task *dbg_top;       /* the newest unjoined fork of the current run */
 #endif
+    /* Set while the thread runs an actor's method (actor.c): its waits
+     * then help only with work of their own (sched.c, "isolation"). */
+    struct tes_iso {
+        const void *actor; /* the innermost such actor, or NULL */
+        uint32_t floor;    /* the deque's depth when its method began */
+    } iso;
     pthread_t thread;
     /* Lend slots only: 1 while a host thread occupies the slot (claimed by
      * CAS in tes_pool_lend, released with a release store). */
     _Atomic int lent;
+    /* What the worker does, for tes_pool_dump: TES_PHASE_... (relaxed
+     * stores by the worker, relaxed loads by the dump). */
+    _Atomic int phase;
 };
+enum { TES_PHASE_LOOKING, TES_PHASE_RUNNING, TES_PHASE_PARKED,
+       TES_PHASE_GONE };
 
 /* The frame w runs (the scope of the forked tasks it runs, and
  * tes_cancelled's source), or NULL outside tasks. */

@@ -69,6 +69,8 @@ static inline void run_top_level(tes_worker *w, void *x,
     /* Inside a task, forks take the inline path (tessera.h) unless the
      * pool traces or the library checks the rules. */
     w->deque.own.fork_end = w->fork_end;
+    /* relaxed: read by tes_pool_dump only. */
+    atomic_store_explicit(&w->phase, TES_PHASE_RUNNING, memory_order_relaxed);
     /* relaxed: our own counter. Frames with behaviour (actor calls,
      * dependent and group tasks) are left out: an actor's calls are cheap
      * one by one, and holding back the worker that would run the next of
@@ -87,6 +89,7 @@ static inline void run_top_level(tes_worker *w, void *x,
             w->tiny_steals = 0;
     }
     w->deque.own.fork_end = NULL;
+    atomic_store_explicit(&w->phase, TES_PHASE_LOOKING, memory_order_relaxed);
     if (TES_UNLIKELY(w->fork_msgs != NULL))
         tes__fork_msgs_free(w);
 }
@@ -194,6 +197,7 @@ static void *worker_main(void *arg)
     if (p->opts.on_thread_stop)
         p->opts.on_thread_stop(p, w->index, p->opts.hook_ctx);
     tes__set_self(NULL);
+    atomic_store_explicit(&w->phase, TES_PHASE_GONE, memory_order_relaxed);
     tes__frames_release(w);
     return NULL;
 }

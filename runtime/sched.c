@@ -357,7 +357,12 @@ void tes__park(tes_worker *w, long long timeout_ns)
         tes__count(&w->n_park);
         if (TES_UNLIKELY(w->trace != NULL))
             tes__trace_event(w, TES_EV_PARK, NULL, 0);
+        /* relaxed: read by tes_pool_dump only. */
+        atomic_store_explicit(&w->phase, TES_PHASE_PARKED,
+                              memory_order_relaxed);
         tes__futex_wait(&p->epoch, e, timeout_ns);
+        atomic_store_explicit(&w->phase, TES_PHASE_LOOKING,
+                              memory_order_relaxed);
         if (TES_UNLIKELY(w->trace != NULL))
             tes__trace_event(w, TES_EV_UNPARK, NULL, 0);
     }
@@ -370,8 +375,71 @@ void tes__park(tes_worker *w, long long timeout_ns)
 
 /* ---- helping ------------------------------------------------------------------- */
 
-void *tes__help_find(tes_worker *w, int thief)
+/*
+ * Isolation. A thread that runs an actor's method holds that actor's turn.
+ * If the method waits and the thread helped by running any task, that task
+ * could wait for a call of the same actor, which cannot run before the
+ * method returns, underneath it: a deadlock no program asked for. So while
+ * a method runs (w->iso, set by actor.c), waits help only with the
+ * method's own work (what it pushed on the deque: its forks and spawns)
+ * and with the turns of the actor whose call is awaited (held for this
+ * worker: the awaited call cannot need this method to return unless the
+ * program's actors wait for each other in a circle); otherwise they nap
+ * and other workers do the rest.
+ */
+void *tes__pop_helpable(tes_worker *w)
 {
+    if (TES_LIKELY(!w->iso.actor))
+        return tes__pop_local(w);
+    while (tes__deque_depth(&w->deque) > w->iso.floor) {
+        void *x = tes__pop_one(w);
+        if (x != TES_DEQUE_STOLEN)
+            return x;
+    }
+    return NULL;
+}
+
+/* The oldest turn of actor held for w, or NULL; the others stay held. */
+static tes_future *held_take_actor(tes_worker *w, const void *actor)
+{
+    /* relaxed: a cheap look; the exchange decides. */
+    if (!actor || w->index >= w->pool->nworkers ||
+        !atomic_load_explicit(&w->held, memory_order_relaxed))
+        return NULL;
+    /* acquire: pairs with the release CAS in held_push. */
+    tes_future *f =
+        atomic_exchange_explicit(&w->held, NULL, memory_order_acquire);
+    tes_future *oldest = NULL, *found = NULL;
+    while (f) { /* newest first: reverse */
+        tes_future *nx = f->next;
+        f->next = oldest;
+        oldest = f;
+        f = nx;
+    }
+    for (tes_future *t = oldest; t;) {
+        tes_future *nx = t->next;
+        if (!found && t->ext == actor)
+            found = t;
+        else
+            held_push(w, t, false);
+        t = nx;
+    }
+    if (found)
+        found->next = NULL;
+    return found;
+}
+
+void *tes__help_find(tes_worker *w, int thief, const tes_future *awaited)
+{
+    if (TES_UNLIKELY(w->iso.actor != NULL)) {
+        void *x = tes__pop_helpable(w);
+        if (x)
+            return x;
+        tes_future *f = awaited && awaited->ops && awaited->ops->actor_call
+                            ? held_take_actor(w, awaited->ext)
+                            : NULL;
+        return f ? tes__frame_item(f) : NULL;
+    }
     /* Held turns first: the calls we made are among them, and running our
      * own deque first would start the tasks it holds (other callers, which
      * make more calls) before them. */
@@ -406,7 +474,7 @@ void tes__help_until(tes_worker *w, bool (*done)(void *), void *ctx)
 {
     unsigned idle = 0;
     while (!done(ctx)) {
-        void *x = tes__find_work(w);
+        void *x = tes__help_find(w, -1, NULL);
         if (x) {
             tes__run_item(w, x);
             idle = 0;

@@ -72,11 +72,17 @@ void *tes__find_work(tes_worker *w);
 /* One item stolen from worker victim of w's pool, or NULL. */
 void *tes__steal_from(tes_worker *w, int victim);
 
-/* One item for w while it waits for a task that thief (a worker index of
- * its pool, or anything else when unknown) took: turns held for w (the
- * calls it made are among them), its own deque, then the thief's deque
- * (leapfrogging: work the awaited task left there), then anywhere. */
-void *tes__help_find(tes_worker *w, int thief);
+/* One item for w to run while it waits for awaited (a frame, or NULL for
+ * anything else: a forked task, a group, several futures), which thief (a
+ * worker index of its pool, or anything else when unknown) took: turns
+ * held for w (the calls it made are among them), its own deque, then the
+ * thief's deque (leapfrogging: work the awaited task left there), then
+ * anywhere. Inside an actor's method only the method's own work, and the
+ * turns of the actor whose call it awaits (sched.c, "isolation"). */
+void *tes__help_find(tes_worker *w, int thief, const tes_future *awaited);
+/* The newest item of w's own deque that w may run while it waits (all of
+ * it, or inside an actor's method what the method pushed), or NULL. */
+void *tes__pop_helpable(tes_worker *w);
 
 /* A helping worker found nothing to run for the idle-th time in a row:
  * spin, then yield. Returns false once it is time to nap instead (the

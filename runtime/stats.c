@@ -1,5 +1,6 @@
 /*
- * stats.c — reading and printing the per-worker counters.
+ * stats.c — reading and printing the per-worker counters, and a dump of
+ * what every worker does (for a pool that seems stuck).
  */
 #include "internal.h"
 
@@ -83,5 +84,64 @@ int tes_pool_stats_print(const tes_pool *p, FILE *out)
     }
     if (rc >= 0)
         rc = print_row(out, "total", 0, &sum);
+    return rc < 0 ? -EIO : 0;
+}
+
+/* What a worker's phase says. */
+static const char *phase_name(int phase)
+{
+    switch (phase) {
+    case TES_PHASE_RUNNING: return "running a task";
+    case TES_PHASE_PARKED: return "parked";
+    case TES_PHASE_GONE: return "stopped";
+    default: return "looking for work";
+    }
+}
+
+int tes_pool_dump(const tes_pool *p, FILE *out)
+{
+    if (!p || !out)
+        return -EINVAL;
+    /* relaxed throughout: a snapshot taken without stopping anyone. */
+    int rc = fprintf(out,
+                     "pool %s: %d workers, %d lend slots (%d lent), "
+                     "%lld queued from outside, %d asleep%s\n",
+                     p->name, p->nworkers, p->nlend,
+                     atomic_load_explicit(&p->lenders, memory_order_relaxed),
+                     (long long)atomic_load_explicit(&p->inj_count,
+                                                     memory_order_relaxed),
+                     atomic_load_explicit(&p->sleepers, memory_order_relaxed),
+                     atomic_load_explicit(&p->stopping, memory_order_relaxed)
+                         ? ", stopping"
+                         : "");
+    for (int i = 0; i < p->nworkers + p->nlend && rc >= 0; i++) {
+        const tes_worker *w = &p->workers[i];
+        bool lend = i >= p->nworkers;
+        if (lend && !atomic_load_explicit(&w->lent, memory_order_relaxed))
+            continue;
+        uint64_t ts = atomic_load_explicit(&((tes_worker *)w)->deque.ts,
+                                           memory_order_relaxed);
+        uint32_t tail = (uint32_t)ts, split = (uint32_t)(ts >> 32);
+        tes_worker_stats s;
+        read_worker(w, &s);
+        rc = fprintf(out,
+                     "  %s %d: %s; %u public in its deque%s%s; %llu tasks "
+                     "run, %llu steals, %llu parks\n",
+                     lend ? "lent" : "worker", lend ? i - p->nworkers : i,
+                     lend ? "lent to the pool"
+                          : phase_name(atomic_load_explicit(
+                                &w->phase, memory_order_relaxed)),
+                     split > tail ? split - tail : 0,
+                     atomic_load_explicit(&w->deque.want,
+                                          memory_order_relaxed)
+                         ? ", thieves asking for more"
+                         : "",
+                     atomic_load_explicit(&w->held, memory_order_relaxed)
+                         ? ", actor turns held"
+                         : "",
+                     (unsigned long long)s.tasks_run,
+                     (unsigned long long)s.steals,
+                     (unsigned long long)s.parks);
+    }
     return rc < 0 ? -EIO : 0;
 }

@@ -204,9 +204,11 @@ static TES_NOINLINE void await_helping(tes_worker *w, tes_future *f)
     while (!is_done(f)) {
         /* relaxed: a hint (tes__help_find checks it). */
         void *x = tes__help_find(
-            w, f->pool == w->pool
-                   ? atomic_load_explicit(&f->thief, memory_order_relaxed)
-                   : -1);
+            w,
+            f->pool == w->pool
+                ? atomic_load_explicit(&f->thief, memory_order_relaxed)
+                : -1,
+            f);
         if (x) {
             tes__run_item(w, x);
             idle = 0;
@@ -237,7 +239,7 @@ static TES_NOINLINE int await_slow(tes_future *f, void **result)
         await_blocking(f);
         return outcome(f, result);
     }
-    void *x = tes__pop_local(w); /* publishes first when thieves asked */
+    void *x = tes__pop_helpable(w); /* publishes first when asked */
     if (x && !tes__item_is_fork(x) && tes__item_frame(x) == f)
         return run_taken(w, f, result);
     /* Run our newest item first (it is work, and it sits above f), unless
@@ -485,7 +487,7 @@ int tes_wait_any(tes_future *const *fs, size_t n, long timeout_ms,
             return -ETIMEDOUT;
         if (w) {
             /* A worker keeps working while it waits. */
-            void *x = tes__find_work(w);
+            void *x = tes__help_find(w, -1, NULL);
             if (x) {
                 tes__run_item(w, x);
                 idle = 0;
