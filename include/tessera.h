@@ -283,6 +283,7 @@ static inline uint32_t tes__fj_want(const tes__fj *w)
         __ATOMIC_RELAXED);
 }
 TES_API extern __thread tes__fj *tes__fj_self;
+TES_API void tes__fork_share(void);
 TES_API int tes__join_failed(tes_task *t, void **result);
 
 /* The fast paths of tes_fork and tes_join, inline so that a fork costs a
@@ -306,6 +307,8 @@ static inline int tes__fork_inline(tes_task *t, void *(*fn)(void *),
     w->top = p + 1;
     __atomic_store_n(&w->forks, __atomic_load_n(&w->forks, __ATOMIC_RELAXED) + 1,
                      __ATOMIC_RELAXED);
+    if (__builtin_expect(tes__fj_want(w) != 0, 0))
+        tes__fork_share(); /* idle workers asked: offer them some work */
     return 0;
 }
 

@@ -209,6 +209,13 @@ static TES_NOINLINE int join_failed(tes_worker *w, tes_task *t, void **result)
     return t->tes__error;
 }
 
+/* The inline fork pushed, and thieves had asked for work. */
+void tes__fork_share(void)
+{
+    tes_worker *w = tes__self;
+    tes__share(w, tes__deque_depth(&w->deque));
+}
+
 /* The inline join ran t, and t failed. */
 int tes__join_failed(tes_task *t, void **result)
 {

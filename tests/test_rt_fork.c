@@ -411,6 +411,88 @@ START_TEST(fork_failure_messages_and_codes)
 }
 END_TEST
 
+/* Forks that another worker runs: their failures, and the cancellation of
+ * the task that forked them, are theirs as when run inline. The forker
+ * naps before joining, so that the idle worker (which asked for work)
+ * steals the child; where it ran is recorded. */
+static _Atomic int child_worker;
+
+static void *stolen_child(void *arg)
+{
+    atomic_store(&child_worker, tes_worker_index());
+    if (arg == (void *)1) { /* wait for the cancellation, napping */
+        for (int i = 0; i < 2000 && !tes_cancelled(); i++) {
+            struct timespec ts = {0, 1000000};
+            nanosleep(&ts, NULL);
+        }
+        if (tes_cancelled())
+            return tes_fail(-ECANCELED, "saw it on worker %d",
+                            tes_worker_index());
+        return NULL;
+    }
+    return tes_fail(-EIO, "failed on worker %d", tes_worker_index());
+}
+
+static void *fork_and_nap(void *arg)
+{
+    tes_task t;
+    tes_fork(&t, stolen_child, arg);
+    struct timespec ts = {0, 20000000};
+    nanosleep(&ts, NULL);
+    int rc = tes_join(&t, NULL);
+    EXPECT(rc == (arg == (void *)1 ? -ECANCELED : -EIO));
+    return tes_fail_from_task(&t, "joined on worker %d", tes_worker_index());
+}
+
+START_TEST(fork_stolen_forks_fail_and_see_cancellation)
+{
+    tes_pool *p = make_pool(2);
+    int stolen = 0;
+    for (int k = 0; k < 10; k++) {
+        atomic_store(&child_worker, -1);
+        char msg[128];
+        void *r;
+        ck_assert_int_eq(run_root(p, fork_and_nap, NULL, &r, msg, sizeof msg),
+                         -EIO);
+        int joiner = -1, runner = -1;
+        ck_assert_int_eq(sscanf(msg, "root: joined on worker %d: failed on "
+                                     "worker %d",
+                                &joiner, &runner), 2);
+        ck_assert_int_eq(runner, atomic_load(&child_worker));
+        stolen += joiner != runner;
+    }
+    ck_assert_int_gt(stolen, 0);
+    stolen = 0;
+    for (int k = 0; k < 10; k++) {
+        atomic_store(&child_worker, -1);
+        tes_group *g;
+        ck_assert_int_eq(tes_group_create(&g, p, 0), 0);
+        tes_future *f;
+        ck_assert_int_eq(tes_group_spawn(&f, g, "member", fork_and_nap,
+                                         (void *)1), 0);
+        struct timespec ts = {0, 5000000};
+        nanosleep(&ts, NULL);
+        tes_group_cancel(g);
+        ck_assert_int_eq(tes_group_wait(g), -ECANCELED);
+        const char *m = tes_future_error(f);
+        ck_assert_msg(strstr(m, "member: joined on worker ") == m &&
+                          strstr(m, ": saw it on worker "),
+                      "%s", m);
+        int joiner = -1, runner = -1;
+        sscanf(m, "member: joined on worker %d: saw it on worker %d", &joiner,
+               &runner);
+        stolen += joiner != runner;
+        tes_future_release(f);
+        tes_group_destroy(g);
+    }
+    /* The idle worker asked for work before the fork: the child was
+     * offered to it, and it took it (nearly) every time. */
+    ck_assert_int_gt(stolen, 0);
+    tes_pool_destroy(p);
+    no_surprises();
+}
+END_TEST
+
 /* ---- cancellation ------------------------------------------------------------- */
 
 static _Atomic long visited;
@@ -777,6 +859,7 @@ static Suite *fork_suite(void)
     tcase_add_loop_test(tc, fork_failures_reach_the_root_with_their_chain, 0, 4);
     tcase_add_loop_test(tc, fork_failure_messages_and_codes, 0, 4);
     tcase_add_loop_test(tc, fork_group_cancelled_midway_stops_the_forked_trees, 0, 4);
+    tcase_add_test(tc, fork_stolen_forks_fail_and_see_cancellation);
     tcase_add_loop_test(tc, fork_inside_actor_calls, 0, 4);
     tcase_add_loop_test(tc, fork_inside_parallel_for, 0, 4);
     tcase_add_loop_test(tc, fork_mixed_with_spawn_and_await, 0, 4);
