@@ -90,8 +90,10 @@ typedef struct tes_pool_options {
 #define TES_POOL_OPTIONS_INIT { 0, NULL, 0, NULL, NULL, NULL, 0, NULL }
 
 /* Creates a pool and starts its workers. opts may be NULL (all defaults).
- * Returns 0 and sets *pool, or -EINVAL (threads < 0), -ENOMEM, or the
- * error pthread_create gave (negated). */
+ * Returns 0 and sets *pool; -EINVAL (pool NULL, threads < 0 or more than
+ * 4096 lend slots; *pool is then NULL when pool is not); -ENOMEM; or the
+ * error pthread_create gave, negated (-EAGAIN when the system is out of
+ * threads). */
 TES_API int tes_pool_create(tes_pool **pool, const tes_pool_options *opts);
 
 /* Runs every task already queued or spawned (including what those tasks
@@ -108,7 +110,7 @@ TES_API tes_pool *tes_current_pool(void);
  * lent host thread threads + its lend slot. Elsewhere -1. */
 TES_API int tes_worker_index(void);
 
-/* The number of workers the pool has. */
+/* The number of workers the pool has; -EINVAL for NULL. */
 TES_API int tes_pool_threads(const tes_pool *pool);
 
 /* The thread count a pool gets by default: TESSERA_NUM_THREADS when set to a
@@ -144,10 +146,12 @@ TES_API int tes_spawn_named(tes_future **f, tes_pool *pool, const char *name,
                             void *(*fn)(void *), void *arg);
 
 /* Waits for f like pthread_join: returns 0 and stores the task's result in
- * *result (when result is not NULL), or returns the task's error code and
- * stores NULL. Inside a task the worker keeps working while it waits; from
- * any other thread the caller sleeps. May be called any number of times,
- * from any threads, while a reference to f is held. -EINVAL if f is NULL. */
+ * *result (when result is not NULL), or returns the task's error code
+ * (whatever it failed with, -ECANCELED when cancelled) and stores NULL.
+ * Inside a task the worker keeps working while it waits; from any other
+ * thread the caller sleeps. May be called any number of times, by holders
+ * of a reference (see "sharing a future" above). -EINVAL if f is NULL;
+ * TES_EFORKED in a fork() child for its parent's unfinished future. */
 TES_API int tes_await(tes_future *f, void **result);
 
 /* True once f has completed (successfully or not); never waits. */
@@ -185,11 +189,13 @@ TES_API void *tes_fail_from_task(const tes_task *cause, const char *fmt, ...)
  * has not completed). Valid while a reference to f is held. */
 TES_API const char *tes_future_error(const tes_future *f);
 
-/* The error code of a completed future: 0, or its failure code. */
+/* The error code of a completed future: 0, or its failure code; 0 for NULL
+ * or a future not yet completed. */
 TES_API int tes_future_status(const tes_future *f);
 
 /* Waits for all n futures. Returns 0, or the first failure's code in array
- * order. NULL entries are skipped. */
+ * order (as tes_await returns it). NULL entries are skipped. -EINVAL when
+ * fs is NULL and n is not 0. */
 TES_API int tes_wait_all(tes_future *const *fs, size_t n);
 
 /* Waits until at least one of the n futures has completed or timeout_ms
@@ -214,9 +220,8 @@ TES_API int tes_wait_any(tes_future *const *fs, size_t n, long timeout_ms,
  *         intptr_t n = (intptr_t)arg;
  *         if (n < 2) return arg;
  *         tes_task t;
- *         void *x, *y = NULL;
  *         tes_fork(&t, fib, (void *)(n - 1));
- *         y = fib((void *)(n - 2));
+ *         void *y = fib((void *)(n - 2)), *x;
  *         if (tes_join(&t, &x) != 0)
  *             return tes_fail_from_task(&t, "fib(%ld)", (long)n);
  *         return (void *)((intptr_t)x + (intptr_t)y);
@@ -398,15 +403,15 @@ typedef struct tes_group tes_group; /* opaque */
 #define TES_GROUP_CANCEL_ON_FAILURE 1u
 
 /* Creates an empty group whose tasks run on pool. flags: 0 or
- * TES_GROUP_CANCEL_ON_FAILURE. Returns 0 and sets *group, -EINVAL or
- * -ENOMEM. */
+ * TES_GROUP_CANCEL_ON_FAILURE. Returns 0 and sets *group; -EINVAL (group
+ * or pool NULL, or an unknown flag); -ENOMEM. */
 TES_API int tes_group_create(tes_group **group, tes_pool *pool,
                              unsigned flags);
 
 /* Spawns fn(arg) as a task of group, like tes_spawn_named (name may be
  * NULL; it must outlive the future). f == NULL: detached. Any thread, and
- * tasks of the group may add more tasks to it. Returns 0, -EINVAL, -ENOMEM,
- * TES_ESHUTDOWN or TES_EFORKED. */
+ * tasks of the group may add more tasks to it. Returns 0; -EINVAL (group or
+ * fn NULL); -ENOMEM; TES_ESHUTDOWN or TES_EFORKED (as tes_spawn). */
 TES_API int tes_group_spawn(tes_future **f, tes_group *group,
                             const char *name, void *(*fn)(void *), void *arg);
 
@@ -484,7 +489,7 @@ typedef struct tes_actor tes_actor; /* opaque */
 
 /* Creates an actor owning state, whose calls run on pool. destroy (may be
  * NULL) is called with state by tes_actor_destroy after the pending calls.
- * Returns 0 and sets *actor, -EINVAL or -ENOMEM. */
+ * Returns 0 and sets *actor; -EINVAL (actor or pool NULL); -ENOMEM. */
 TES_API int tes_actor_create(tes_actor **actor, tes_pool *pool, void *state,
                              void (*destroy)(void *state));
 
@@ -493,7 +498,9 @@ TES_API int tes_actor_create(tes_actor **actor, tes_pool *pool, void *state,
  * The method may fail with tes_fail and see tes_cancelled like any task;
  * a call cancelled before its turn does not run and the next one goes on.
  * Any thread (tasks, other actors' methods, outside threads), concurrently.
- * Returns 0, -EINVAL, -ENOMEM, TES_ESHUTDOWN or TES_EFORKED. */
+ * Returns 0; -EINVAL (actor or method NULL); -ENOMEM; TES_ESHUTDOWN or
+ * TES_EFORKED (called from outside the actor's pool while it is being
+ * destroyed, or in a fork() child). */
 TES_API int tes_actor_call(tes_future **f, tes_actor *actor,
                            void *(*method)(void *state, void *arg), void *arg);
 
