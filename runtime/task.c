@@ -46,9 +46,20 @@ static TES_NOINLINE int spawn_slow(tes_future **out, tes_pool *pool,
     return 0;
 }
 
+/* The end of a fast spawn of f, when thieves had asked for work. */
+static TES_NOINLINE int spawned_wanted(tes_worker *w, tes_future **out,
+                                       tes_future *f)
+{
+    tes__share(w, tes__deque_depth(&w->deque));
+    if (out)
+        *out = f;
+    return 0;
+}
+
 /* The fast path of recursive work: a task of this pool spawning with a
  * warm free list and room in its deque. No lock, no malloc, no atomic
- * read-modify-write. */
+ * read-modify-write, and no call but in tail position (so no registers to
+ * save). */
 static inline int spawn(tes_future **out, tes_pool *pool, const char *name,
                         void *(*fn)(void *), void *arg)
 {
@@ -60,17 +71,22 @@ static inline int spawn(tes_future **out, tes_pool *pool, const char *name,
          * frames they just freed, which are in cache. */
         w->free_list = f->next;
         w->free_count--;
-        tes__frame_setup(f, pool, out ? 2 : 1, NULL, NULL, name);
+        /* tes__frame_setup but for ext, which plain tasks leave alone. */
+        atomic_init(&f->word, (uint32_t)(out ? 2 : 1) * TES_REF);
+        f->error = 0;
+        f->name = name;
+        f->pool = pool;
+        f->ops = NULL;
+        atomic_init(&f->conts, NULL);
         f->fn = fn;
         f->arg = arg;
-        tes_deque *d = &w->deque;
+        tes__count(&w->n_spawn);
         /* relaxed: private until published (deque.h, invariant 5). */
-        __atomic_store_n(d->own.top++,
+        __atomic_store_n(w->deque.own.top++,
                          (void *)((uintptr_t)f | w->frame_tag),
                          __ATOMIC_RELAXED);
-        if (TES_UNLIKELY(tes__deque_wanted(d)))
-            tes__share(w, tes__deque_depth(d));
-        tes__count(&w->n_spawn);
+        if (TES_UNLIKELY(tes__deque_wanted(&w->deque)))
+            return spawned_wanted(w, out, f);
         if (out)
             *out = f;
         return 0;
