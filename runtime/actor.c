@@ -64,7 +64,7 @@ static inline void *method(tes_worker *w, tes_actor *a, tes_future *f)
 {
     struct tes_iso outer = w->iso;
     w->iso.actor = a;
-    w->iso.floor = tes__deque_depth(&w->deque);
+    w->iso.floor = w->deque.own.top;
     void *r = f->method(a->state, f->arg);
     w->iso = outer;
     return r;
@@ -166,20 +166,41 @@ static void *call_finish(tes_future *f)
 }
 
 /* One call of the drain loop: what tes__run_frame does with it (whose
- * call_finish returns NULL inside the loop), without the indirect calls.
- * Tracing and the destroy call take the general path. Returns false when
- * the call was the destroy call: the actor is gone. */
+ * call_finish returns NULL inside the loop), without the indirect calls
+ * and with the thread's state saved once for the whole loop (call_after):
+ * the scope and the isolation's floor change per call. Tracing, the
+ * destroy call, a cancelled call and a failure pending from the runs
+ * under the loop take the general path. Returns false when the call was
+ * the destroy call: the actor is gone. */
 static inline bool drain_one(tes_worker *w, drain *d, tes_future *f)
 {
     tes_actor *a = d->actor;
-    if (TES_UNLIKELY(w->trace != NULL || f->method == destroy_method)) {
+    tes__fj *o = &w->deque.own;
+    /* relaxed: as in tes__frame_start. */
+    if (TES_UNLIKELY(w->trace != NULL || f->method == destroy_method ||
+                     o->fail_code != 0 ||
+                     (atomic_load_explicit(&f->word, memory_order_relaxed) &
+                      TES_CANCEL_REQ))) {
         tes__run_frame(w, f);
         return !d->gone;
     }
-    tes_run_saved s;
-    if (tes__frame_start(w, f, &s))
-        f->result = method(w, a, f);
-    tes__frame_stop(w, f, &s);
+    o->scope = f;
+    w->iso.floor = o->top;
+#ifdef TES_DEBUG
+    tes_task *dbg = w->dbg_top;
+    w->dbg_top = NULL;
+#endif
+    f->result = f->method(a->state, f->arg);
+#ifdef TES_DEBUG
+    if (w->dbg_top)
+        tes__debug_unjoined(w->dbg_top);
+    w->dbg_top = dbg;
+#endif
+    char *msg;
+    int code = tes__take_failure(w, &msg);
+    if (TES_UNLIKELY(code != 0))
+        tes__frame_failed(f, code, msg);
+    tes__count(&w->n_run);
     tes__frame_complete(f);
     return true;
 }
@@ -198,6 +219,10 @@ static void call_after(void *arg)
     }
     drain mine = {a, false}, *outer = tes__drain;
     tes__drain = &mine;
+    /* What each call's run would save and put back, saved once. */
+    void *scope = w->deque.own.scope;
+    struct tes_iso iso = w->iso;
+    w->iso.actor = a;
     for (int i = 0; next; i++) {
         if (!drain_one(w, &mine, next)) {
             next = NULL;
@@ -207,6 +232,8 @@ static void call_after(void *arg)
         if (i + 1 == DRAIN_BATCH)
             break;
     }
+    w->iso = iso;
+    w->deque.own.scope = scope;
     tes__drain = outer;
     if (next) /* the turn is still ours: queue the next call as a task */
         queue_turn(a, next);

@@ -179,9 +179,9 @@ static inline void tes__run_enter(tes_worker *w, tes_future *scope,
     tes__fj *o = &w->deque.own;
     s->scope = (tes_future *)o->scope;
     s->fail_code = o->fail_code;
-    s->fail_msg = o->fail_msg;
     o->scope = scope;
     if (TES_UNLIKELY(s->fail_code != 0)) {
+        s->fail_msg = o->fail_msg;
         o->fail_code = 0;
         o->fail_msg = NULL;
         tes__failed_mode(w, false); /* the new run has not failed */

@@ -211,7 +211,7 @@ struct tes_worker {
      * then help only with work of their own (sched.c, "isolation"). */
     struct tes_iso {
         const void *actor; /* the innermost such actor, or NULL */
-        uint32_t floor;    /* the deque's depth when its method began */
+        void **floor;      /* the deque's top when its method began */
     } iso;
     pthread_t thread;
     /* Lend slots only: 1 while a host thread occupies the slot (claimed by

@@ -391,7 +391,7 @@ void *tes__pop_helpable(tes_worker *w)
 {
     if (TES_LIKELY(!w->iso.actor))
         return tes__pop_local(w);
-    while (tes__deque_depth(&w->deque) > w->iso.floor) {
+    while (w->deque.own.top > w->iso.floor) {
         void *x = tes__pop_one(w);
         if (x != TES_DEQUE_STOLEN)
             return x;
