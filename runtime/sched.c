@@ -304,20 +304,33 @@ static void *steal_round(tes_worker *w)
     return NULL;
 }
 
-void *tes__find_work(tes_worker *w)
+/* Work of w's own: turns held for it, then its deque. Held turns first:
+ * the calls it made are among them, and running its deque first would
+ * start the tasks there (other callers, which make more calls) before
+ * them. */
+static void *own_work(tes_worker *w)
 {
     tes_future *f = held_take(w, w);
     if (f)
         return tes__frame_item(f);
-    void *x = tes__pop_local(w);
-    if (x)
-        return x;
-    f = inject_pop(w->pool);
+    return tes__pop_local(w);
+}
+
+/* The rest of tes__find_work: the injection queue, then stealing. */
+static void *others_work(tes_worker *w)
+{
+    tes_future *f = inject_pop(w->pool);
     if (f) {
         tes__count(&w->n_inject);
         return tes__frame_item(f);
     }
     return steal_round(w);
+}
+
+void *tes__find_work(tes_worker *w)
+{
+    void *x = own_work(w);
+    return x ? x : others_work(w);
 }
 
 /* ---- parking ------------------------------------------------------------------- */
@@ -440,13 +453,7 @@ void *tes__help_find(tes_worker *w, int thief, const tes_future *awaited)
                             : NULL;
         return f ? tes__frame_item(f) : NULL;
     }
-    /* Held turns first: the calls we made are among them, and running our
-     * own deque first would start the tasks it holds (other callers, which
-     * make more calls) before them. */
-    tes_future *f = held_take(w, w);
-    if (f)
-        return tes__frame_item(f);
-    void *x = tes__pop_local(w);
+    void *x = own_work(w);
     if (x)
         return x;
     if (thief >= 0 && thief < tes__nslots(w->pool) && thief != w->index) {
@@ -454,7 +461,7 @@ void *tes__help_find(tes_worker *w, int thief, const tes_future *awaited)
         if (x)
             return x;
     }
-    return tes__find_work(w);
+    return others_work(w);
 }
 
 bool tes__help_backoff(unsigned idle)
