@@ -26,7 +26,6 @@ int tes__deque_init(tes_deque *d, uint32_t cap)
     memset(&d->own, 0, sizeof d->own);
     d->own.top = d->own.split = slot;
     d->own.end = slot + cap;
-    d->cap = cap;
     return 0;
 }
 

@@ -56,7 +56,8 @@
 
 /* What tes__deque_pop returns when the top item had been stolen (the item
  * is gone; the deque's top moved down by one). Never a valid item: items
- * are at least 4-byte aligned pointers, or such pointers with bit 0 set. */
+ * are non-NULL pointers aligned to at least 4, whose two low bits may
+ * carry tags (internal.h). */
 #define TES_DEQUE_STOLEN ((void *)2)
 
 typedef struct tes_deque {
@@ -72,13 +73,13 @@ typedef struct tes_deque {
      * the owner at each push and pop, cleared when it publishes. Its own
      * line: thieves' CASes on ts must not evict it from the owner's cache. */
     alignas(TES_CACHE_LINE) _Atomic uint32_t want;
-    /* Owner-private: the top (head), split and the end as pointers, on the line that tes_fork and tes_join inline (tessera.h),
-     * with the worker's fields they need (scope, cur_task, forks,
-     * fork_end: not the deque's business). The slots are accessed with the
-     * __atomic builtins (thieves read them): the public header cannot say
-     * _Atomic. */
+    /* Owner-private: the top (head), split and the end as pointers, on
+     * the line that tes_fork and tes_join inline (tessera.h), with the
+     * fields of the worker's they need (scope, forks, fork_end and the
+     * pending failure: not the deque's business). The slots are accessed
+     * with the __atomic builtins (thieves read them): the public header
+     * cannot say _Atomic. */
     alignas(TES_CACHE_LINE) tes__fj own;
-    uint32_t cap;
 } tes_deque;
 _Static_assert(sizeof(tes__fj) <= TES_CACHE_LINE, "tes__fj fills one line");
 _Static_assert(offsetof(tes_deque, own) - offsetof(tes_deque, want) ==
