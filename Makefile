@@ -1,7 +1,11 @@
 # tessera — GNU make build.
 #
 #   make              libraries, raster-tool, examples
-#   make check        every test suite (Check), after installing what is missing
+#   make examples     builds and runs the examples (hillshade.c against
+#                     raster-tool hillshade, byte for byte)
+#   make check        every test suite (Check), the exported-symbol check and
+#                     an install into a scratch PREFIX, after installing
+#                     what is missing
 #   make demo         builds, then runs the demo
 #   make bench        benchmarks against serial C and the installed peers
 #                     (BENCH="sched raster" picks sections of bench/)
@@ -73,6 +77,11 @@ RT_TESTS := $(sort $(wildcard tests/test_rt_*.c))
 TEST_SRC := $(sort $(wildcard tests/test_*.c))
 TEST_BIN := $(TEST_SRC:tests/%.c=$(B)/tests/%)
 TEST_HELPERS := $(filter-out $(TEST_SRC),$(wildcard tests/*.c))
+# Suites that see only include/ and link only the shared libraries, as a
+# program outside the project does.
+PUBLIC_TESTS := $(B)/tests/test_library
+# Examples that use the raster engine (the others link libtessera only).
+EX_RASTER := $(B)/examples/hillshade $(B)/examples/inmemory
 
 RT_SO := $(B)/libtessera.so.$(VERSION)
 RT_A := $(B)/libtessera.a
@@ -85,7 +94,9 @@ LIBS_ALL := $(RT_SO) $(RT_A) $(if $(RASTER_SRC),$(RASTER_SO) $(RASTER_A))
 .PHONY: all check demo bench examples install uninstall clean deps lint man-lint
 .DEFAULT_GOAL := all
 
-all: $(LIBS_ALL) $(TOOL) $(EX_BIN) $(B)/tessera.pc
+PC_FILES := $(B)/tessera.pc $(if $(RASTER_SRC),$(B)/tessera_raster.pc)
+
+all: $(LIBS_ALL) $(TOOL) $(EX_BIN) $(PC_FILES)
 
 # ---- dependencies from Debian's packages -----------------------------------
 deps:
@@ -122,32 +133,50 @@ $(RASTER_SO): $(RASTER_OBJ) $(RT_SO)
 $(RASTER_A): $(RASTER_OBJ)
 	rm -f $@; $(AR) rcs $@ $^
 
-$(B)/tessera.pc: Makefile
+# The .pc files name the directories of the install they describe: they are
+# rewritten whenever PREFIX, LIBDIR or INCLUDEDIR differ from the last
+# build's (pc.vars records them), so `make install PREFIX=...` installs
+# files for that PREFIX.
+PC_VARS := $(PREFIX) $(LIBDIR) $(INCLUDEDIR) $(VERSION) $(RASTER_PKGS)
+.PHONY: FORCE
+$(B)/pc.vars: FORCE
 	@mkdir -p $(@D)
+	@echo '$(PC_VARS)' | cmp -s - $@ 2>/dev/null || echo '$(PC_VARS)' > $@
+$(B)/tessera.pc: $(B)/pc.vars
 	@printf '%s\n' 'prefix=$(PREFIX)' 'libdir=$(LIBDIR)' 'includedir=$(INCLUDEDIR)' '' \
-	  'Name: tessera' 'Description: work-stealing task runtime and tiled raster engine' \
+	  'Name: tessera' 'Description: work-stealing task runtime' \
 	  'Version: $(VERSION)' 'Libs: -L$${libdir} -ltessera' 'Libs.private: -pthread' \
 	  'Cflags: -I$${includedir}' > $@
+$(B)/tessera_raster.pc: $(B)/pc.vars
 	@printf '%s\n' 'prefix=$(PREFIX)' 'libdir=$(LIBDIR)' 'includedir=$(INCLUDEDIR)' '' \
-	  'Name: tessera_raster' 'Description: tiled GeoTIFF raster engine on the tessera runtime' \
+	  'Name: tessera_raster' 'Description: tiled GeoTIFF raster engine and kernels on the tessera runtime' \
 	  'Version: $(VERSION)' 'Requires: tessera' 'Requires.private: $(RASTER_PKGS)' \
 	  'Libs: -L$${libdir} -ltessera_raster' 'Libs.private: -lm' \
-	  'Cflags: -I$${includedir}' > $(B)/tessera_raster.pc
+	  'Cflags: -I$${includedir}' > $@
 
-# ---- programs (linked statically against our own libraries) ---------------
-$(B)/raster-tool: $(CLI_OBJ) $(RASTER_A) $(RT_A)
-	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJ) $(RASTER_A) $(RT_A) $(RASTER_LIBS)
+# ---- programs: clients of the shared libraries, like any other ------------
+# They find the libraries beside them in the build folder, and in ../lib
+# once installed (the usual PREFIX/bin, PREFIX/lib layout).
+RPATH_TOOL := -Wl,-rpath,'$$ORIGIN:$$ORIGIN/../lib'
+RPATH_SUB := -Wl,-rpath,'$$ORIGIN/..'
+$(B)/raster-tool: $(CLI_OBJ) $(RASTER_SO) $(RT_SO)
+	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJ) -L$(B) -ltessera_raster -ltessera $(RPATH_TOOL) -lm
 
-examples: $(EX_BIN)
-	@for e in $(EX_BIN); do echo "== $$e"; $$e || exit 1; done
-$(B)/examples/%: examples/%.c $(RT_A)
+examples: $(EX_BIN) $(TOOL)
+	@TES_BUILD=$(B) sh examples/run.sh
+EX_LIBS = -ltessera
+$(EX_RASTER): EX_LIBS = -ltessera_raster -ltessera
+$(B)/examples/%: examples/%.c $(RT_SO) $(if $(RASTER_SRC),$(RASTER_SO))
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(RT_A) $(LDFLAGS) -lm
+	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< -L$(B) $(EX_LIBS) $(RPATH_SUB) $(LDFLAGS) -lm
 
 # ---- tests -----------------------------------------------------------------
 $(B)/tests/test_rt_%: tests/test_rt_%.c $(TEST_HELPERS) $(RT_A)
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) -Itests $(CFLAGS) $(CHECK_CFLAGS) -o $@ $< $(TEST_HELPERS) $(RT_A) $(LDFLAGS) $(CHECK_LIBS) -lm
+$(PUBLIC_TESTS): $(B)/tests/%: tests/%.c $(RASTER_SO) $(RT_SO)
+	@mkdir -p $(@D)
+	$(CC) -Iinclude -D_GNU_SOURCE $(CFLAGS) $(CHECK_CFLAGS) -o $@ $< -L$(B) -ltessera_raster -ltessera $(RPATH_SUB) $(LDFLAGS) $(CHECK_LIBS) -lm
 $(B)/tests/test_%: tests/test_%.c $(TEST_HELPERS) $(RASTER_A) $(RT_A)
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) -Itests $(CFLAGS) $(RASTER_CFLAGS) $(CHECK_CFLAGS) -o $@ $< $(TEST_HELPERS) $(RASTER_A) $(RT_A) $(LDFLAGS) $(RASTER_LIBS) $(CHECK_LIBS) -lm
@@ -155,6 +184,14 @@ $(B)/tests/test_%: tests/test_%.c $(TEST_HELPERS) $(RASTER_A) $(RT_A)
 check: deps
 	@$(MAKE) --no-print-directory all-tests
 	@TES_BUILD=$(B) sh tests/run.sh $(TEST_BIN)
+	@$(MAKE) --no-print-directory check-library
+
+# What a program outside the project sees: only tes_ names exported, and
+# an install into a scratch PREFIX that pkg-config builds against and that
+# uninstall empties.
+.PHONY: check-library
+check-library: all
+	@TES_BUILD=$(B) CC="$(CC)" SANITIZE="$(SANITIZE)" MAKE="$(MAKE)" sh tests/library.sh
 
 .PHONY: all-tests
 all-tests: all $(TEST_BIN)

@@ -10,7 +10,7 @@
 #include <getopt.h>
 #include <stdbool.h>
 
-#include "tessera_raster.h"
+#include "tessera_kernels.h"
 
 #define CLI_EXIT_OK 0
 #define CLI_EXIT_FAIL 1

@@ -3,13 +3,11 @@
  * band math like gdal_calc. The expression is compiled once (errors name
  * the column) and evaluated a tile row per instruction by kernels/calc.c.
  */
-#include <float.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "../kernels/kernels_builtin.h"
 #include "cli.h"
 
 static int run(int argc, char **argv);
@@ -45,21 +43,6 @@ const cli_command cli_cmd_calc = {
 };
 
 enum { OPT_EXPR = CLI_OPT_FIRST_FREE, OPT_TYPE, OPT_NODATA };
-
-/* gdal_calc's default nodata per output type. */
-static double default_nodata(tes_sample_type t)
-{
-    switch (t) {
-    case TES_U8: return 0;
-    case TES_I8: return -128;
-    case TES_U16: return 65535;
-    case TES_I16: return -32768;
-    case TES_U32: return 4294967295.0;
-    case TES_I32: return -2147483648.0;
-    case TES_F32: return FLT_MAX;
-    default: return DBL_MAX;
-    }
-}
 
 static int run(int argc, char **argv)
 {
@@ -116,31 +99,22 @@ static int run(int argc, char **argv)
         return cli_usage(&cli_cmd_calc, "needs --expr");
     const char *out_path = argv[optind];
 
-    tes_expr *e;
-    tes_expr_error xe;
-    int rc = tes__expr_compile(&e, expr, &xe);
-    if (rc == -EINVAL)
-        return cli_fail("expression", "%s", xe.message);
-    if (rc)
-        return cli_fail("expression", "%s", tes_raster_strerror(rc));
+    tes_raster_error err;
     int max_band[26];
-    uint32_t used = tes__expr_inputs(e, max_band);
+    uint32_t used;
+    if (tes_calc_inputs(expr, &used, max_band, &err))
+        return cli_fail_err(&err);
     for (int i = 0; i < 26; i++)
-        if ((used & (1u << i)) && !path[i]) {
-            tes__expr_free(e);
+        if ((used & (1u << i)) && !path[i])
             return cli_usage(&cli_cmd_calc, "the expression reads %c but "
                                             "there is no -%c", 'A' + i,
                              'A' + i);
-        }
 
-    tes_calc_state st;
-    memset(&st, 0, sizeof st);
+    int slot[26]; /* index in r of letter i's raster, or -1 */
     tes_raster *r[26];
-    int n = 0, first = -1;
-    tes_raster_error err;
-    rc = CLI_EXIT_OK;
+    int n = 0, first = -1, rc = CLI_EXIT_OK;
     for (int i = 0; i < 26; i++)
-        st.slot[i] = -1;
+        slot[i] = -1;
     for (int i = 0; i < 26 && rc == CLI_EXIT_OK; i++) {
         if (!path[i])
             continue;
@@ -150,7 +124,7 @@ static int run(int argc, char **argv)
         }
         const tes_raster_info *info = tes_raster_info_get(r[n]);
         const tes_raster_info *i0 = tes_raster_info_get(r[0]);
-        st.slot[i] = n++;
+        slot[i] = n++;
         if (info->width != i0->width || info->height != i0->height)
             rc = cli_fail(path[i], "size %lldx%lld differs from %s "
                                    "(%lldx%lld)",
@@ -162,50 +136,53 @@ static int run(int argc, char **argv)
                                    "%c[%d]",
                           info->bands, 'A' + i, max_band[i]);
         if ((used & (1u << i)) && info->has_nodata && first < 0)
-            first = st.slot[i];
+            first = slot[i];
     }
     if (rc == CLI_EXIT_OK && n == 0)
         rc = cli_usage(&cli_cmd_calc, "needs at least one input (-A FILE)");
     if (rc == CLI_EXIT_OK) {
-        if (!has_nd) {
-            nd = default_nodata(type);
-            if (first >= 0) {
-                /* the input's nodata, when the output type can hold it */
-                double v = tes_raster_info_get(r[first])->nodata, back;
-                unsigned char buf[8];
-                tes_convert_samples(buf, type, &v, TES_F64, 1);
-                tes_convert_samples(&back, TES_F64, buf, type, 1);
-                if (back == v || (v != v && back != back))
-                    nd = v;
+        /* the kernel's default nodata is gdal_calc's for the type; an
+         * input's, when the type can hold it, is preferred here */
+        if (!has_nd && first >= 0) {
+            double v = tes_raster_info_get(r[first])->nodata, back;
+            unsigned char buf[8];
+            tes_convert_samples(buf, type, &v, TES_F64, 1);
+            tes_convert_samples(&back, TES_F64, buf, type, 1);
+            if (back == v || (v != v && back != back)) {
+                nd = v;
+                has_nd = true;
             }
         }
         /* only the inputs the expression reads go through the pipeline
          * (the others were opened for the size check); a constant
          * expression still needs one for the size and georeferencing */
         tes_raster *run_in[26];
+        char letters[27];
         int m = 0;
-        for (int i = 0; i < 26; i++) {
-            if (st.slot[i] < 0)
-                continue;
-            if (used & (1u << i)) {
-                run_in[m] = r[st.slot[i]];
-                st.slot[i] = m++;
-            } else {
-                st.slot[i] = -1;
+        for (int i = 0; i < 26; i++)
+            if (slot[i] >= 0 && (used & (1u << i))) {
+                run_in[m] = r[slot[i]];
+                letters[m++] = (char)('A' + i);
             }
+        if (m == 0) {
+            run_in[m] = r[0];
+            for (int i = 0; i < 26; i++)
+                if (slot[i] == 0)
+                    letters[m] = (char)('A' + i);
+            m++;
         }
-        if (m == 0)
-            run_in[m++] = r[0];
-        st.expr = e;
-        st.n_in = m;
-        st.out_type = type;
-        st.out_nodata = nd;
+        letters[m] = 0;
+        tes_calc_options co = TES_CALC_OPTIONS_INIT;
+        co.n_inputs = m;
+        co.letters = letters;
+        co.out_type = type;
+        co.has_nodata = has_nd;
+        co.nodata = nd;
         tes_kernel k;
-        tes__kernel_calc(&k, &st);
-        c.out.nodata_mode = TES_NODATA_SET;
-        c.out.nodata = nd;
-        tes_pool *pool;
-        if (cli_pool(&c, &pool)) {
+        tes_pool *pool = NULL;
+        if (tes_kernel_calc_opts(&k, expr, &co, &err)) {
+            rc = cli_fail_err(&err);
+        } else if (cli_pool(&c, &pool)) {
             rc = CLI_EXIT_FAIL;
         } else {
             tes_pipeline_options po = TES_PIPELINE_OPTIONS_INIT;
@@ -217,9 +194,9 @@ static int run(int argc, char **argv)
             if (prc)
                 rc = cli_fail_err(&err);
         }
+        tes_kernel_release(&k);
     }
     for (int i = 0; i < n; i++)
         tes_raster_close(r[i]);
-    tes__expr_free(e);
     return rc;
 }

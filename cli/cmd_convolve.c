@@ -6,7 +6,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "../kernels/kernels_builtin.h"
 #include "cli.h"
 
 static int run_convolve(int argc, char **argv);
@@ -87,9 +86,9 @@ static int run_filter(const cli_command *cmd, bool blur, int argc,
             if (!blur)
                 return cli_usage(cmd, "--sigma is for blur");
             if (cli_parse_double(optarg, &sigma) || !(sigma > 0) ||
-                sigma > 80)
-                return cli_usage(cmd, "--sigma %s: expects 0 < S <= 80",
-                                 optarg);
+                sigma > TES_BLUR_MAX_SIGMA)
+                return cli_usage(cmd, "--sigma %s: expects 0 < S <= %g",
+                                 optarg, TES_BLUR_MAX_SIGMA);
             has_sigma = true;
             continue;
         case OPT_TYPE:
@@ -111,22 +110,24 @@ static int run_filter(const cli_command *cmd, bool blur, int argc,
         return cli_usage(cmd, "needs --sigma");
     if (!blur && !ktext)
         return cli_usage(cmd, "needs --kernel");
-    static tes_conv_state st; /* large; one per process */
-    char msg[160];
-    if (blur) {
-        tes__conv_gaussian(&st, sigma);
-    } else if (tes__conv_parse(&st, ktext, normalize, msg, sizeof msg)) {
-        return cli_usage(cmd, "%s", msg);
-    }
-    const char *in_path = argv[optind], *out_path = argv[optind + 1];
-    tes_raster_error err;
-    tes_raster *r;
-    if (tes_raster_open(&r, in_path, &err))
-        return cli_fail_err(&err);
-    st.out_type = type;
     tes_kernel k;
-    tes__kernel_conv(&k, &st);
-    return cli_run_one(&c, &k, r, out_path);
+    tes_raster_error err;
+    int rc = blur ? tes_kernel_blur_err(&k, sigma, &err)
+                  : tes_kernel_convolve(&k, ktext, normalize, &err);
+    if (rc == -EINVAL)
+        return cli_usage(cmd, "%s", err.message);
+    if (rc)
+        return cli_fail_err(&err);
+    k.out_type = type;
+    const char *in_path = argv[optind], *out_path = argv[optind + 1];
+    tes_raster *r;
+    if (tes_raster_open(&r, in_path, &err)) {
+        tes_kernel_release(&k);
+        return cli_fail_err(&err);
+    }
+    rc = cli_run_one(&c, &k, r, out_path);
+    tes_kernel_release(&k);
+    return rc;
 }
 
 static int run_convolve(int argc, char **argv)

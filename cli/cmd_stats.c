@@ -9,7 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../kernels/kernels_builtin.h"
 #include "cli.h"
 
 static int run(int argc, char **argv);
@@ -44,24 +43,26 @@ static void json_num(double v)
         printf("null");
 }
 
+/* One pass of the stats kernel over r (with a histogram of bins bins over
+ * [lo[b], hi[b]] per band when bins > 0); *out gets the result. */
 static int reduce(tes_pool *pool, tes_raster *r, const cli_common *c,
-                  tes_stats_state *st, int bands, int bins, double lo,
-                  double hi, const double *blo, const double *bhi,
+                  int bands, int bins, const double *lo, const double *hi,
                   void **out)
 {
     tes_kernel k;
-    if (tes__kernel_stats(&k, st, bands, bins, lo, hi))
-        return cli_fail(tes_raster_path(r), "cannot compute statistics");
-    st->band_lo = blo;
-    st->band_hi = bhi;
-    void *res = malloc(st->partial_size);
-    if (!res)
+    tes_raster_error err;
+    if (tes_kernel_stats_ranges(&k, bands, bins, lo, hi, &err))
+        return cli_fail(tes_raster_path(r), "%s", err.message);
+    void *res = malloc(k.partial_size);
+    if (!res) {
+        tes_kernel_release(&k);
         return cli_fail(tes_raster_path(r), "out of memory");
+    }
     tes_pipeline_options po = TES_PIPELINE_OPTIONS_INIT;
     cli_progress_setup(c, &po);
-    tes_raster_error err;
     int rc = tes_raster_run(pool, &k, &r, 1, NULL, NULL, res, &po, &err);
     cli_progress_end(&po);
+    tes_kernel_release(&k);
     if (rc) {
         free(res);
         return cli_fail_err(&err);
@@ -127,41 +128,37 @@ static int run(int argc, char **argv)
         tes_raster_close(r);
         return CLI_EXIT_FAIL;
     }
-    tes_stats_state st;
+    /* the histogram's range per band: --range, or each band's min and max
+     * from a first pass */
     void *res = NULL, *hist = NULL;
-    double *blo = NULL, *bhi = NULL;
-    int rc = reduce(pool, r, &c, &st, bands, has_range ? (int)bins : 0, lo,
-                    hi, NULL, NULL, &res);
+    double *blo = malloc(sizeof(double) * (size_t)bands);
+    double *bhi = malloc(sizeof(double) * (size_t)bands);
+    int rc = blo && bhi ? 0 : cli_fail(path, "out of memory");
+    for (int b = 0; rc == 0 && b < bands; b++) {
+        blo[b] = lo;
+        bhi[b] = hi;
+    }
+    if (rc == 0)
+        rc = reduce(pool, r, &c, bands, has_range ? (int)bins : 0, blo, bhi,
+                    &res);
     if (rc == 0 && bins && !has_range) {
-        blo = malloc(sizeof(double) * (size_t)bands);
-        bhi = malloc(sizeof(double) * (size_t)bands);
-        if (!blo || !bhi) {
-            rc = cli_fail(path, "out of memory");
-        } else {
-            for (int b = 0; b < bands; b++) {
-                const tes_band_stats *s = tes__stats_band(res, b);
-                blo[b] = s->count ? s->min : 0;
-                bhi[b] = s->count ? s->max : 0;
-            }
-            tes_stats_state st2;
-            rc = reduce(pool, r, &c, &st2, bands, (int)bins, 0, 0, blo, bhi,
-                        &hist);
-            if (rc == 0)
-                st.bins = st2.bins;
+        for (int b = 0; b < bands; b++) {
+            const tes_band_stats *s = tes_stats_band(res, b);
+            blo[b] = s->count ? s->min : 0;
+            bhi[b] = s->count ? s->max : 0;
         }
+        rc = reduce(pool, r, &c, bands, (int)bins, blo, bhi, &hist);
     } else if (rc == 0 && bins) {
         hist = res;
     }
     tes_pool_destroy(pool);
     if (rc == 0) {
-        tes_stats_state hs = st;
-        hs.bins = (int)bins;
         if (json)
             printf("{\"bands\": [");
         for (int b = 0; b < bands; b++) {
-            const tes_band_stats *s = tes__stats_band(res, b);
+            const tes_band_stats *s = tes_stats_band(res, b);
             bool any = s->count > 0;
-            double hlo = blo ? blo[b] : lo, hhi = bhi ? bhi[b] : hi;
+            double hlo = blo[b], hhi = bhi[b];
             if (json) {
                 printf("%s{\"band\": %d, \"count\": %llu, \"nodata_count\": "
                        "%llu, \"min\": ",
@@ -173,14 +170,15 @@ static int run(int argc, char **argv)
                 printf(", \"mean\": ");
                 json_num(any ? s->mean : NAN);
                 printf(", \"stddev\": ");
-                json_num(tes__stats_stddev(s));
+                json_num(tes_band_stats_stddev(s));
                 if (bins) {
                     printf(", \"histogram\": {\"bins\": %ld, \"min\": ", bins);
                     json_num(hlo);
                     printf(", \"max\": ");
                     json_num(hhi);
                     printf(", \"counts\": [");
-                    const uint64_t *h = tes__stats_hist(hist, &hs, b);
+                    const uint64_t *h =
+                        tes_stats_histogram(hist, bands, (int)bins, b);
                     for (long i = 0; i < bins; i++)
                         printf("%s%llu", i ? ", " : "",
                                (unsigned long long)h[i]);
@@ -194,12 +192,13 @@ static int run(int argc, char **argv)
                 if (any)
                     printf(", min %.10g, max %.10g, mean %.10g, "
                            "stddev %.10g",
-                           s->min, s->max, s->mean, tes__stats_stddev(s));
+                           s->min, s->max, s->mean, tes_band_stats_stddev(s));
                 printf("\n");
                 if (bins) {
                     printf("  histogram %ld bins over [%.10g, %.10g]:", bins,
                            hlo, hhi);
-                    const uint64_t *h = tes__stats_hist(hist, &hs, b);
+                    const uint64_t *h =
+                        tes_stats_histogram(hist, bands, (int)bins, b);
                     for (long i = 0; i < bins; i++)
                         printf(" %llu", (unsigned long long)h[i]);
                     printf("\n");

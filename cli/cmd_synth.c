@@ -137,26 +137,26 @@ static int run(int argc, char **argv)
         return cli_usage(me, "--size WxH is required");
     const char *out_path = argv[optind];
 
-    tes_synth_state st;
+    /* the kernel says the output's nodata (c.out inherits it) */
     tes_kernel k;
-    if (tes_kernel_synth(&k, &st, &so))
+    int krc = tes_kernel_synth_alloc(&k, &so);
+    if (krc == -EINVAL)
         return cli_usage(me, "invalid synth options");
+    if (krc)
+        return cli_fail(out_path, "out of memory");
     double gt[6];
     tes_synth_geotransform(gt);
     tes_georef g;
     void *owned;
-    if (tes_georef_from_geotransform(&g, &owned, gt, TES_SYNTH_EPSG))
+    if (tes_georef_from_geotransform(&g, &owned, gt, TES_SYNTH_EPSG)) {
+        tes_kernel_release(&k);
         return cli_fail(out_path, "out of memory");
-    c.out.georef = &g;
-    if (so.holes > 0) {
-        c.out.nodata_mode = TES_NODATA_SET;
-        c.out.nodata = so.nodata;
-    } else {
-        c.out.nodata_mode = TES_NODATA_NONE;
     }
+    c.out.georef = &g;
     tes_pool *pool;
     if (cli_pool(&c, &pool)) {
-        free(owned);
+        tes_georef_release(&g, owned);
+        tes_kernel_release(&k);
         return CLI_EXIT_FAIL;
     }
     tes_pipeline_options po = TES_PIPELINE_OPTIONS_INIT;
@@ -168,6 +168,7 @@ static int run(int argc, char **argv)
                             &err);
     cli_progress_end(&po);
     tes_pool_destroy(pool);
-    free(owned);
+    tes_georef_release(&g, owned);
+    tes_kernel_release(&k);
     return rc ? cli_fail_err(&err) : CLI_EXIT_OK;
 }

@@ -7,7 +7,6 @@
 #include <string.h>
 #include <strings.h>
 
-#include "../kernels/kernels_builtin.h"
 #include "cli.h"
 
 static int run_slope(int argc, char **argv);
@@ -206,23 +205,23 @@ static int run_terrain(const cli_command *cmd, tes_terrain_kind kind,
     /* gdaldem's default geotransform when the file has none */
     o.ewres = info->has_geotransform ? info->geotransform[1] : 1.0;
     o.nsres = info->has_geotransform ? info->geotransform[5] : 1.0;
-    tes_terrain_state st;
+    /* the kernel says the output's nodata (c.out inherits it) */
     tes_kernel k;
-    if (tes__kernel_terrain(&k, &st, &o)) {
+    int rc = tes_kernel_terrain(&k, &o);
+    if (rc == -ENOMEM) {
+        tes_raster_close(r);
+        return cli_fail(in_path, "out of memory");
+    }
+    if (rc) {
         tes_raster_close(r);
         return cli_fail(in_path, "pixel size %g x %g: cannot compute %s",
                         o.ewres, o.nsres, cmd->name);
     }
     if (type)
         k.out_type = type;
-    double nd;
-    if (tes__terrain_nodata(&st, &nd)) {
-        c.out.nodata_mode = TES_NODATA_SET;
-        c.out.nodata = nd;
-    } else {
-        c.out.nodata_mode = TES_NODATA_NONE;
-    }
-    return cli_run_one(&c, &k, r, out_path);
+    rc = cli_run_one(&c, &k, r, out_path);
+    tes_kernel_release(&k);
+    return rc;
 }
 
 static int run_slope(int argc, char **argv)

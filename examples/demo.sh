@@ -5,11 +5,7 @@ set -eu
 B=${TES_BUILD:-build}
 
 echo "== tessera examples"
-for e in "$B"/examples/*; do
-    [ -x "$e" ] || continue
-    echo "-- $(basename "$e")"
-    "$e"
-done
+TES_BUILD=$B sh examples/run.sh
 
 # ---- raster demo (raster section) ----
 if [ -f examples/demo_raster.sh ]; then

@@ -1,6 +1,7 @@
 /*
  * tessera_raster.h — tiled raster I/O and the tile pipeline
- * (libtessera_raster). See tessera_raster(3).
+ * (libtessera_raster). See tessera_raster(3). The built-in kernels, and
+ * the runner for images in memory, are in tessera_kernels.h.
  *
  * Four parts:
  *   1. Sample types and tile buffers (tes_tile): the only thing a kernel
@@ -23,6 +24,11 @@
  *
  * Threads: functions marked "any thread" may run concurrently; everything
  * else must not run concurrently on the same object.
+ *
+ * Options structs: start from their _INIT macros (designated
+ * initializers, so fields added later get their defaults). A zeroed
+ * tes_kernel or tes_pipeline_options is its INIT; a zeroed
+ * tes_raster_create_options is NOT (see there).
  */
 #ifndef TESSERA_RASTER_H
 #define TESSERA_RASTER_H
@@ -146,20 +152,31 @@ typedef enum tes_edge_mode {
     TES_EDGE_NODATA = 1     /* the input's nodata value, else edge_fill */
 } tes_edge_mode;
 
+/* Where an output's nodata comes from: the nodata_mode of a
+ * tes_kernel (what the kernel writes) and of tes_raster_create_options
+ * (what the caller asks for; it wins unless it is TES_NODATA_INHERIT). */
+#define TES_NODATA_INHERIT 0 /* kernel: input 0's, converted to the output
+                                type; options: the kernel's */
+#define TES_NODATA_NONE 1    /* no nodata */
+#define TES_NODATA_SET 2     /* the value in the nodata field beside it */
+
 /*
  * One call of a kernel on one output tile. The pipeline fills everything
  * but msg. in[i] is input i's window: the output tile's rectangle grown by
  * halo pixels on every side, of type kernel.in_type (or the raster's own
  * type), every band of the input. out is NULL for a pure reduction;
  * otherwise it has the tile's clipped size (edge tiles are smaller), type
- * out_type and out_bands bands. partial is NULL unless the kernel reduces;
- * then it points to partial_size bytes set up by partial_init.
+ * out_type and out_bands bands, and out->has_nodata / out->nodata say the
+ * output's nodata. partial is NULL unless the kernel reduces; then it
+ * points to partial_size bytes set up by partial_init, for the kernel's
+ * reduce callback to fill. Windows and out may have any strides.
  */
 typedef struct tes_tile_job {
     const tes_tile *in;   /* n_in windows */
     int n_in;
     tes_tile *out;        /* NULL when the kernel has no tile function */
-    void *partial;        /* NULL when the kernel has no partial function */
+    void *partial;        /* the tile's partial result (the buffer);
+                             NULL when the kernel does not reduce */
     void *arg;            /* tes_kernel.arg */
     int64_t tile_index;   /* row-major index in the output tile grid */
     int worker;           /* tes_worker_index(), or 0 off the pool */
@@ -182,15 +199,20 @@ static inline int tes_tile_fail(tes_tile_job *job, int code, const char *fmt,
 }
 
 /*
- * A kernel, described for the pipeline. Fill from TES_KERNEL_INIT.
+ * A kernel, described for the runners (tes_raster_run over files,
+ * tes_raster_run_memory of tessera_kernels.h over arrays). Start from
+ * TES_KERNEL_INIT, which is all zeros: a zeroed tes_kernel is the same.
+ * The built-in kernels of tessera_kernels.h come from constructors.
  *
- * Callback roles: tile and partial run concurrently on many workers, once
+ * Callback roles: tile and reduce run concurrently on many workers, once
  * per output tile, in no particular order; they must be pure functions of
- * their job (arg is shared and read-only while the pipeline runs).
- * partial_init and combine run on the thread that called tes_raster_run,
- * one at a time: combine folds the tiles' partials into the result in
- * row-major tile order, so a reduction's result does not depend on the
- * thread count. Callbacks return 0 or a negative code (with job->msg).
+ * their job (arg is shared and read-only while a run uses the kernel, so
+ * that several runs may use one kernel at once). partial_init and combine
+ * run on the thread that called the runner, one at a time: combine folds
+ * the tiles' partials into the result in row-major tile order, so a
+ * reduction's result does not depend on the thread count. release runs
+ * once, from tes_kernel_release (tessera_kernels.h). Callbacks return 0
+ * or a negative code (with job->msg).
  */
 typedef struct tes_kernel {
     const char *name;          /* for messages ("slope"); not copied */
@@ -198,20 +220,41 @@ typedef struct tes_kernel {
     tes_edge_mode edge;        /* fill beyond the raster's edges */
     double edge_fill;          /* TES_EDGE_NODATA without input nodata */
     tes_sample_type in_type;   /* windows converted to this; NONE: as is */
-    tes_sample_type out_type;  /* NONE: input 0's type (in_type if set) */
-    int out_bands;             /* 0: input 0's band count */
+    tes_sample_type out_type;  /* NONE: input 0's type (in_type if set;
+                                  float32 without inputs) */
+    int out_bands;             /* 0: input 0's band count (1 without) */
     int (*tile)(tes_tile_job *job);    /* map; NULL for a pure reduction */
-    /* Reductions (all three, or none): */
+    /* Reductions (all four, or none): */
     size_t partial_size;               /* bytes of one partial */
     void (*partial_init)(void *partial, void *arg);
-    int (*partial)(tes_tile_job *job); /* fills job->partial */
+    union {
+        /* Fills job->partial from the tile's windows (and job->out). */
+        int (*reduce)(tes_tile_job *job);
+        /* The same callback under its first name, kept so that older
+         * code builds; new code says reduce. */
+        int (*partial)(tes_tile_job *job);
+    };
     void (*combine)(void *acc, const void *partial, void *arg);
     void *arg;                 /* passed to every callback */
+    /* The nodata the kernel writes: TES_NODATA_INHERIT (input 0's, as the
+     * output type stores it; none without inputs), TES_NODATA_NONE, or
+     * TES_NODATA_SET with out_nodata. The runners give it to the output
+     * (tile or file) unless the create options say otherwise. */
+    int out_nodata_mode;
+    double out_nodata;
+    /* Frees arg (and whatever it owns); NULL: nothing to free. Called by
+     * tes_kernel_release, never by a run. */
+    void (*release)(void *arg);
+    void *reserved[6];         /* zero: room for later fields */
 } tes_kernel;
 
 #define TES_KERNEL_INIT                                                      \
-    { NULL, 0, TES_EDGE_REPLICATE, 0.0, TES_TYPE_NONE, TES_TYPE_NONE, 0,     \
-      NULL, 0, NULL, NULL, NULL, NULL }
+    { .name = NULL, .halo = 0, .edge = TES_EDGE_REPLICATE, .edge_fill = 0.0, \
+      .in_type = TES_TYPE_NONE, .out_type = TES_TYPE_NONE, .out_bands = 0,   \
+      .tile = NULL, .partial_size = 0, .partial_init = NULL,                \
+      .reduce = NULL, .combine = NULL, .arg = NULL,                          \
+      .out_nodata_mode = TES_NODATA_INHERIT, .out_nodata = 0.0,              \
+      .release = NULL }
 
 /* ------------------------------------------------------------------------
  * 3. Rasters
@@ -280,7 +323,9 @@ typedef struct tes_raster_info {
  * TES_EUNSUPPORTED (palette, 1- or 12-bit, YCbCr subsampling, ...) or
  * TES_ECORRUPT (a missing required tag, offsets beyond the file, absurd
  * sizes), and err->message names the file and the property.
- * Returns 0 and sets *r, or the code (-ENOENT, -EACCES, ...). Close with
+ * Returns 0 and sets *r, or, with err filled: -EINVAL (NULL r or path),
+ * -EISDIR, -ENOMEM, -EIO, a negated errno of open(2) or fstat(2)
+ * (-ENOENT, -EACCES, ...), TES_EUNSUPPORTED or TES_ECORRUPT. Close with
  * tes_raster_close. The file is read through libtiff handles that the
  * raster opens as needed, at most one per concurrent reader.
  */
@@ -303,7 +348,9 @@ TES_API const char *tes_raster_path(const tes_raster *r);
  * count; dst's strides are honoured). Pixels outside the raster are filled
  * per edge/edge_fill as for kernels. Sets dst's x0, y0, raster size and
  * nodata. Any thread, concurrently: each call borrows its own libtiff
- * handle. Returns 0, -EINVAL, -ENOMEM, -EIO or TES_ECORRUPT with err.
+ * handle. Returns 0, or with err filled: -EINVAL (NULL r, a dst that
+ * does not suit r), -ENOMEM, -EIO, TES_ECORRUPT or TES_EUNSUPPORTED (a
+ * block that does not decode).
  */
 TES_API int tes_raster_read(tes_raster *r, int64_t x0, int64_t y0,
                             tes_tile *dst, tes_edge_mode edge,
@@ -328,7 +375,10 @@ typedef enum tes_bigtiff {
 } tes_bigtiff;
 
 /*
- * How to write an output. Start from TES_RASTER_CREATE_OPTIONS_INIT.
+ * How to write an output. START FROM TES_RASTER_CREATE_OPTIONS_INIT: a
+ * zeroed struct is NOT the defaults (its compress, 0, means
+ * TES_COMPRESS_NONE where the defaults say deflate); every other field's
+ * zero is its default. Passing NULL for the options gives the defaults.
  * Pointers must stay valid until the call that uses the options returns.
  */
 typedef struct tes_raster_create_options {
@@ -344,29 +394,37 @@ typedef struct tes_raster_create_options {
     /* Georeferencing to write. NULL: carried from input 0 of a pipeline
      * (tes_raster_run), none otherwise. */
     const tes_georef *georef;
-    /* Nodata to write: TES_NODATA_INHERIT (from input 0, converted to the
-     * output type's range), TES_NODATA_NONE, or TES_NODATA_SET with
-     * nodata. */
+    /* Nodata to write: TES_NODATA_INHERIT (what the kernel says it
+     * writes: its out_nodata_mode, which by default is input 0's nodata
+     * converted to the output type's range), TES_NODATA_NONE, or
+     * TES_NODATA_SET with nodata. */
     int nodata_mode;
     double nodata;
     const char *software;        /* TIFFTAG_SOFTWARE; NULL: "tessera" */
 } tes_raster_create_options;
 
-#define TES_NODATA_INHERIT 0
-#define TES_NODATA_NONE 1
-#define TES_NODATA_SET 2
-
 #define TES_RASTER_CREATE_OPTIONS_INIT                                       \
-    { 0, 0, TES_COMPRESS_DEFLATE, 0, -1, TES_BIGTIFF_AUTO, false, false,     \
-      NULL, TES_NODATA_INHERIT, 0.0, NULL }
+    { .tile_width = 0, .tile_height = 0, .compress = TES_COMPRESS_DEFLATE,    \
+      .level = 0, .predictor = -1, .bigtiff = TES_BIGTIFF_AUTO,              \
+      .planar = false, .overwrite = false, .georef = NULL,                   \
+      .nodata_mode = TES_NODATA_INHERIT, .nodata = 0.0, .software = NULL }
 
-/* Fills g's arrays (and returns the storage in *owned, to be freed with
- * free()) for a north-up geotransform (GDAL order, dy < 0 for north-up)
- * and an EPSG code (projected when >= 2000 and not 4xxx geographic; 0: no
- * CRS key). Returns 0 or -ENOMEM / -EINVAL. */
+/* Fills g's arrays for a north-up geotransform (GDAL order, dy < 0 for
+ * north-up) and an EPSG code (projected when >= 2000 and not 4xxx
+ * geographic; 0: no CRS key), in storage returned in *owned: release it
+ * with tes_georef_release(g, *owned) once g is no longer used (a georef
+ * given to create options is copied during the run). Returns 0, -EINVAL
+ * (NULL g, owned or geotransform, or a non-finite value) or -ENOMEM; on
+ * failure *owned is NULL. */
 TES_API int tes_georef_from_geotransform(tes_georef *g, void **owned,
                                          const double geotransform[6],
                                          int epsg);
+
+/* Frees the storage tes_georef_from_geotransform returned in owned and
+ * clears g (when not NULL), so that nothing points into freed memory.
+ * NULL owned is fine. (The storage is one malloc block, so free() has
+ * always worked too.) */
+TES_API void tes_georef_release(tes_georef *g, void *owned);
 
 /* ------------------------------------------------------------------------
  * 4. The pipeline
@@ -392,7 +450,10 @@ typedef struct tes_pipeline_options {
     void *progress_ctx;
 } tes_pipeline_options;
 
-#define TES_PIPELINE_OPTIONS_INIT { 0, 0, 0, 0, NULL, NULL }
+/* All zeros: a zeroed tes_pipeline_options is the defaults too. */
+#define TES_PIPELINE_OPTIONS_INIT                                            \
+    { .width = 0, .height = 0, .cache_bytes = 0, .max_in_flight = 0,         \
+      .progress = NULL, .progress_ctx = NULL }
 
 /*
  * Runs kernel k over the output tile grid on pool.
@@ -405,7 +466,7 @@ typedef struct tes_pipeline_options {
  *
  * Each output tile is one task: it assembles its input windows through a
  * shared cache that decodes each input block once, calls k->tile and/or
- * k->partial, and compresses its output tile; the calling thread appends
+ * k->reduce, and compresses its output tile; the calling thread appends
  * the tiles in row-major order (band-major within a tile for planar
  * output) to a temporary file in out_path's folder, then fsyncs and renames
  * it. The file's blocks go to the disk with O_DIRECT where the filesystem
@@ -419,12 +480,36 @@ typedef struct tes_pipeline_options {
  *
  * On the first failure no more tiles start, the temporary file is removed,
  * nothing at out_path changes, and the code is returned with err filled
- * ("OUT: tile 12: kernel slope: ..." or "IN: tile 3: ..."). An out_path
+ * ("OUT: tile 12: slope: ..." or "IN: tile 3: ..."). An out_path
  * that names one of the inputs (same inode) is refused with -EINVAL.
  *
- * Call from any thread that is not one of pool's workers; inputs must not
- * be used by another pipeline at the same time. Returns 0 or a negative
- * code.
+ * The output's nodata: out_opts->nodata_mode, or, when that is
+ * TES_NODATA_INHERIT, the kernel's out_nodata_mode (see tes_kernel).
+ *
+ * Threads: any thread, including a task running on pool (or on another
+ * pool): there the calling worker does not sleep while it waits for a
+ * tile, it runs tiles and other queued work itself (tes_await's helping),
+ * so a pipeline started inside a task never deadlocks the pool, even a
+ * pool of one thread. The progress callback and the writing run on the
+ * calling thread. Inputs must not be used by another pipeline at the same
+ * time.
+ *
+ * Returns 0 or a negative code:
+ *   -EINVAL        a NULL pool or kernel, an inconsistent kernel (negative
+ *                  or huge halo, a reduction without all its callbacks,
+ *                  neither tile nor reduce), an output for a pure
+ *                  reduction, NULL result for a reduction, inputs of
+ *                  different sizes, no output size for a generator, bad
+ *                  create options, or out_path naming an input;
+ *   -EEXIST        out_path exists and out_opts->overwrite is false;
+ *   -ENOMEM        out of memory;
+ *   -ECANCELED     the progress callback asked to stop;
+ *   -errno         a system call on the input or output failed (-ENOENT,
+ *                  -EACCES, -ENOSPC, -EIO, ...);
+ *   TES_ECORRUPT, TES_EUNSUPPORTED   an input block cannot be decoded;
+ *   the kernel's   its tile or reduce callback failed (a positive or
+ *   code           unknown one becomes TES_EKERNEL);
+ *   TES_ESHUTDOWN, TES_EFORKED       pool cannot take tasks.
  */
 TES_API int tes_raster_run(tes_pool *pool, const tes_kernel *k,
                            tes_raster *const *inputs, int n_in,
@@ -435,7 +520,9 @@ TES_API int tes_raster_run(tes_pool *pool, const tes_kernel *k,
 
 /* Convenience: writes one in-memory tile (x0 = y0 = 0, the whole raster)
  * to path through the same encoder and atomic writer. For tests, small
- * outputs and examples. Returns 0 or a negative code with err. */
+ * outputs and examples. Returns 0, or with err filled: -EINVAL (NULL path
+ * or tile, bad options), -EEXIST (path exists, no overwrite), -ENOMEM, or
+ * a system call's -errno (-EACCES, -ENOSPC, -EIO, ...). Any thread. */
 TES_API int tes_raster_write_tile(const char *path, const tes_tile *t,
                                   const tes_raster_create_options *opts,
                                   tes_raster_error *err);
@@ -459,10 +546,18 @@ typedef struct tes_synth_options {
     tes_sample_type type;   /* NONE: TES_F32 */
 } tes_synth_options;
 
-#define TES_SYNTH_OPTIONS_INIT { 1, 0, 0.0, 0.0, 0.0, 0.0, -9999.0, TES_F32 }
+/* A zeroed struct differs from the INIT in seed (0, a valid seed of its
+ * own) and nodata (0); every other zero means the default. */
+#define TES_SYNTH_OPTIONS_INIT                                               \
+    { .seed = 1, .octaves = 0, .feature_px = 0.0, .relief = 0.0, .base = 0.0, \
+      .holes = 0.0, .nodata = -9999.0, .type = TES_F32 }
 
 /* Fills k (and *state, which k->arg points to; keep it alive while k is
- * used) with the synth generator: no inputs, out_bands 1. */
+ * used) with the synth generator: no inputs, out_bands 1, output nodata
+ * o->nodata when o->holes > 0 and none otherwise. Returns 0, or -EINVAL
+ * (NULL pointers, holes outside 0..0.5, a negative or non-finite size,
+ * octaves outside 0..24, a type with no size). tes_kernel_synth_alloc
+ * (tessera_kernels.h) is the same generator with state of its own. */
 typedef struct tes_synth_state {
     tes_synth_options o;
     uint8_t perm[512];      /* shuffled lattice, derived from seed */

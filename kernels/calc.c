@@ -5,6 +5,7 @@
  * where() reads only the chosen branch, && and || are three-valued (a
  * known false/true decides), and a NaN result is written as nodata.
  */
+#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -345,6 +346,146 @@ int tes__kernel_calc(tes_kernel *k, tes_calc_state *st)
     kk.out_bands = 1;
     kk.tile = calc_tile;
     kk.arg = st;
+    kk.out_nodata_mode = TES_NODATA_SET;
+    kk.out_nodata = st->out_nodata;
     *k = kk;
     return 0;
+}
+
+/* ---- the public constructors ------------------------------------------- */
+
+/* gdal_calc's default output nodata per type. */
+static double default_nodata(tes_sample_type t)
+{
+    switch (t) {
+    case TES_U8: return 0;
+    case TES_I8: return -128;
+    case TES_U16: return 65535;
+    case TES_I16: return -32768;
+    case TES_U32: return 4294967295.0;
+    case TES_I32: return -2147483648.0;
+    case TES_F32: return FLT_MAX;
+    default: return DBL_MAX;
+    }
+}
+
+/* A public calc kernel's state: the kernel's (first, so that k->arg is
+ * both) and the expression it owns. */
+typedef struct calc_owned {
+    tes_calc_state st;
+    tes_expr *expr;
+} calc_owned;
+
+static void calc_release(void *arg)
+{
+    calc_owned *c = arg;
+    tes__expr_free(c->expr);
+    free(c);
+}
+
+/* Compiles text, turning the parser's message into err's. */
+static int compile(tes_expr **e, const char *text, tes_raster_error *err)
+{
+    if (!text)
+        return tes__kernel_err(err, -EINVAL, "expression: none given");
+    tes_expr_error xe;
+    int rc = tes__expr_compile(e, text, &xe);
+    if (rc == -EINVAL)
+        return tes__kernel_err(err, rc, "expression: %s", xe.message);
+    if (rc)
+        return tes__kernel_err(err, rc, "expression: %s",
+                               tes_raster_strerror(rc));
+    return 0;
+}
+
+TES_API int tes_calc_inputs(const char *expr, uint32_t *letters,
+                            int max_band[26], tes_raster_error *err)
+{
+    if (!letters)
+        return tes__kernel_err(err, -EINVAL, "expression: no result given");
+    tes_expr *e;
+    int rc = compile(&e, expr, err);
+    if (rc)
+        return rc;
+    *letters = tes__expr_inputs(e, max_band);
+    tes__expr_free(e);
+    return 0;
+}
+
+TES_API int tes_kernel_calc_opts(tes_kernel *k, const char *expr,
+                                 const tes_calc_options *o,
+                                 tes_raster_error *err)
+{
+    if (!k || !o)
+        return tes__kernel_err(err, -EINVAL, "calc: no kernel or options");
+    tes_kernel none = TES_KERNEL_INIT;
+    *k = none;
+    tes_sample_type type = o->out_type ? o->out_type : TES_F32;
+    if (o->n_inputs < 0 || o->n_inputs > 26)
+        return tes__kernel_err(err, -EINVAL,
+                               "calc: %d inputs; 0 to 26 are possible",
+                               o->n_inputs);
+    if (!tes_sample_size(type))
+        return tes__kernel_err(err, -EINVAL, "calc: unknown output type");
+    for (size_t i = 0; i < sizeof o->reserved_int / sizeof o->reserved_int[0];
+         i++)
+        if (o->reserved_int[i])
+            return tes__kernel_err(err, -EINVAL,
+                                   "calc: reserved options must be zero");
+    int slot[26];
+    for (int i = 0; i < 26; i++)
+        slot[i] = -1;
+    char names[27] = "";
+    if (o->letters && strlen(o->letters) != (size_t)o->n_inputs)
+        return tes__kernel_err(err, -EINVAL,
+                               "calc: %zu letters for %d inputs",
+                               strlen(o->letters), o->n_inputs);
+    for (int i = 0; i < o->n_inputs; i++) {
+        char c = o->letters ? o->letters[i] : (char)('A' + i);
+        if (c < 'A' || c > 'Z' || slot[c - 'A'] >= 0)
+            return tes__kernel_err(err, -EINVAL,
+                                   "calc: input letters \"%s\": each of "
+                                   "A..Z at most once",
+                                   o->letters);
+        slot[c - 'A'] = i;
+        names[i] = c;
+        names[i + 1] = 0;
+    }
+    tes_expr *e;
+    int rc = compile(&e, expr, err);
+    if (rc)
+        return rc;
+    uint32_t used = tes__expr_inputs(e, NULL);
+    for (int i = 0; i < 26; i++)
+        if ((used & (1u << i)) && slot[i] < 0) {
+            tes__expr_free(e);
+            return tes__kernel_err(err, -EINVAL,
+                                   "expression: reads %c, which is not "
+                                   "among the inputs%s%s",
+                                   'A' + i, names[0] ? " " : "",
+                                   names[0] ? names : " (there are none)");
+        }
+    calc_owned *c = calloc(1, sizeof *c);
+    if (!c) {
+        tes__expr_free(e);
+        return tes__kernel_err(err, -ENOMEM, "calc: out of memory");
+    }
+    c->expr = e;
+    c->st.expr = e;
+    c->st.n_in = o->n_inputs;
+    memcpy(c->st.slot, slot, sizeof slot);
+    c->st.out_type = type;
+    c->st.out_nodata = o->has_nodata ? o->nodata : default_nodata(type);
+    tes__kernel_calc(k, &c->st);
+    k->release = calc_release;
+    return 0;
+}
+
+TES_API int tes_kernel_calc(tes_kernel *k, const char *expr, int n_inputs,
+                            tes_sample_type out_type, tes_raster_error *err)
+{
+    tes_calc_options o = TES_CALC_OPTIONS_INIT;
+    o.n_inputs = n_inputs;
+    o.out_type = out_type;
+    return tes_kernel_calc_opts(k, expr, &o, err);
 }

@@ -93,7 +93,7 @@ int tes__conv_parse(tes_conv_state *st, const char *text, bool normalize,
 
 int tes__conv_gaussian(tes_conv_state *st, double sigma)
 {
-    if (!(sigma > 0) || sigma > 80)
+    if (!(sigma > 0) || sigma > TES_BLUR_MAX_SIGMA)
         return -EINVAL;
     memset(st, 0, sizeof *st);
     int r = (int)ceil(3 * sigma);
@@ -283,4 +283,52 @@ int tes__kernel_conv(tes_kernel *k, tes_conv_state *st)
     kk.arg = st;
     *k = kk;
     return 0;
+}
+
+/* ---- the public constructors ------------------------------------------- */
+
+TES_API int tes_kernel_convolve(tes_kernel *k, const char *weights,
+                                bool normalize, tes_raster_error *err)
+{
+    if (!k || !weights)
+        return tes__kernel_err(err, -EINVAL, "kernel: none given");
+    tes_kernel none = TES_KERNEL_INIT;
+    *k = none;
+    tes_conv_state *st = malloc(sizeof *st);
+    if (!st)
+        return tes__kernel_err(err, -ENOMEM, "kernel: out of memory");
+    char msg[200];
+    int rc = tes__conv_parse(st, weights, normalize, msg, sizeof msg);
+    if (rc) {
+        free(st);
+        return tes__kernel_err(err, rc, "%s", msg);
+    }
+    tes__kernel_conv(k, st);
+    k->release = free;
+    return 0;
+}
+
+TES_API int tes_kernel_blur_err(tes_kernel *k, double sigma,
+                                tes_raster_error *err)
+{
+    if (!k)
+        return tes__kernel_err(err, -EINVAL, "blur: no kernel");
+    tes_kernel none = TES_KERNEL_INIT;
+    *k = none;
+    if (!(sigma > 0) || sigma > TES_BLUR_MAX_SIGMA)
+        return tes__kernel_err(err, -EINVAL,
+                               "blur: sigma %g: expects 0 < sigma <= %g",
+                               sigma, TES_BLUR_MAX_SIGMA);
+    tes_conv_state *st = malloc(sizeof *st);
+    if (!st)
+        return tes__kernel_err(err, -ENOMEM, "blur: out of memory");
+    tes__conv_gaussian(st, sigma);
+    tes__kernel_conv(k, st);
+    k->release = free;
+    return 0;
+}
+
+TES_API int tes_kernel_blur(tes_kernel *k, double sigma)
+{
+    return tes_kernel_blur_err(k, sigma, NULL);
 }

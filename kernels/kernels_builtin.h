@@ -1,11 +1,13 @@
 /*
- * kernels_builtin.h — private: the built-in kernels of kernels/ (terrain,
- * band math, convolution and blur, statistics) as raster-tool and the tests
- * use them. Not installed; the pipeline's types come from tessera_raster.h.
+ * kernels_builtin.h — private: the internals of the built-in kernels of
+ * kernels/ (terrain, band math, convolution and blur, statistics) under
+ * the public constructors of tessera_kernels.h, for those constructors,
+ * the white-box tests and kern_bench. Not installed.
  *
  * Every tes__kernel_* function fills a tes_kernel whose arg points to a
  * caller-owned state struct: keep the state alive, unchanged, while the
- * kernel is in use. They return 0 or -EINVAL (bad options), -ENOMEM.
+ * kernel is in use. They return 0 or -EINVAL (bad options), -ENOMEM. The
+ * public constructors allocate that state and set k->release.
  */
 #ifndef TES_KERNELS_BUILTIN_H
 #define TES_KERNELS_BUILTIN_H
@@ -14,36 +16,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "tessera_raster.h"
+#include "tessera_kernels.h"
 
 /* ---- terrain: slope, aspect, hillshade with gdaldem's conventions ------ */
 
-typedef enum tes_terrain_kind {
-    TES_TERRAIN_SLOPE = 0,
-    TES_TERRAIN_ASPECT,
-    TES_TERRAIN_HILLSHADE
-} tes_terrain_kind;
-
-typedef struct tes_terrain_options {
-    tes_terrain_kind kind;
-    bool zt;               /* Zevenbergen-Thorne instead of Horn */
-    double ewres, nsres;   /* geotransform[1] and [5] (nsres < 0 north-up) */
-    double scale;          /* horizontal units per vertical unit */
-    double z;              /* vertical exaggeration (hillshade) */
-    double azimuth;        /* degrees clockwise from north (hillshade) */
-    double altitude;       /* degrees above the horizon (hillshade) */
-    bool percent;          /* slope in percent instead of degrees */
-    bool trigonometric;    /* aspect counter-clockwise from east */
-    bool zero_for_flat;    /* aspect: 0 for flat cells and no nodata */
-    bool compute_edges;    /* extrapolate edges as gdaldem does */
-    bool multidirectional; /* hillshade from 225, 270, 315 and 360 */
-    bool combined;         /* hillshade combined with slope */
-    int band;              /* 0-based band of the input to use */
-} tes_terrain_options;
-
-#define TES_TERRAIN_OPTIONS_INIT                                             \
-    { TES_TERRAIN_SLOPE, false, 1.0, -1.0, 1.0, 1.0, 315.0, 45.0, false,     \
-      false, false, false, false, false, 0 }
+/* tes_terrain_kind, tes_terrain_options: tessera_kernels.h */
 
 typedef struct tes_terrain_state {
     tes_terrain_options o;
@@ -56,11 +33,9 @@ typedef struct tes_terrain_state {
 } tes_terrain_state;
 
 /* Fills k: halo 1, one input, one output band, float32 (slope, aspect) or
- * uint8 (hillshade). */
+ * uint8 (hillshade), and the output's nodata. */
 int tes__kernel_terrain(tes_kernel *k, tes_terrain_state *st,
                         const tes_terrain_options *o);
-/* The output's nodata: returns true and *v when the output has one. */
-bool tes__terrain_nodata(const tes_terrain_state *st, double *v);
 /* The value for one 3x3 window w (row-major, no nodata in it), as the
  * kernel computes it before storing (for tests). */
 double tes__terrain_value(const tes_terrain_state *st, const double w[9]);
@@ -102,7 +77,7 @@ int tes__kernel_calc(tes_kernel *k, tes_calc_state *st);
 
 /* ---- convolve and blur -------------------------------------------------- */
 
-#define TES_CONV_MAX 63 /* largest kernel side */
+#define TES_CONV_MAX TES_CONVOLVE_MAX /* largest kernel side */
 
 typedef struct tes_conv_state {
     int kw, kh;                  /* odd sizes */
@@ -125,13 +100,7 @@ int tes__kernel_conv(tes_kernel *k, tes_conv_state *st);
 
 /* ---- statistics --------------------------------------------------------- */
 
-typedef struct tes_band_stats {
-    uint64_t count;        /* valid pixels */
-    uint64_t nodata_count;
-    double min, max;
-    double mean;
-    double m2;             /* sum of squared deviations from mean */
-} tes_band_stats;
+/* tes_band_stats: tessera_kernels.h */
 
 typedef struct tes_stats_state {
     int bands;
@@ -158,26 +127,14 @@ static inline uint64_t *tes__stats_hist(void *p, const tes_stats_state *st,
 /* Fills k: a pure reduction, halo 0. bands must be the input's count. */
 int tes__kernel_stats(tes_kernel *k, tes_stats_state *st, int bands,
                       int bins, double lo, double hi);
-/* Population standard deviation of a combined result. */
-double tes__stats_stddev(const tes_band_stats *s);
 /* Combines b into a (Chan et al.): exact for counts, min, max. */
 void tes__stats_merge(tes_band_stats *a, const tes_band_stats *b);
 
-/* ---- running a kernel on in-memory images ------------------------------ */
+/* ---- shared by the public constructors (kernel_common.c) ---------------- */
 
-/*
- * Runs k over whole in-memory images the way the pipeline does: output
- * tiles of tile_w x tile_h in row-major order, each input window grown by
- * k->halo and filled beyond the edges per k->edge, partials combined in
- * tile order into result (partial_size bytes, may be NULL without a
- * reduction). out (when k->tile) must be allocated with the inputs' size,
- * k's output type and band count. pool NULL runs serially on the caller;
- * otherwise one task per tile. For tests, examples and small images.
- * Returns 0 or the first failing tile's code (msg filled, may be NULL).
- */
-int tes__kernel_run_memory(tes_pool *pool, const tes_kernel *k,
-                           const tes_tile *in, int n_in, tes_tile *out,
-                           void *result, int tile_w, int tile_h, char *msg,
-                           size_t msg_size);
+/* Fills err (when not NULL) with code and the printf-style message;
+ * returns code. */
+int tes__kernel_err(tes_raster_error *err, int code, const char *fmt, ...)
+    TES_PRINTF(3, 4);
 
 #endif

@@ -52,9 +52,9 @@ void tes__stats_merge(tes_band_stats *a, const tes_band_stats *b)
         a->max = b->max;
 }
 
-double tes__stats_stddev(const tes_band_stats *s)
+TES_API double tes_band_stats_stddev(const tes_band_stats *s)
 {
-    return s->count ? sqrt(s->m2 / (double)s->count) : NAN;
+    return s && s->count ? sqrt(s->m2 / (double)s->count) : NAN;
 }
 
 static void stats_init(void *p, void *arg)
@@ -172,9 +172,78 @@ int tes__kernel_stats(tes_kernel *k, tes_stats_state *st, int bands,
     kk.halo = 0;
     kk.partial_size = st->partial_size;
     kk.partial_init = stats_init;
-    kk.partial = stats_partial;
+    kk.reduce = stats_partial;
     kk.combine = stats_combine;
     kk.arg = st;
     *k = kk;
     return 0;
+}
+
+/* ---- the public constructors ------------------------------------------- */
+
+/* A public stats kernel's state (first, so that k->arg is both) and the
+ * per-band ranges it owns (2 * bands values: lo, then hi), one block. */
+typedef struct stats_owned {
+    tes_stats_state st;
+    double range[];
+} stats_owned;
+
+/* Both constructors: one range lo1..hi1 for every band, or, when lo is
+ * not NULL, lo[b]..hi[b] for band b (hi must then not be NULL). */
+static int stats_make(tes_kernel *k, int bands, int bins, double lo1,
+                      double hi1, const double *lo, const double *hi,
+                      tes_raster_error *err)
+{
+    if (!k)
+        return tes__kernel_err(err, -EINVAL, "stats: no kernel");
+    tes_kernel none = TES_KERNEL_INIT;
+    *k = none;
+    if (bands < 1 || bands > 65535)
+        return tes__kernel_err(err, -EINVAL,
+                               "stats: %d bands: expects 1..65535", bands);
+    if (bins < 0 || bins > TES_STATS_MAX_BINS)
+        return tes__kernel_err(err, -EINVAL,
+                               "stats: %d bins: expects 0..%d", bins,
+                               TES_STATS_MAX_BINS);
+    bool per_band = bins && lo;
+    if (per_band && !hi)
+        return tes__kernel_err(err, -EINVAL,
+                               "stats: a histogram needs its range");
+    for (int b = 0; bins && b < (per_band ? bands : 1); b++) {
+        double l = per_band ? lo[b] : lo1, h = per_band ? hi[b] : hi1;
+        if (!(isfinite(l) && isfinite(h) && h >= l))
+            return tes__kernel_err(err, -EINVAL,
+                                   "stats: histogram range [%g, %g]: "
+                                   "expects finite lo <= hi", l, h);
+    }
+    size_t n = per_band ? 2 * (size_t)bands : 0;
+    stats_owned *o = malloc(sizeof *o + n * sizeof(double));
+    if (!o)
+        return tes__kernel_err(err, -ENOMEM, "stats: out of memory");
+    tes__kernel_stats(k, &o->st, bands, bins, bins ? lo1 : 0,
+                      bins ? hi1 : 0);
+    if (per_band) {
+        memcpy(o->range, lo, (size_t)bands * sizeof(double));
+        memcpy(o->range + bands, hi, (size_t)bands * sizeof(double));
+        o->st.band_lo = o->range;
+        o->st.band_hi = o->range + bands;
+    }
+    k->release = free;
+    return 0;
+}
+
+TES_API int tes_kernel_stats_ranges(tes_kernel *k, int bands, int bins,
+                                    const double *lo, const double *hi,
+                                    tes_raster_error *err)
+{
+    /* NULL hi with lo, or lo NULL with bins: refused as "needs its range" */
+    static const double none[1] = { 0 };
+    return stats_make(k, bands, bins, 0, 0, bins ? (lo ? lo : none) : NULL,
+                      lo ? hi : NULL, err);
+}
+
+TES_API int tes_kernel_stats(tes_kernel *k, int bands, int bins, double lo,
+                             double hi)
+{
+    return stats_make(k, bands, bins, lo, hi, NULL, NULL, NULL);
 }

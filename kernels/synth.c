@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "tessera_raster.h"
+#include "tessera_kernels.h"
 
 static uint64_t splitmix(uint64_t *s)
 {
@@ -143,8 +143,9 @@ TES_API int tes_kernel_synth(tes_kernel *k, tes_synth_state *st,
         return -EINVAL;
     if (!o)
         o = &d;
-    if (o->octaves < 0 || o->octaves > 24 || o->feature_px < 0 ||
-        o->holes < 0 || o->holes > 0.5 || o->relief < 0 ||
+    if (o->octaves < 0 || o->octaves > 24 || !(o->feature_px >= 0) ||
+        !isfinite(o->feature_px) || !(o->holes >= 0 && o->holes <= 0.5) ||
+        !(o->relief >= 0) || !isfinite(o->relief) || !isfinite(o->base) ||
         (o->type != TES_TYPE_NONE && !tes_sample_size(o->type)))
         return -EINVAL;
     memset(st, 0, sizeof *st);
@@ -174,7 +175,31 @@ TES_API int tes_kernel_synth(tes_kernel *k, tes_synth_state *st,
     kk.out_bands = 1;
     kk.tile = synth_tile;
     kk.arg = st;
+    if (st->o.holes > 0) {
+        kk.out_nodata_mode = TES_NODATA_SET;
+        kk.out_nodata = st->o.nodata;
+    } else {
+        kk.out_nodata_mode = TES_NODATA_NONE;
+    }
     *k = kk;
+    return 0;
+}
+
+TES_API int tes_kernel_synth_alloc(tes_kernel *k, const tes_synth_options *o)
+{
+    if (!k)
+        return -EINVAL;
+    tes_kernel none = TES_KERNEL_INIT;
+    *k = none;
+    tes_synth_state *st = malloc(sizeof *st);
+    if (!st)
+        return -ENOMEM;
+    int rc = tes_kernel_synth(k, st, o);
+    if (rc) {
+        free(st);
+        return rc;
+    }
+    k->release = free;
     return 0;
 }
 

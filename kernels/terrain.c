@@ -474,14 +474,38 @@ static int terrain_tile(tes_tile_job *job)
     return 0;
 }
 
+/* Why o cannot make a kernel, or NULL when it can. */
+static const char *terrain_refusal(const tes_terrain_options *o)
+{
+    if (!(o->ewres != 0) || !(o->nsres != 0) || !isfinite(o->ewres) ||
+        !isfinite(o->nsres))
+        return "terrain: pixel sizes must be finite and not 0 (start from "
+               "TES_TERRAIN_OPTIONS_INIT)";
+    if (!(o->scale > 0) || !isfinite(o->scale))
+        return "terrain: scale must be > 0";
+    if (!isfinite(o->z) || !isfinite(o->azimuth) || !isfinite(o->altitude))
+        return "terrain: z, azimuth and altitude must be finite";
+    if (o->band < 0)
+        return "terrain: band must be >= 0";
+    if ((unsigned)o->kind > TES_TERRAIN_HILLSHADE)
+        return "terrain: unknown kind";
+    if (o->multidirectional && o->combined)
+        return "terrain: multidirectional and combined exclude each other";
+    for (size_t i = 0; i < sizeof o->reserved_int / sizeof o->reserved_int[0];
+         i++)
+        if (o->reserved_int[i])
+            return "terrain: reserved options must be zero";
+    for (size_t i = 0; i < sizeof o->reserved_dbl / sizeof o->reserved_dbl[0];
+         i++)
+        if (o->reserved_dbl[i] != 0)
+            return "terrain: reserved options must be zero";
+    return NULL;
+}
+
 int tes__kernel_terrain(tes_kernel *k, tes_terrain_state *st,
                         const tes_terrain_options *o)
 {
-    if (!k || !st || !o || !(o->ewres != 0) || !(o->nsres != 0) ||
-        !(o->scale > 0) || !isfinite(o->z) || !isfinite(o->azimuth) ||
-        !isfinite(o->altitude) || o->band < 0 ||
-        (unsigned)o->kind > TES_TERRAIN_HILLSHADE ||
-        (o->multidirectional && o->combined))
+    if (!k || !st || !o || terrain_refusal(o))
         return -EINVAL;
     memset(st, 0, sizeof *st);
     st->o = *o;
@@ -515,15 +539,36 @@ int tes__kernel_terrain(tes_kernel *k, tes_terrain_state *st,
     kk.out_bands = 1;
     kk.tile = terrain_tile;
     kk.arg = st;
+    if (o->kind == TES_TERRAIN_ASPECT && o->zero_for_flat) {
+        kk.out_nodata_mode = TES_NODATA_NONE;
+    } else {
+        kk.out_nodata_mode = TES_NODATA_SET;
+        kk.out_nodata = st->out_nodata;
+    }
     *k = kk;
     return 0;
 }
 
-bool tes__terrain_nodata(const tes_terrain_state *st, double *v)
+TES_API int tes_kernel_terrain_err(tes_kernel *k,
+                                   const tes_terrain_options *o,
+                                   tes_raster_error *err)
 {
-    if (st->o.kind == TES_TERRAIN_ASPECT && st->o.zero_for_flat)
-        return false;
-    if (v)
-        *v = st->out_nodata;
-    return true;
+    if (!k || !o)
+        return tes__kernel_err(err, -EINVAL, "terrain: no kernel or options");
+    tes_kernel none = TES_KERNEL_INIT;
+    *k = none;
+    const char *why = terrain_refusal(o);
+    if (why)
+        return tes__kernel_err(err, -EINVAL, "%s", why);
+    tes_terrain_state *st = malloc(sizeof *st);
+    if (!st)
+        return tes__kernel_err(err, -ENOMEM, "terrain: out of memory");
+    tes__kernel_terrain(k, st, o);
+    k->release = free;
+    return 0;
+}
+
+TES_API int tes_kernel_terrain(tes_kernel *k, const tes_terrain_options *o)
+{
+    return tes_kernel_terrain_err(k, o, NULL);
 }

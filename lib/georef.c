@@ -3,6 +3,7 @@
  * and raster type derived from the stored tags, and the tags made from a
  * geotransform and an EPSG code (for generated rasters).
  */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -60,8 +61,13 @@ int tes__georef_parse(tes_raster_info *in)
 TES_API int tes_georef_from_geotransform(tes_georef *g, void **owned,
                                          const double gt[6], int epsg)
 {
+    if (owned)
+        *owned = NULL;
     if (!g || !owned || !gt || epsg < 0 || epsg > 65535)
         return -EINVAL;
+    for (int i = 0; i < 6; i++)
+        if (!isfinite(gt[i]))
+            return -EINVAL;
     memset(g, 0, sizeof *g);
     /* One block: 16 doubles of transform or 3 + 6 of scale and tiepoint,
      * then up to 4 + 4 * 3 geokey shorts. */
@@ -108,4 +114,11 @@ TES_API int tes_georef_from_geotransform(tes_georef *g, void **owned,
     g->n_geokeys = 4 + 4 * n;
     *owned = mem;
     return 0;
+}
+
+TES_API void tes_georef_release(tes_georef *g, void *owned)
+{
+    free(owned);
+    if (g)
+        memset(g, 0, sizeof *g);
 }

@@ -314,14 +314,16 @@ static int setup(run_ctx *c, const tes_kernel *k, tes_raster *const *in,
                  int n_in, const char *out_path,
                  const tes_pipeline_options *po, tes_raster_error *err)
 {
-    const char *name = out_path ? out_path
-                       : n_in > 0 ? in[0]->path
-                                  : (k->name ? k->name : "pipeline");
+    const char *name = out_path                  ? out_path
+                       : n_in > 0 && in && in[0] ? in[0]->path
+                       : k && k->name            ? k->name
+                                                 : "pipeline";
     c->out_name = name;
-    if (!k || n_in < 0 || (n_in > 0 && !in) || (!k->tile && !k->partial) ||
-        k->halo < 0 || k->halo > 4096 || (out_path && !k->tile) ||
-        (k->partial && (!k->partial_init || !k->combine || !k->partial_size)))
-        return tes__err(err, -EINVAL, name, "invalid kernel or arguments");
+    const char *why = tes__kernel_refusal(k);
+    if (why)
+        return tes__err(err, -EINVAL, name, "%s", why);
+    if (n_in < 0 || (n_in > 0 && !in) || (out_path && !k->tile))
+        return tes__err(err, -EINVAL, name, "invalid arguments");
     for (int i = 0; i < n_in; i++)
         if (!in[i])
             return tes__err(err, -EINVAL, name, "input %d is missing", i + 1);
@@ -342,13 +344,9 @@ static int setup(run_ctx *c, const tes_kernel *k, tes_raster *const *in,
         if (c->width < 1 || c->height < 1)
             return tes__err(err, -EINVAL, name, "no output size given");
     }
-    tes_sample_type t0 = n_in > 0 ? in[0]->info.type : TES_F32;
-    if (k->in_type)
-        t0 = k->in_type;
-    c->out_type = k->out_type ? k->out_type : t0;
-    c->out_bands = k->out_bands ? k->out_bands
-                   : n_in > 0   ? in[0]->info.bands
-                                : 1;
+    tes_kernel_output_format(k, n_in > 0 ? in[0]->info.type : TES_TYPE_NONE,
+                             n_in > 0 ? in[0]->info.bands : 0, &c->out_type,
+                             &c->out_bands);
     c->win_type = calloc(n_in > 0 ? (size_t)n_in : 1, sizeof *c->win_type);
     if (!c->win_type)
         return tes__err(err, -ENOMEM, name, "out of memory");
@@ -404,18 +402,10 @@ TES_API int tes_raster_run(tes_pool *pool, const tes_kernel *k,
         c.tw = oo->tile_width > 0 ? oo->tile_width : 256;
         c.th = oo->tile_height > 0 ? oo->tile_height : 256;
     }
-    if (oo->nodata_mode == TES_NODATA_SET) {
-        c.out_has_nodata = true;
-        c.out_nodata = oo->nodata;
-    } else if (oo->nodata_mode == TES_NODATA_INHERIT && n_in > 0 &&
-               in[0]->info.has_nodata) {
-        c.out_has_nodata = true;
-        double v = in[0]->info.nodata;
-        /* As the output type stores it. */
-        uint8_t one[8];
-        tes_convert_samples(one, c.out_type, &v, TES_F64, 1);
-        tes_convert_samples(&c.out_nodata, TES_F64, one, c.out_type, 1);
-    }
+    tes__output_nodata(k, oo->nodata_mode, oo->nodata,
+                       n_in > 0 && in[0]->info.has_nodata,
+                       n_in > 0 ? in[0]->info.nodata : 0, c.out_type,
+                       &c.out_has_nodata, &c.out_nodata);
     c.across = (c.width + c.tw - 1) / c.tw;
     c.total = c.across * ((c.height + c.th - 1) / c.th);
     int threads = tes_pool_threads(pool);

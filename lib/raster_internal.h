@@ -11,7 +11,7 @@
 #include <sys/types.h>
 #include <tiffio.h>
 
-#include "tessera_raster.h"
+#include "tessera_kernels.h"
 
 /* GeoTIFF and GDAL private tags (registered with libtiff by tes__tiff_init). */
 #define TES_TAG_PIXEL_SCALE 33550
@@ -73,7 +73,8 @@ struct tes__outfile;
 TIFF *tes__tiff_open(tes__tiff *h, const char *path,
                      struct tes__outfile *io, const char *mode);
 
-/* Fills err (when not NULL) with code and "path: reason"; returns code. */
+/* Fills err (when not NULL) with code and "path: reason" (just the reason
+ * when path is NULL: in-memory runs have no file); returns code. */
 int tes__err(tes_raster_error *err, int code, const char *path,
              const char *fmt, ...) TES_PRINTF(4, 5);
 
@@ -135,6 +136,17 @@ int tes__read_window(tes_raster *r, tes__cache *c, int64_t x0, int64_t y0,
                      tes_tile *dst, tes_edge_mode edge, double edge_fill,
                      tes_raster_error *err);
 
+/* Fills the parts of window dst outside [cx0, cx1) x [cy0, cy1) (window
+ * coordinates: the part that lies inside the raster, already filled) as
+ * edge asks: copies of the nearest inside pixel, or fill (the raster's
+ * nodata, else the kernel's edge_fill) converted to dst's type. An empty
+ * inside part (cx0 >= cx1 or cy0 >= cy1) fills everything with fill. The
+ * file pipeline's windows and the in-memory runner's share it, so their
+ * edges are the same bits. */
+void tes__window_fill_edges(tes_tile *dst, int64_t cx0, int64_t cx1,
+                            int64_t cy0, int64_t cy1, tes_edge_mode edge,
+                            double fill);
+
 /* Lends the window [x0, x0 + w) x [y0, y0 + h) of r in its own sample
  * type straight from the cached block that holds all of it, with no copy:
  * dst points into the block (stride: the block's width), which stays
@@ -144,6 +156,19 @@ int tes__read_window(tes_raster *r, tes__cache *c, int64_t x0, int64_t y0,
 int tes__window_borrow(tes_raster *r, tes__cache *c, int64_t x0, int64_t y0,
                        int w, int h, tes_sample_type type, tes_tile *dst,
                        tes__block **held, tes_raster_error *err);
+
+/* ---- kernel descriptors (kernel.c) ------------------------------------ */
+
+/* Why k cannot be run (a constant phrase), or NULL when it can. */
+const char *tes__kernel_refusal(const tes_kernel *k);
+
+/* The output's nodata (*has, *v) of kernel k writing out_type samples:
+ * opts_mode / opts_value (a create option, TES_NODATA_INHERIT when there
+ * are none) unless that inherits, then k->out_nodata_mode; inheriting
+ * from the input gives in_nodata as out_type stores it, when in_has. */
+void tes__output_nodata(const tes_kernel *k, int opts_mode,
+                        double opts_value, bool in_has, double in_nodata,
+                        tes_sample_type out_type, bool *has, double *v);
 
 /* ---- encoding one output tile (encode.c, lzw.c) --------------------- */
 

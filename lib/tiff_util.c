@@ -108,8 +108,11 @@ int tes__err(tes_raster_error *err, int code, const char *path,
         vsnprintf(reason, sizeof reason, fmt, ap);
         va_end(ap);
         err->code = code;
-        snprintf(err->message, sizeof err->message, "%s: %s",
-                 path ? path : "(null)", reason);
+        if (path)
+            snprintf(err->message, sizeof err->message, "%s: %s", path,
+                     reason);
+        else
+            snprintf(err->message, sizeof err->message, "%s", reason);
     }
     return code;
 }

@@ -41,9 +41,9 @@ static void *px(const tes_tile *t, int b, int64_t x, int64_t y, size_t ss)
                               (size_t)y * t->stride + (size_t)x) * ss;
 }
 
-/* Fills the parts of dst outside [cx0, cx1) x [cy0, cy1) (window coords). */
-static void fill_edges(tes_tile *dst, int64_t cx0, int64_t cx1, int64_t cy0,
-                       int64_t cy1, tes_edge_mode edge, double fill)
+void tes__window_fill_edges(tes_tile *dst, int64_t cx0, int64_t cx1,
+                            int64_t cy0, int64_t cy1, tes_edge_mode edge,
+                            double fill)
 {
     size_t ss = tes_sample_size(dst->type);
     int w = dst->width, h = dst->height;
@@ -122,7 +122,8 @@ static int assemble(block_src *s, int64_t x0, int64_t y0, tes_tile *dst,
             }
     }
     double fill = in->has_nodata ? in->nodata : edge_fill;
-    fill_edges(dst, rx0 - x0, rx1 - x0, ry0 - y0, ry1 - y0, edge, fill);
+    tes__window_fill_edges(dst, rx0 - x0, rx1 - x0, ry0 - y0, ry1 - y0, edge,
+                           fill);
     dst->x0 = x0;
     dst->y0 = y0;
     dst->raster_width = in->width;

@@ -15,7 +15,7 @@
 #include <tiffio.h>
 #include <unistd.h>
 
-#include "tessera_raster.h"
+#include "tessera_kernels.h"
 
 /* A fresh folder under $TMPDIR or /tmp; caller frees the string. */
 static inline char *tu_tmpdir(void)
@@ -298,6 +298,24 @@ static inline void tu_quiet_libtiff(void)
 {
     TIFFSetErrorHandler(NULL);
     TIFFSetWarningHandler(NULL);
+}
+
+/* tes_raster_run_memory with tiles of tw x th, the failure's message in
+ * msg (when not NULL). */
+static inline int tu_run_memory(tes_pool *pool, const tes_kernel *k,
+                                const tes_tile *in, int n_in, tes_tile *out,
+                                void *result, int tw, int th, char *msg,
+                                size_t msg_size)
+{
+    tes_memory_options o = TES_MEMORY_OPTIONS_INIT;
+    o.tile_width = tw;
+    o.tile_height = th;
+    tes_raster_error err = { 0, "" };
+    int rc = tes_raster_run_memory_opts(pool, k, in, n_in, out, result, &o,
+                                        &err);
+    if (msg)
+        snprintf(msg, msg_size, "%s", rc ? err.message : "");
+    return rc;
 }
 
 #endif

@@ -187,7 +187,7 @@ START_TEST(cli_terrain_matches_memory_kernel)
                             150 * 110);
         dem32.has_nodata = dem.has_nodata;
         dem32.nodata = dem.nodata;
-        ck_assert_int_eq(tes__kernel_run_memory(NULL, &k, &dem32, 1, &want,
+        ck_assert_int_eq(tu_run_memory(NULL, &k, &dem32, 1, &want,
                                                 NULL, 1000, 1000, NULL, 0),
                          0);
         for (int j = 1; j <= 2; j++) {
@@ -268,7 +268,7 @@ START_TEST(cli_stats_json)
     tes_kernel k;
     ck_assert_int_eq(tes__kernel_stats(&k, &st, 1, 0, 0, 0), 0);
     tes_band_stats res[1];
-    ck_assert_int_eq(tes__kernel_run_memory(NULL, &k, &dem, 1, NULL, res, 90,
+    ck_assert_int_eq(tu_run_memory(NULL, &k, &dem, 1, NULL, res, 90,
                                             90, NULL, 0), 0);
     char want[256];
     snprintf(want, sizeof want, "\"count\": %llu, \"nodata_count\": %llu, "
@@ -335,7 +335,7 @@ START_TEST(cli_convolve_identity_and_blur)
     d32.has_nodata = true;
     d32.nodata = d.nodata;
     ck_assert_int_eq(tes_tile_alloc(&want, TES_F32, 70, 50, 1), 0);
-    ck_assert_int_eq(tes__kernel_run_memory(NULL, &k, &d32, 1, &want, NULL,
+    ck_assert_int_eq(tu_run_memory(NULL, &k, &d32, 1, &want, NULL,
                                             33, 33, NULL, 0), 0);
     for (int y = 0; y < 50; y++)
         for (int x = 0; x < 70; x++)

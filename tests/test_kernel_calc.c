@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "../kernels/kernels_builtin.h"
+#include "raster_test_util.h"
 #include "suite_main.h"
 
 /* Evaluates text with A = a (band 1), A[2] = a2, B = b; nodata flags. */
@@ -226,7 +227,7 @@ START_TEST(calc_kernel_matches_reference)
         for (int t = 0; t < 2; t++) {
             tes_tile out;
             ck_assert_int_eq(tes_tile_alloc(&out, TES_F32, W, H, 1), 0);
-            ck_assert_int_eq(tes__kernel_run_memory(t ? pool : NULL, &k, in,
+            ck_assert_int_eq(tu_run_memory(t ? pool : NULL, &k, in,
                                                     2, &out, NULL, sizes[s],
                                                     sizes[s], NULL, 0), 0);
             for (int y = 0; y < H; y++)
@@ -257,7 +258,7 @@ START_TEST(calc_kernel_integer_output_saturates)
     ck_assert_int_eq(tes__kernel_calc(&k, &st), 0);
     tes_tile out;
     ck_assert_int_eq(tes_tile_alloc(&out, TES_U8, W, H, 1), 0);
-    ck_assert_int_eq(tes__kernel_run_memory(NULL, &k, in, 1, &out, NULL, 16,
+    ck_assert_int_eq(tu_run_memory(NULL, &k, in, 1, &out, NULL, 16,
                                             16, NULL, 0), 0);
     for (int y = 0; y < H; y++)
         for (int x = 0; x < W; x++) {
@@ -271,7 +272,7 @@ START_TEST(calc_kernel_integer_output_saturates)
     ck_assert_int_eq(tes__expr_compile(&e, "1 + 2", NULL), 0);
     st.expr = e;
     ck_assert_int_eq(tes_tile_alloc(&out, TES_U8, W, H, 1), 0);
-    ck_assert_int_eq(tes__kernel_run_memory(NULL, &k, in, 1, &out, NULL, 16,
+    ck_assert_int_eq(tu_run_memory(NULL, &k, in, 1, &out, NULL, 16,
                                             16, NULL, 0), 0);
     ck_assert_double_eq(tes_tile_get(&out, 0, W - 1, H - 1), 3);
     tes_tile_free(&out);
@@ -294,9 +295,9 @@ START_TEST(calc_kernel_reports_missing_band)
     tes_tile out;
     ck_assert_int_eq(tes_tile_alloc(&out, TES_F32, W, H, 1), 0);
     char msg[300];
-    ck_assert_int_eq(tes__kernel_run_memory(NULL, &k, in, 2, &out, NULL, 64,
+    ck_assert_int_eq(tu_run_memory(NULL, &k, in, 2, &out, NULL, 64,
                                             64, msg, sizeof msg), -EINVAL);
-    ck_assert_str_eq(msg, "tile 0: input B has 1 band(s), not 2");
+    ck_assert_str_eq(msg, "tile 0: calc: input B has 1 band(s), not 2");
     tes_tile_free(&out);
     tes__expr_free(e);
     tes_tile_free(&in[0]);
@@ -317,16 +318,16 @@ START_TEST(calc_run_memory_rejects_bad_arguments)
     tes_tile out;
     ck_assert_int_eq(tes_tile_alloc(&out, TES_F32, W, H, 1), 0);
     /* no output, bad tile sizes, too many inputs, mismatched sizes */
-    ck_assert_int_eq(tes__kernel_run_memory(NULL, &k, in, 1, NULL, NULL, 8,
+    ck_assert_int_eq(tu_run_memory(NULL, &k, in, 1, NULL, NULL, 8,
                                             8, NULL, 0), -EINVAL);
-    ck_assert_int_eq(tes__kernel_run_memory(NULL, &k, in, 1, &out, NULL, 0,
+    ck_assert_int_eq(tu_run_memory(NULL, &k, in, 1, &out, NULL, -1,
                                             8, NULL, 0), -EINVAL);
-    ck_assert_int_eq(tes__kernel_run_memory(NULL, &k, in, 27, &out, NULL, 8,
+    ck_assert_int_eq(tu_run_memory(NULL, &k, in, 33, &out, NULL, 8,
                                             8, NULL, 0), -EINVAL);
     tes_tile small;
     ck_assert_int_eq(tes_tile_alloc(&small, TES_F32, W - 1, H, 1), 0);
     tes_tile pair[2] = { in[0], small };
-    ck_assert_int_eq(tes__kernel_run_memory(NULL, &k, pair, 2, &out, NULL, 8,
+    ck_assert_int_eq(tu_run_memory(NULL, &k, pair, 2, &out, NULL, 8,
                                             8, NULL, 0), -EINVAL);
     st.out_type = TES_TYPE_NONE;
     ck_assert_int_eq(tes__kernel_calc(&k, &st), -EINVAL);

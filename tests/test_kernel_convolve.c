@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "../kernels/kernels_builtin.h"
+#include "raster_test_util.h"
 #include "suite_main.h"
 
 #define W 45
@@ -96,7 +97,7 @@ static void run_and_check(tes_conv_state *st, const tes_tile *img,
             tes_tile out;
             ck_assert_int_eq(tes_tile_alloc(&out, img->type, W, H,
                                             img->bands), 0);
-            ck_assert_int_eq(tes__kernel_run_memory(th ? pool : NULL, &k, img,
+            ck_assert_int_eq(tu_run_memory(th ? pool : NULL, &k, img,
                                                     1, &out, NULL, sizes[s],
                                                     sizes[s], NULL, 0), 0);
             for (int b = 0; b < img->bands; b++)
@@ -219,7 +220,7 @@ START_TEST(blur_keeps_constant_image)
     ck_assert_int_eq(tes__kernel_conv(&k, &st), 0);
     tes_tile out;
     ck_assert_int_eq(tes_tile_alloc(&out, TES_F64, 20, 15, 1), 0);
-    ck_assert_int_eq(tes__kernel_run_memory(NULL, &k, &img, 1, &out, NULL, 7,
+    ck_assert_int_eq(tu_run_memory(NULL, &k, &img, 1, &out, NULL, 7,
                                             7, NULL, 0), 0);
     for (int y = 0; y < 15; y++)
         for (int x = 0; x < 20; x++)

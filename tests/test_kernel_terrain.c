@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "../kernels/kernels_builtin.h"
+#include "raster_test_util.h"
 #include "suite_main.h"
 
 #define W 61
@@ -198,7 +199,7 @@ static void run(const tes_tile *dem, const ref_opts *r, int ts,
     ck_assert_int_eq(tes_tile_alloc(out, k.out_type, dem->width,
                                     dem->height, 1), 0);
     char msg[300] = "";
-    ck_assert_int_eq(tes__kernel_run_memory(pool, &k, dem, 1, out, NULL, ts,
+    ck_assert_int_eq(tu_run_memory(pool, &k, dem, 1, out, NULL, ts,
                                             ts, msg, sizeof msg), 0);
 }
 
@@ -342,7 +343,7 @@ START_TEST(terrain_tilted_plane_closed_form)
             tes_tile out;
             ck_assert_int_eq(tes__kernel_terrain(&k, &st, &o), 0);
             ck_assert_int_eq(tes_tile_alloc(&out, TES_F32, 9, 8, 1), 0);
-            ck_assert_int_eq(tes__kernel_run_memory(NULL, &k, &dem, 1, &out,
+            ck_assert_int_eq(tu_run_memory(NULL, &k, &dem, 1, &out,
                                                     NULL, 4, 4, NULL, 0), 0);
             for (int y = 0; y < 8; y++)
                 for (int x = 0; x < 9; x++) {
@@ -389,7 +390,7 @@ START_TEST(terrain_flat_ground)
         tes_tile out;
         ck_assert_int_eq(tes__kernel_terrain(&k, &st, &o), 0);
         ck_assert_int_eq(tes_tile_alloc(&out, k.out_type, 10, 9, 1), 0);
-        ck_assert_int_eq(tes__kernel_run_memory(NULL, &k, &dem, 1, &out, NULL,
+        ck_assert_int_eq(tu_run_memory(NULL, &k, &dem, 1, &out, NULL,
                                                 4, 3, NULL, 0), 0);
         for (int y = 0; y < 9; y++)
             for (int x = 0; x < 10; x++)
@@ -450,9 +451,9 @@ START_TEST(terrain_multidirectional_and_combined_in_range)
         tes_tile a, b;
         ck_assert_int_eq(tes_tile_alloc(&a, TES_U8, W, H, 1), 0);
         ck_assert_int_eq(tes_tile_alloc(&b, TES_U8, W, H, 1), 0);
-        ck_assert_int_eq(tes__kernel_run_memory(NULL, &k, &dem, 1, &a, NULL,
+        ck_assert_int_eq(tu_run_memory(NULL, &k, &dem, 1, &a, NULL,
                                                 500, 500, NULL, 0), 0);
-        ck_assert_int_eq(tes__kernel_run_memory(NULL, &k, &dem, 1, &b, NULL,
+        ck_assert_int_eq(tu_run_memory(NULL, &k, &dem, 1, &b, NULL,
                                                 9, 5, NULL, 0), 0);
         check_same(&a, &b);
         int lit = 0;

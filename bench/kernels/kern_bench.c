@@ -2,7 +2,8 @@
  * kern_bench.c — the kernels alone, on an in-memory DEM (no decode, no
  * encode, no files): megapixels per second for slope, aspect, hillshade,
  * calc (NDVI), convolve 3x3, blur sigma 2 and stats, serially and on a
- * pool of N threads, tile 256.
+ * pool of N threads, tile 256, through the public constructors and
+ * tes_raster_run_memory.
  * Usage: kern_bench [SIZE [THREADS [REPS [KERNEL]]]] (KERNEL: only that one).
  */
 #include <math.h>
@@ -11,7 +12,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "../../kernels/kernels_builtin.h"
+#include "tessera_kernels.h"
 
 static double now(void)
 {
@@ -56,12 +57,6 @@ int main(int argc, char **argv)
     tes_terrain_options to = TES_TERRAIN_OPTIONS_INIT;
     to.ewres = 30;
     to.nsres = -30;
-    static tes_conv_state conv3, blur2;
-    char msg[200];
-    tes__conv_parse(&conv3, "1 2 1; 2 4 2; 1 2 1", true, msg, sizeof msg);
-    tes__conv_gaussian(&blur2, 2);
-    tes_expr *ndvi;
-    tes__expr_compile(&ndvi, "(A[2] - A) / (A[2] + A)", NULL);
 
     printf("| kernel | 1 thread Mpix/s | %d threads Mpix/s | scaling |\n",
            threads);
@@ -72,41 +67,39 @@ int main(int argc, char **argv)
         if (only && strcmp(only, names[c]) != 0)
             continue;
         tes_kernel k;
-        tes_terrain_state ts;
-        tes_calc_state cs;
-        tes_stats_state ss;
+        tes_raster_error err;
         const tes_tile *in = &dem;
-        tes_sample_type ot = TES_F32;
         void *result = NULL;
+        int rc;
         if (c < 4) {
             tes_terrain_options o = to;
             o.kind = c == 0 ? TES_TERRAIN_SLOPE
                      : c == 1 ? TES_TERRAIN_ASPECT
                               : TES_TERRAIN_HILLSHADE;
             o.multidirectional = c == 3;
-            tes__kernel_terrain(&k, &ts, &o);
-            ot = k.out_type;
+            rc = tes_kernel_terrain_err(&k, &o, &err);
         } else if (c == 4) {
-            memset(&cs, 0, sizeof cs);
-            cs.expr = ndvi;
-            cs.n_in = 1;
-            cs.out_type = TES_F32;
-            cs.out_nodata = -9999;
-            tes__calc_slots_identity(&cs);
-            tes__kernel_calc(&k, &cs);
+            rc = tes_kernel_calc(&k, "(A[2] - A) / (A[2] + A)", 1, TES_F32,
+                                 &err);
             in = &two;
         } else if (c == 5) {
-            tes__kernel_conv(&k, &conv3);
+            rc = tes_kernel_convolve(&k, "1 2 1; 2 4 2; 1 2 1", true, &err);
         } else if (c == 6) {
-            tes__kernel_conv(&k, &blur2);
+            rc = tes_kernel_blur_err(&k, 2, &err);
         } else {
-            tes__kernel_stats(&k, &ss, 1, 0, 0, 0);
-            result = malloc(ss.partial_size);
+            rc = tes_kernel_stats_ranges(&k, 1, 0, NULL, NULL, &err);
+            if (!rc)
+                result = malloc(k.partial_size);
         }
+        if (rc)
+            return fprintf(stderr, "%s: %s\n", names[c], err.message), 1;
+        tes_sample_type ot;
+        int ob;
+        tes_kernel_output_format(&k, in->type, in->bands, &ot, &ob);
         tes_tile out;
         tes_tile *op = NULL;
         if (k.tile) {
-            tes_tile_alloc(&out, ot, n, n, 1);
+            tes_tile_alloc(&out, ot, n, n, ob);
             op = &out;
         }
         double best[2];
@@ -114,9 +107,10 @@ int main(int argc, char **argv)
             double times[16];
             for (int r = 0; r < reps && r < 16; r++) {
                 double t0 = now();
-                if (tes__kernel_run_memory(t ? pool : NULL, &k, in, 1, op,
-                                           result, 256, 256, msg, sizeof msg))
-                    return fprintf(stderr, "%s: %s\n", names[c], msg), 1;
+                if (tes_raster_run_memory(t ? pool : NULL, &k, in, 1, op,
+                                          result, &err))
+                    return fprintf(stderr, "%s: %s\n", names[c],
+                                   err.message), 1;
                 times[r] = now() - t0;
             }
             qsort(times, (size_t)reps, sizeof times[0], cmp);
@@ -128,8 +122,8 @@ int main(int argc, char **argv)
         if (op)
             tes_tile_free(op);
         free(result);
+        tes_kernel_release(&k);
     }
-    tes__expr_free(ndvi);
     tes_pool_destroy(pool);
     tes_tile_free(&dem);
     tes_tile_free(&two);
