@@ -287,15 +287,17 @@ static inline uint32_t tes__fj_want(const tes__fj *w)
         (const uint32_t *)(const void *)((const char *)w - TES__FJ_WANT_OFFSET),
         __ATOMIC_RELAXED);
 }
-TES_API extern __thread tes__fj *tes__fj_self;
 TES_API void tes__fork_share(void);
 TES_API int tes__join_failed(tes_task *t, void **result);
 
 /* The fast paths of tes_fork and tes_join, inline so that a fork costs a
  * few stores and a join a few loads and an indirect call (the library's
  * functions take every other case). Define TES_NO_INLINE before including
- * this header to always call the library. */
+ * this header to always call the library (compilers other than gcc and
+ * clang always do). */
 #if !defined(TES_NO_INLINE) && defined(__GNUC__)
+TES_API extern __thread tes__fj *tes__fj_self;
+
 static inline int tes__fork_inline(tes_task *t, void *(*fn)(void *),
                                    void *arg)
 {
