@@ -177,6 +177,8 @@ $(B)/tests/test_rt_%: tests/test_rt_%.c $(TEST_HELPERS) $(RT_A)
 $(PUBLIC_TESTS): $(B)/tests/%: tests/%.c $(RASTER_SO) $(RT_SO)
 	@mkdir -p $(@D)
 	$(CC) -Iinclude -D_GNU_SOURCE $(CFLAGS) $(CHECK_CFLAGS) -o $@ $< -L$(B) -ltessera_raster -ltessera $(RPATH_SUB) $(LDFLAGS) $(CHECK_LIBS) -lm
+# The fork suite again with TES_NO_INLINE: it includes test_rt_fork.c.
+$(B)/tests/test_rt_fork_calls: tests/test_rt_fork.c
 $(B)/tests/test_%: tests/test_%.c $(TEST_HELPERS) $(RASTER_A) $(RT_A)
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) -Itests $(CFLAGS) $(RASTER_CFLAGS) $(CHECK_CFLAGS) -o $@ $< $(TEST_HELPERS) $(RASTER_A) $(RT_A) $(LDFLAGS) $(RASTER_LIBS) $(CHECK_LIBS) -lm

@@ -848,9 +848,13 @@ END_TEST
  * ran with the checks on. */
 #endif
 
+#ifndef FORK_SUITE_NAME
+#define FORK_SUITE_NAME "fork"
+#endif
+
 static Suite *fork_suite(void)
 {
-    Suite *s = suite_create("fork");
+    Suite *s = suite_create(FORK_SUITE_NAME);
     TCase *tc = tcase_create("core");
     tcase_set_timeout(tc, 120);
     tcase_add_loop_test(tc, fork_fib_matches_serial, 0, 4);
