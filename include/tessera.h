@@ -265,8 +265,8 @@ TES_API const char *tes_task_error(const tes_task *t);
 
 /* Private, for the inline fork/join below: the calling worker's deque top
  * and what a fork records, one cache line read and written only by its
- * thread (slot is accessed atomically). The cache line before it holds
- * the word thieves raise to ask for work (tes__fj_want). Names starting
+ * thread (the slots are accessed atomically: thieves read them). The
+ * cache line before it holds the word thieves raise to ask for work. Names starting
  * with tes__ are no API: they change with the library, which this header
  * comes with. On threads that are no workers tes__fj_self points at a
  * record that sends every fork and join to the library. */
@@ -281,12 +281,6 @@ typedef struct tes__fj {
     int fail_code;       /* running here, until its run ends: 0 = none */
 } tes__fj;
 #define TES__FJ_WANT_OFFSET 64 /* the want word: that far before the record */
-static inline uint32_t tes__fj_want(const tes__fj *w)
-{
-    return __atomic_load_n(
-        (const uint32_t *)(const void *)((const char *)w - TES__FJ_WANT_OFFSET),
-        __ATOMIC_RELAXED);
-}
 TES_API void tes__fork_share(void);
 TES_API int tes__join_failed(tes_task *t, void **result);
 
@@ -297,6 +291,13 @@ TES_API int tes__join_failed(tes_task *t, void **result);
  * clang always do). */
 #if !defined(TES_NO_INLINE) && defined(__GNUC__)
 TES_API extern __thread tes__fj *tes__fj_self;
+
+static inline uint32_t tes__fj_want(const tes__fj *w)
+{
+    return __atomic_load_n(
+        (const uint32_t *)(const void *)((const char *)w - TES__FJ_WANT_OFFSET),
+        __ATOMIC_RELAXED);
+}
 
 static inline int tes__fork_inline(tes_task *t, void *(*fn)(void *),
                                    void *arg)

@@ -95,6 +95,12 @@ static inline uint64_t tes__ts(uint32_t tail, uint32_t split)
 int tes__deque_init(tes_deque *d, uint32_t cap);
 void tes__deque_destroy(tes_deque *d);
 
+/* The deque whose owner line o is. */
+static inline tes_deque *tes__deque_of(tes__fj *o)
+{
+    return (tes_deque *)(void *)((char *)o - offsetof(tes_deque, own));
+}
+
 /* ---- owner --------------------------------------------------------------- */
 
 /* The index of slot p. */

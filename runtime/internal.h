@@ -224,6 +224,13 @@ struct tes_worker {
 enum { TES_PHASE_LOOKING, TES_PHASE_RUNNING, TES_PHASE_PARKED,
        TES_PHASE_GONE };
 
+/* The worker whose deque's owner line o is (tes__fj_self of a worker). */
+static inline tes_worker *tes__worker_of(tes__fj *o)
+{
+    return (tes_worker *)(void *)tes__deque_of(o); /* the first member */
+}
+_Static_assert(offsetof(tes_worker, deque) == 0, "tes__worker_of");
+
 /* The frame w runs (the scope of the forked tasks it runs, and
  * tes_cancelled's source), or NULL outside tasks. */
 static inline tes_future *tes__current(const tes_worker *w)

@@ -278,13 +278,12 @@ int tes_await(tes_future *f, void **result)
                    /* relaxed: a private slot, this thread's. */
                    __atomic_load_n(p - 1, __ATOMIC_RELAXED) ==
                        tes__frame_item(f) &&
-                   tes__fj_want(o) == 0 &&
+                   !tes__deque_wanted(tes__deque_of(o)) &&
                    /* relaxed: as in complete_owned. */
                    atomic_load_explicit(&f->word, memory_order_relaxed) ==
                        2 * TES_REF)) {
         o->top = p - 1;
-        tes_worker *w =
-            (tes_worker *)(void *)((char *)o - offsetof(tes_worker, deque.own));
+        tes_worker *w = tes__worker_of(o);
         void *outer = o->scope;
         o->scope = f;
         void *r = f->fn(f->arg);
