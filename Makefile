@@ -12,6 +12,8 @@
 #   make install / uninstall   (PREFIX, DESTDIR)
 #   make SANITIZE=thread check, make SANITIZE=address,undefined check
 #   make DEBUG=1      runtime rule checks (fork/join order...); implied by SANITIZE
+#   make MPI=1        the MPI build in build/mpi: libtessera_mpi and an
+#                     MPI-enabled raster-tool (installed as raster-tool-mpi)
 #   CC=clang works as well as gcc.
 
 PREFIX ?= /usr/local
@@ -31,17 +33,15 @@ AR ?= ar
 OPT ?= -O2
 SANITIZE ?=
 
+MPI ?=
+
 comma := ,
 ifeq ($(SANITIZE),)
 DEBUG ?=
-ifeq ($(DEBUG),)
-B := build
-else
-B := build/debug
-endif
+B := build$(if $(MPI),/mpi)$(if $(DEBUG),$(if $(MPI),-debug,/debug))
 else
 DEBUG ?= 1
-B := build/san-$(subst $(comma),-,$(SANITIZE))
+B := build/$(if $(MPI),mpi-)san-$(subst $(comma),-,$(SANITIZE))
 endif
 
 CPPFLAGS += -Iinclude -D_GNU_SOURCE
@@ -60,6 +60,20 @@ PKG_CONFIG ?= pkg-config
 RASTER_PKGS := libtiff-4 zlib libzstd libdeflate
 RASTER_CFLAGS = $(shell $(PKG_CONFIG) --cflags $(RASTER_PKGS) 2>/dev/null)
 RASTER_LIBS = $(shell $(PKG_CONFIG) --libs $(RASTER_PKGS) 2>/dev/null || echo -ltiff -lzstd -ldeflate -lz) -lm
+# raster-tool's PNG previews (quicklook)
+PNG_CFLAGS = $(shell $(PKG_CONFIG) --cflags libpng 2>/dev/null)
+PNG_LIBS = $(shell $(PKG_CONFIG) --libs libpng 2>/dev/null || echo -lpng)
+# MPI (make MPI=1): the first of these pkg-config names that exists.
+MPI_PKG_NAMES := mpi-c ompi-c mpich
+MPI_PKG = $(firstword $(foreach p,$(MPI_PKG_NAMES),$(shell $(PKG_CONFIG) --exists $(p) 2>/dev/null && echo $(p))))
+ifneq ($(MPI),)
+MPI_PKG := $(MPI_PKG)
+ifeq ($(MPI_PKG),)
+$(error MPI=1: pkg-config finds no MPI ($(MPI_PKG_NAMES)); install Open MPI with 'sh .ci/deps.sh mpi')
+endif
+MPI_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(MPI_PKG))
+MPI_LIBS := $(shell $(PKG_CONFIG) --libs $(MPI_PKG))
+endif
 CHECK_CFLAGS = $(shell $(PKG_CONFIG) --cflags check 2>/dev/null)
 CHECK_LIBS = $(shell $(PKG_CONFIG) --libs check 2>/dev/null || echo -lcheck -lsubunit -lrt -lm)
 
@@ -77,6 +91,8 @@ RT_TESTS := $(sort $(wildcard tests/test_rt_*.c))
 TEST_SRC := $(sort $(wildcard tests/test_*.c))
 TEST_BIN := $(TEST_SRC:tests/%.c=$(B)/tests/%)
 TEST_HELPERS := $(filter-out $(TEST_SRC),$(wildcard tests/*.c))
+MPI_SRC := $(if $(MPI),$(sort $(wildcard mpi/*.c)))
+MPI_OBJ := $(MPI_SRC:%.c=$(B)/%.o)
 # Suites that see only include/ and link only the shared libraries, as a
 # program outside the project does.
 PUBLIC_TESTS := $(B)/tests/test_library
@@ -88,19 +104,21 @@ RT_A := $(B)/libtessera.a
 RASTER_SO := $(B)/libtessera_raster.so.$(VERSION)
 RASTER_A := $(B)/libtessera_raster.a
 TOOL := $(if $(CLI_SRC),$(B)/raster-tool)
+MPI_SO := $(if $(MPI),$(B)/libtessera_mpi.so.$(VERSION))
+MPI_A := $(if $(MPI),$(B)/libtessera_mpi.a)
 
-LIBS_ALL := $(RT_SO) $(RT_A) $(if $(RASTER_SRC),$(RASTER_SO) $(RASTER_A))
+LIBS_ALL := $(RT_SO) $(RT_A) $(if $(RASTER_SRC),$(RASTER_SO) $(RASTER_A)) $(MPI_SO) $(MPI_A)
 
 .PHONY: all check demo bench examples install uninstall clean deps lint man-lint
 .DEFAULT_GOAL := all
 
-PC_FILES := $(B)/tessera.pc $(if $(RASTER_SRC),$(B)/tessera_raster.pc)
+PC_FILES := $(B)/tessera.pc $(if $(RASTER_SRC),$(B)/tessera_raster.pc) $(if $(MPI),$(B)/tessera_mpi.pc)
 
 all: $(LIBS_ALL) $(TOOL) $(EX_BIN) $(PC_FILES)
 
 # ---- dependencies from Debian's packages -----------------------------------
 deps:
-	@sh .ci/deps.sh
+	@sh .ci/deps.sh $(if $(MPI),mpi)
 
 # ---- compile ---------------------------------------------------------------
 $(B)/runtime/%.o: runtime/%.c
@@ -108,6 +126,7 @@ $(B)/runtime/%.o: runtime/%.c
 	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c $< -o $@
 
 $(B)/lib/%.o $(B)/kernels/%.o $(B)/cli/%.o: CFLAGS += $(RASTER_CFLAGS)
+$(B)/cli/%.o: CFLAGS += $(PNG_CFLAGS)
 $(B)/lib/%.o: lib/%.c
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c $< -o $@
@@ -117,6 +136,14 @@ $(B)/kernels/%.o: kernels/%.c
 $(B)/cli/%.o: cli/%.c
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c $< -o $@
+# The MPI build: mpi/ and the seam in cli/dist.c see MPI.
+ifneq ($(MPI),)
+$(B)/cli/%.o: CPPFLAGS += -DTES_WITH_MPI
+$(B)/cli/%.o $(B)/mpi/%.o: CFLAGS += $(MPI_CFLAGS)
+$(B)/mpi/%.o: mpi/%.c
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c $< -o $@
+endif
 
 # ---- libraries -------------------------------------------------------------
 $(RT_SO): $(RT_OBJ)
@@ -133,11 +160,20 @@ $(RASTER_SO): $(RASTER_OBJ) $(RT_SO)
 $(RASTER_A): $(RASTER_OBJ)
 	rm -f $@; $(AR) rcs $@ $^
 
+ifneq ($(MPI),)
+$(MPI_SO): $(MPI_OBJ) $(RASTER_SO) $(RT_SO)
+	$(CC) -shared -Wl,-soname,libtessera_mpi.so.$(SOVERSION) $(LDFLAGS) -o $@ $(MPI_OBJ) -L$(B) -ltessera_raster -ltessera $(MPI_LIBS)
+	ln -sf libtessera_mpi.so.$(VERSION) $(B)/libtessera_mpi.so.$(SOVERSION)
+	ln -sf libtessera_mpi.so.$(SOVERSION) $(B)/libtessera_mpi.so
+$(MPI_A): $(MPI_OBJ)
+	rm -f $@; $(AR) rcs $@ $^
+endif
+
 # The .pc files name the directories of the install they describe: they are
 # rewritten whenever PREFIX, LIBDIR or INCLUDEDIR differ from the last
 # build's (pc.vars records them), so `make install PREFIX=...` installs
 # files for that PREFIX.
-PC_VARS := $(PREFIX) $(LIBDIR) $(INCLUDEDIR) $(VERSION) $(RASTER_PKGS)
+PC_VARS := $(PREFIX) $(LIBDIR) $(INCLUDEDIR) $(VERSION) $(RASTER_PKGS) $(if $(MPI),$(MPI_PKG))
 .PHONY: FORCE
 $(B)/pc.vars: FORCE
 	@mkdir -p $(@D)
@@ -153,14 +189,19 @@ $(B)/tessera_raster.pc: $(B)/pc.vars
 	  'Version: $(VERSION)' 'Requires: tessera' 'Requires.private: $(RASTER_PKGS)' \
 	  'Libs: -L$${libdir} -ltessera_raster' 'Libs.private: -lm' \
 	  'Cflags: -I$${includedir}' > $@
+$(B)/tessera_mpi.pc: $(B)/pc.vars
+	@printf '%s\n' 'prefix=$(PREFIX)' 'libdir=$(LIBDIR)' 'includedir=$(INCLUDEDIR)' '' \
+	  'Name: tessera_mpi' 'Description: the tessera tile pipeline across MPI ranks' \
+	  'Version: $(VERSION)' 'Requires: tessera_raster $(MPI_PKG)' \
+	  'Libs: -L$${libdir} -ltessera_mpi' 'Cflags: -I$${includedir}' > $@
 
 # ---- programs: clients of the shared libraries, like any other ------------
 # They find the libraries beside them in the build folder, and in ../lib
 # once installed (the usual PREFIX/bin, PREFIX/lib layout).
 RPATH_TOOL := -Wl,-rpath,'$$ORIGIN:$$ORIGIN/../lib'
 RPATH_SUB := -Wl,-rpath,'$$ORIGIN/..'
-$(B)/raster-tool: $(CLI_OBJ) $(RASTER_SO) $(RT_SO)
-	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJ) -L$(B) -ltessera_raster -ltessera $(RPATH_TOOL) -lm
+$(B)/raster-tool: $(CLI_OBJ) $(MPI_SO) $(RASTER_SO) $(RT_SO)
+	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJ) -L$(B) $(if $(MPI),-ltessera_mpi) -ltessera_raster -ltessera $(RPATH_TOOL) $(PNG_LIBS) -lm $(MPI_LIBS)
 
 examples: $(EX_BIN) $(TOOL)
 	@TES_BUILD=$(B) sh examples/run.sh
@@ -179,13 +220,20 @@ $(PUBLIC_TESTS): $(B)/tests/%: tests/%.c $(RASTER_SO) $(RT_SO)
 	$(CC) -Iinclude -D_GNU_SOURCE $(CFLAGS) $(CHECK_CFLAGS) -o $@ $< -L$(B) -ltessera_raster -ltessera $(RPATH_SUB) $(LDFLAGS) $(CHECK_LIBS) -lm
 # The fork suite again with TES_NO_INLINE: it includes test_rt_fork.c.
 $(B)/tests/test_rt_fork_calls: tests/test_rt_fork.c
+# the quicklook suite decodes PNGs with libpng
+$(B)/tests/test_cli_quicklook: TEST_CFLAGS = $(PNG_CFLAGS)
+$(B)/tests/test_cli_quicklook: TEST_LIBS = $(PNG_LIBS)
 $(B)/tests/test_%: tests/test_%.c $(TEST_HELPERS) $(RASTER_A) $(RT_A)
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) -Itests $(CFLAGS) $(RASTER_CFLAGS) $(CHECK_CFLAGS) -o $@ $< $(TEST_HELPERS) $(RASTER_A) $(RT_A) $(LDFLAGS) $(RASTER_LIBS) $(CHECK_LIBS) -lm
+	$(CC) $(CPPFLAGS) -Itests $(CFLAGS) $(RASTER_CFLAGS) $(TEST_CFLAGS) $(CHECK_CFLAGS) -o $@ $< $(TEST_HELPERS) $(RASTER_A) $(RT_A) $(LDFLAGS) $(RASTER_LIBS) $(TEST_LIBS) $(CHECK_LIBS) -lm
 
+# With Open MPI installed, `make check` also builds the MPI variant
+# (build/mpi), whose suite runs it under mpirun against the plain build.
+MPI_CHECK = $(if $(SANITIZE),,$(if $(MPI_PKG),$(shell command -v mpirun >/dev/null 2>&1 && echo $(if $(MPI),$(B),build/mpi))))
 check: deps
 	@$(MAKE) --no-print-directory all-tests
-	@TES_BUILD=$(B) sh tests/run.sh $(TEST_BIN)
+	@$(if $(and $(MPI_CHECK),$(if $(MPI),,y)),$(MAKE) --no-print-directory MPI=1 build/mpi/raster-tool)
+	@TES_BUILD=$(B) TES_MPI_BUILD=$(MPI_CHECK) sh tests/run.sh $(TEST_BIN)
 	@$(MAKE) --no-print-directory check-library
 
 # What a program outside the project sees: only tes_ names exported, and
@@ -193,7 +241,7 @@ check: deps
 # uninstall empties.
 .PHONY: check-library
 check-library: all
-	@TES_BUILD=$(B) CC="$(CC)" SANITIZE="$(SANITIZE)" MAKE="$(MAKE)" sh tests/library.sh
+	@TES_BUILD=$(B) TES_MPI_BUILD=$(MPI_CHECK) MPI="$(MPI)" CC="$(CC)" SANITIZE="$(SANITIZE)" MAKE="$(MAKE)" sh tests/library.sh
 
 .PHONY: all-tests
 all-tests: all $(TEST_BIN)
@@ -208,10 +256,15 @@ bench: deps
 	@TES_BUILD=$(B) sh bench/run.sh $(BENCH)
 
 # ---- install ---------------------------------------------------------------
+# The MPI build installs its raster-tool as raster-tool-mpi, beside the
+# plain one, and adds libtessera_mpi, its header, .pc and man page.
+HEADERS := $(filter-out $(if $(MPI),,include/tessera_mpi.h),$(wildcard include/*.h))
+MAN3 := $(filter-out $(if $(MPI),,man/tessera_mpi.3),$(wildcard man/*.3))
+TOOL_NAME := raster-tool$(if $(MPI),-mpi)
 install: all
 	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(PKGCONFIGDIR) \
 	  $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man3 $(DESTDIR)$(BINDIR)
-	install -m 644 include/*.h $(DESTDIR)$(INCLUDEDIR)/
+	install -m 644 $(HEADERS) $(DESTDIR)$(INCLUDEDIR)/
 	install -m 755 $(RT_SO) $(DESTDIR)$(LIBDIR)/
 	install -m 644 $(RT_A) $(DESTDIR)$(LIBDIR)/
 	ln -sf libtessera.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libtessera.so.$(SOVERSION)
@@ -223,20 +276,28 @@ install: all
 	  ln -sf libtessera_raster.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libtessera_raster.so.$(SOVERSION) && \
 	  ln -sf libtessera_raster.so.$(SOVERSION) $(DESTDIR)$(LIBDIR)/libtessera_raster.so && \
 	  install -m 644 $(B)/tessera_raster.pc $(DESTDIR)$(PKGCONFIGDIR)/; fi
-	if [ -f $(B)/raster-tool ]; then install -m 755 $(B)/raster-tool $(DESTDIR)$(BINDIR)/; fi
+	if [ -f $(B)/raster-tool ]; then install -m 755 $(B)/raster-tool $(DESTDIR)$(BINDIR)/$(TOOL_NAME); fi
+	$(if $(MPI),install -m 755 $(MPI_SO) $(DESTDIR)$(LIBDIR)/ && \
+	  install -m 644 $(MPI_A) $(DESTDIR)$(LIBDIR)/ && \
+	  install -m 644 $(B)/tessera_mpi.pc $(DESTDIR)$(PKGCONFIGDIR)/ && \
+	  ln -sf libtessera_mpi.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libtessera_mpi.so.$(SOVERSION) && \
+	  ln -sf libtessera_mpi.so.$(SOVERSION) $(DESTDIR)$(LIBDIR)/libtessera_mpi.so)
 	for m in man/*.1; do [ -f "$$m" ] && install -m 644 "$$m" $(DESTDIR)$(MANDIR)/man1/; done; true
-	for m in man/*.3; do [ -f "$$m" ] && install -m 644 "$$m" $(DESTDIR)$(MANDIR)/man3/; done; true
+	for m in $(MAN3); do [ -f "$$m" ] && install -m 644 "$$m" $(DESTDIR)$(MANDIR)/man3/; done; true
 
 uninstall:
-	rm -f $(addprefix $(DESTDIR)$(INCLUDEDIR)/,$(notdir $(wildcard include/*.h)))
+	rm -f $(addprefix $(DESTDIR)$(INCLUDEDIR)/,$(notdir $(HEADERS)))
 	rm -f $(DESTDIR)$(LIBDIR)/libtessera.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libtessera.so.$(SOVERSION) \
 	  $(DESTDIR)$(LIBDIR)/libtessera.so $(DESTDIR)$(LIBDIR)/libtessera.a \
 	  $(DESTDIR)$(LIBDIR)/libtessera_raster.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libtessera_raster.so.$(SOVERSION) \
 	  $(DESTDIR)$(LIBDIR)/libtessera_raster.so $(DESTDIR)$(LIBDIR)/libtessera_raster.a \
 	  $(DESTDIR)$(PKGCONFIGDIR)/tessera.pc $(DESTDIR)$(PKGCONFIGDIR)/tessera_raster.pc \
-	  $(DESTDIR)$(BINDIR)/raster-tool
+	  $(DESTDIR)$(BINDIR)/$(TOOL_NAME)
+	$(if $(MPI),rm -f $(DESTDIR)$(LIBDIR)/libtessera_mpi.so.$(VERSION) \
+	  $(DESTDIR)$(LIBDIR)/libtessera_mpi.so.$(SOVERSION) $(DESTDIR)$(LIBDIR)/libtessera_mpi.so \
+	  $(DESTDIR)$(LIBDIR)/libtessera_mpi.a $(DESTDIR)$(PKGCONFIGDIR)/tessera_mpi.pc)
 	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man1/,$(notdir $(wildcard man/*.1)))
-	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man3/,$(notdir $(wildcard man/*.3)))
+	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man3/,$(notdir $(MAN3)))
 
 # ---- quality ---------------------------------------------------------------
 man-lint:
@@ -244,9 +305,10 @@ man-lint:
 	  if [ -n "$$out" ]; then echo "$$out"; exit 1; fi; done; echo "man pages: lint clean"
 lint:
 	cppcheck --quiet --error-exitcode=1 --enable=warning,portability,performance \
-	  --std=c11 -Iinclude -D__GNUC__ --suppress=missingIncludeSystem runtime lib kernels cli
+	  --std=c11 -Iinclude -D__GNUC__ --suppress=missingIncludeSystem runtime lib kernels cli \
+	  $(if $(MPI_PKG),mpi $(filter -I%,$(shell $(PKG_CONFIG) --cflags $(MPI_PKG))))
 
 clean:
 	rm -rf build
 
--include $(RT_OBJ:.o=.d) $(RASTER_OBJ:.o=.d) $(CLI_OBJ:.o=.d)
+-include $(RT_OBJ:.o=.d) $(RASTER_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(MPI_OBJ:.o=.d)

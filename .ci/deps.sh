@@ -1,8 +1,15 @@
 #!/bin/sh
 # Installs the Debian packages the build and the tests need, when missing.
 # As root it runs apt-get; otherwise it prints the one line to run.
+# `deps.sh mpi` adds Open MPI, for the MPI build (make MPI=1) and its tests.
 set -u
-need="gcc make pkg-config check libtiff-dev libtiff-tools zlib1g-dev libzstd-dev libdeflate-dev time"
+need="gcc make pkg-config check libtiff-dev libtiff-tools zlib1g-dev libzstd-dev libdeflate-dev time libpng-dev gnuplot-nox"
+for a in "$@"; do
+    case "$a" in
+    mpi) need="$need libopenmpi-dev openmpi-bin" ;;
+    *) echo "deps: unknown extra '$a' (known: mpi)" >&2; exit 2 ;;
+    esac
+done
 missing=""
 for p in $need; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing="$missing $p"

@@ -34,4 +34,6 @@ for section in "$@"; do
         status=1
     fi
 done
+# the sections' tables as plots beside RESULTS.md
+sh "$here/plot.sh" || status=1
 exit $status

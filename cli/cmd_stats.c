@@ -47,7 +47,7 @@ static void json_num(double v)
  * [lo[b], hi[b]] per band when bins > 0); *out gets the result. */
 static int reduce(tes_pool *pool, tes_raster *r, const cli_common *c,
                   int bands, int bins, const double *lo, const double *hi,
-                  void **out)
+                  const char *what, void **out)
 {
     tes_kernel k;
     tes_raster_error err;
@@ -59,8 +59,10 @@ static int reduce(tes_pool *pool, tes_raster *r, const cli_common *c,
         return cli_fail(tes_raster_path(r), "out of memory");
     }
     tes_pipeline_options po = TES_PIPELINE_OPTIONS_INIT;
-    cli_progress_setup(c, &po);
-    int rc = tes_raster_run(pool, &k, &r, 1, NULL, NULL, res, &po, &err);
+    const tes_raster_info *info = tes_raster_info_get(r);
+    cli_progress_setup(c, &po, (uint64_t)info->width * (uint64_t)info->height,
+                       what);
+    int rc = cli_raster_run(pool, &k, &r, 1, NULL, NULL, res, &po, &err);
     cli_progress_end(&po);
     tes_kernel_release(&k);
     if (rc) {
@@ -140,14 +142,14 @@ static int run(int argc, char **argv)
     }
     if (rc == 0)
         rc = reduce(pool, r, &c, bands, has_range ? (int)bins : 0, blo, bhi,
-                    &res);
+                    bins && !has_range ? "range" : NULL, &res);
     if (rc == 0 && bins && !has_range) {
         for (int b = 0; b < bands; b++) {
             const tes_band_stats *s = tes_stats_band(res, b);
             blo[b] = s->count ? s->min : 0;
             bhi[b] = s->count ? s->max : 0;
         }
-        rc = reduce(pool, r, &c, bands, (int)bins, blo, bhi, &hist);
+        rc = reduce(pool, r, &c, bands, (int)bins, blo, bhi, NULL, &hist);
     } else if (rc == 0 && bins) {
         hist = res;
     }

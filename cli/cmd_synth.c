@@ -162,9 +162,9 @@ static int run(int argc, char **argv)
     tes_pipeline_options po = TES_PIPELINE_OPTIONS_INIT;
     po.width = w;
     po.height = h;
-    cli_progress_setup(&c, &po);
+    cli_progress_setup(&c, &po, (uint64_t)w * (uint64_t)h, NULL);
     tes_raster_error err;
-    int rc = tes_raster_run(pool, &k, NULL, 0, out_path, &c.out, NULL, &po,
+    int rc = cli_raster_run(pool, &k, NULL, 0, out_path, &c.out, NULL, &po,
                             &err);
     cli_progress_end(&po);
     tes_pool_destroy(pool);

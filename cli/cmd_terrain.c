@@ -1,7 +1,8 @@
 /*
- * cmd_terrain.c — `raster-tool slope|aspect|hillshade DEM OUT`: terrain
- * with gdaldem's conventions (formulas, nodata, --compute-edges), pixel
- * sizes from the DEM's geotransform, the kernels of kernels/terrain.c.
+ * cmd_terrain.c — `raster-tool slope|aspect|hillshade|tri|tpi|roughness
+ * DEM OUT`: terrain with gdaldem's conventions (formulas, nodata,
+ * --compute-edges) and its option spellings, pixel sizes from the DEM's
+ * geotransform, the kernels of kernels/terrain.c.
  */
 #include <stdio.h>
 #include <string.h>
@@ -12,13 +13,20 @@
 static int run_slope(int argc, char **argv);
 static int run_aspect(int argc, char **argv);
 static int run_hillshade(int argc, char **argv);
+static int run_tri(int argc, char **argv);
+static int run_tpi(int argc, char **argv);
+static int run_roughness(int argc, char **argv);
 
+#define TERRAIN_ALG_HELP                                                     \
+    "      --alg A          horn (default) or zt (Zevenbergen-Thorne)\n"
 #define TERRAIN_COMMON_HELP                                                  \
-    "      --alg A          horn (default) or zt (Zevenbergen-Thorne)\n"     \
     "      --compute-edges  extrapolate at the raster's edges and next to\n" \
     "                       nodata, as gdaldem -compute_edges\n"             \
     "  -b, --band N         the DEM's band (1)\n"                            \
     "      --type T         output sample type\n"
+#define TERRAIN_GDALDEM_HELP                                                 \
+    "\ngdaldem's spellings work too: -compute_edges -alg -b -q -of GTiff\n" \
+    "-co NAME=VALUE, and those of the options above (-az -alt -p ...).\n"
 
 const cli_command cli_cmd_slope = {
     "slope",
@@ -33,7 +41,8 @@ const cli_command cli_cmd_slope = {
     "Options:\n"
     "  -p, --percent        percent (100 * rise / run) instead of degrees\n"
     "  -s, --scale S        horizontal units per vertical unit (1)\n"
-    TERRAIN_COMMON_HELP CLI_OUTPUT_HELP CLI_COMMON_HELP,
+    TERRAIN_ALG_HELP TERRAIN_COMMON_HELP CLI_OUTPUT_HELP CLI_COMMON_HELP
+    TERRAIN_GDALDEM_HELP,
     run_slope,
 };
 
@@ -49,7 +58,8 @@ const cli_command cli_cmd_aspect = {
     "      --trigonometric  0 east, counter-clockwise\n"
     "      --zero-for-flat  0 for flat cells; the output then has no nodata\n"
     "                       (nodata pixels are 0 too, as gdaldem)\n"
-    TERRAIN_COMMON_HELP CLI_OUTPUT_HELP CLI_COMMON_HELP,
+    TERRAIN_ALG_HELP TERRAIN_COMMON_HELP CLI_OUTPUT_HELP CLI_COMMON_HELP
+    TERRAIN_GDALDEM_HELP,
     run_aspect,
 };
 
@@ -68,8 +78,59 @@ const cli_command cli_cmd_hillshade = {
     "      --altitude A     sun height above the horizon, degrees (45)\n"
     "      --multidirectional  blend of suns at 225, 270, 315 and 360\n"
     "      --combined       shading combined with slope\n"
-    TERRAIN_COMMON_HELP CLI_OUTPUT_HELP CLI_COMMON_HELP,
+    "      --igor           Igor's shading: slope darkened by facing away\n"
+    "                       from --azimuth, no sun elevation (0..255)\n"
+    TERRAIN_ALG_HELP TERRAIN_COMMON_HELP CLI_OUTPUT_HELP CLI_COMMON_HELP
+    TERRAIN_GDALDEM_HELP,
     run_hillshade,
+};
+
+const cli_command cli_cmd_tri = {
+    "tri",
+    "terrain ruggedness index of a DEM (as gdaldem TRI)",
+    "Usage: raster-tool tri [OPTIONS] DEM OUT\n"
+    "\n"
+    "Terrain ruggedness index as float32, nodata -9999, in the DEM's\n"
+    "vertical units: by default (Riley) the square root of the sum of the\n"
+    "squared differences between a cell and its 8 neighbours; with\n"
+    "--alg wilson their mean absolute difference. The outer ring of pixels,\n"
+    "and every pixel whose 3x3 window touches nodata, are nodata unless\n"
+    "--compute-edges.\n"
+    "\n"
+    "Options:\n"
+    "      --alg A          riley (default, terrestrial) or wilson\n"
+    "                       (bathymetry)\n"
+    TERRAIN_COMMON_HELP CLI_OUTPUT_HELP CLI_COMMON_HELP TERRAIN_GDALDEM_HELP,
+    run_tri,
+};
+
+const cli_command cli_cmd_tpi = {
+    "tpi",
+    "topographic position index of a DEM (as gdaldem TPI)",
+    "Usage: raster-tool tpi [OPTIONS] DEM OUT\n"
+    "\n"
+    "Topographic position index as float32, nodata -9999: a cell minus the\n"
+    "mean of its 8 neighbours (positive on ridges, negative in valleys).\n"
+    "The outer ring of pixels, and every pixel whose 3x3 window touches\n"
+    "nodata, are nodata unless --compute-edges.\n"
+    "\n"
+    "Options:\n"
+    TERRAIN_COMMON_HELP CLI_OUTPUT_HELP CLI_COMMON_HELP TERRAIN_GDALDEM_HELP,
+    run_tpi,
+};
+
+const cli_command cli_cmd_roughness = {
+    "roughness",
+    "roughness of a DEM: largest difference in 3x3 (as gdaldem roughness)",
+    "Usage: raster-tool roughness [OPTIONS] DEM OUT\n"
+    "\n"
+    "Roughness as float32, nodata -9999: the largest minus the smallest\n"
+    "elevation of each 3x3 window. The outer ring of pixels, and every pixel\n"
+    "whose 3x3 window touches nodata, are nodata unless --compute-edges.\n"
+    "\n"
+    "Options:\n"
+    TERRAIN_COMMON_HELP CLI_OUTPUT_HELP CLI_COMMON_HELP TERRAIN_GDALDEM_HELP,
+    run_roughness,
 };
 
 enum {
@@ -81,6 +142,7 @@ enum {
     OPT_ALT,
     OPT_MULTI,
     OPT_COMBINED,
+    OPT_IGOR,
     OPT_TYPE,
 };
 
@@ -101,6 +163,7 @@ static int run_terrain(const cli_command *cmd, tes_terrain_kind kind,
         { "altitude", required_argument, NULL, OPT_ALT },
         { "multidirectional", no_argument, NULL, OPT_MULTI },
         { "combined", no_argument, NULL, OPT_COMBINED },
+        { "igor", no_argument, NULL, OPT_IGOR },
         CLI_OUTPUT_LONGOPTS,
         CLI_COMMON_LONGOPTS,
         { NULL, 0, NULL, 0 },
@@ -111,22 +174,41 @@ static int run_terrain(const cli_command *cmd, tes_terrain_kind kind,
     o.kind = kind;
     tes_sample_type type = TES_TYPE_NONE;
     long band = 1;
-    int opt;
+    int opt, longi = -1;
     optind = 1;
     const char *shorts = kind == TES_TERRAIN_SLOPE       ? "j:b:ps:"
                          : kind == TES_TERRAIN_HILLSHADE ? "j:b:s:z:"
                                                          : "j:b:";
-    while ((opt = getopt_long(argc, argv, shorts, longopts, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, shorts, longopts, &longi)) != -1) {
         bool ok = true, applies = true;
+        char name[40];
+        if (longi >= 0)
+            snprintf(name, sizeof name, "--%s", longopts[longi].name);
+        else
+            snprintf(name, sizeof name, "-%c", opt);
+        longi = -1;
         switch (opt) {
         case OPT_ALG:
-            if (strcasecmp(optarg, "horn") == 0)
+            /* gdaldem's -alg: Horn or ZevenbergenThorne for the gradient
+             * kinds, Riley or Wilson for TRI, nothing for TPI and
+             * roughness */
+            applies = kind != TES_TERRAIN_TPI &&
+                      kind != TES_TERRAIN_ROUGHNESS;
+            if (kind == TES_TERRAIN_TRI) {
+                if (strcasecmp(optarg, "riley") == 0)
+                    o.tri_alg = TES_TRI_RILEY;
+                else if (strcasecmp(optarg, "wilson") == 0)
+                    o.tri_alg = TES_TRI_WILSON;
+                else
+                    ok = false;
+            } else if (strcasecmp(optarg, "horn") == 0) {
                 o.zt = false;
-            else if (strcasecmp(optarg, "zt") == 0 ||
-                     strcasecmp(optarg, "ZevenbergenThorne") == 0)
+            } else if (strcasecmp(optarg, "zt") == 0 ||
+                       strcasecmp(optarg, "ZevenbergenThorne") == 0) {
                 o.zt = true;
-            else
+            } else {
                 ok = false;
+            }
             break;
         case OPT_EDGES: o.compute_edges = true; break;
         case 'b': ok = cli_parse_long(optarg, 1, 65535, &band) == 0; break;
@@ -167,6 +249,10 @@ static int run_terrain(const cli_command *cmd, tes_terrain_kind kind,
             applies = kind == TES_TERRAIN_HILLSHADE;
             o.combined = true;
             break;
+        case OPT_IGOR:
+            applies = kind == TES_TERRAIN_HILLSHADE;
+            o.igor = 1;
+            break;
         default: {
             bool done;
             int rc = cli_common_option(cmd, &c, opt, optarg, &done);
@@ -178,14 +264,14 @@ static int run_terrain(const cli_command *cmd, tes_terrain_kind kind,
         }
         }
         if (!applies)
-            return cli_usage(cmd, "option %s is not for %s",
-                             argv[optind - 1], cmd->name);
+            return cli_usage(cmd, "option %s is not for %s", name,
+                             cmd->name);
         if (!ok)
             return cli_usage(cmd, "invalid value '%s'", optarg);
     }
-    if (o.multidirectional && o.combined)
-        return cli_usage(cmd, "--multidirectional and --combined exclude "
-                              "each other");
+    if (o.multidirectional + o.combined + (o.igor != 0) > 1)
+        return cli_usage(cmd, "--multidirectional, --combined and --igor "
+                              "exclude each other");
     if (argc - optind != 2)
         return cli_usage(cmd, argc - optind < 2 ? "needs DEM and OUT"
                                                 : "too many arguments");
@@ -237,4 +323,19 @@ static int run_aspect(int argc, char **argv)
 static int run_hillshade(int argc, char **argv)
 {
     return run_terrain(&cli_cmd_hillshade, TES_TERRAIN_HILLSHADE, argc, argv);
+}
+
+static int run_tri(int argc, char **argv)
+{
+    return run_terrain(&cli_cmd_tri, TES_TERRAIN_TRI, argc, argv);
+}
+
+static int run_tpi(int argc, char **argv)
+{
+    return run_terrain(&cli_cmd_tpi, TES_TERRAIN_TPI, argc, argv);
+}
+
+static int run_roughness(int argc, char **argv)
+{
+    return run_terrain(&cli_cmd_roughness, TES_TERRAIN_ROUGHNESS, argc, argv);
 }

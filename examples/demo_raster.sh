@@ -1,9 +1,11 @@
 #!/bin/sh
 # The raster part of `make demo`: makes an 8192 x 8192 synthetic DEM with
 # raster-tool synth, copies it with raster-tool convert, shades it, computes
-# its slope and statistics, and prints the time and peak memory of each
-# (GNU time -v). TES_BUILD names the build folder; the files go to
-# $TES_DEMO_DIR (default $TES_BUILD/demo).
+# its slope, ruggedness, colour relief and statistics, prints the time and
+# peak memory of each (GNU time -v), and draws PNG previews of the
+# hillshade, the slope and the colour relief shaded by the hillshade.
+# TES_BUILD names the build folder; the files go to $TES_DEMO_DIR (default
+# $TES_BUILD/demo).
 set -eu
 B=${TES_BUILD:-build}
 TOOL="$B/raster-tool"
@@ -45,8 +47,22 @@ measure "hillshade" \
     "$TOOL" hillshade --quiet --overwrite "$OUT/dem.tif" "$OUT/hillshade.tif"
 measure "slope (degrees)" \
     "$TOOL" slope --quiet --overwrite "$OUT/dem.tif" "$OUT/slope.tif"
+measure "TRI (Riley)" \
+    "$TOOL" tri --quiet --overwrite "$OUT/dem.tif" "$OUT/tri.tif"
+measure "color-relief (percentages)" \
+    "$TOOL" color-relief --quiet --overwrite --alpha "$OUT/dem.tif" \
+    examples/terrain-colors.txt "$OUT/relief.tif"
 measure "stats" "$TOOL" stats "$OUT/dem.tif"
 "$TOOL" info "$OUT/dem.tif" | sed 's/^/   /'
 echo "   statistics of the DEM:"
 "$TOOL" stats "$OUT/dem.tif" | sed 's/^/   /'
+measure "quicklook hillshade.png" \
+    "$TOOL" quicklook --quiet --overwrite "$OUT/hillshade.tif" "$OUT/hillshade.png"
+measure "quicklook slope.png" \
+    "$TOOL" quicklook --quiet --overwrite "$OUT/slope.tif" "$OUT/slope.png"
+measure "quicklook relief.png (shaded)" \
+    "$TOOL" quicklook --quiet --overwrite --multiply "$OUT/hillshade.tif" \
+    "$OUT/relief.tif" "$OUT/relief.png"
 echo "   files: $OUT/dem.tif $OUT/dem_zstd.tif $OUT/dem_i16.tif $OUT/hillshade.tif $OUT/slope.tif"
+echo "          $OUT/tri.tif $OUT/relief.tif"
+echo "   previews: $OUT/hillshade.png $OUT/slope.png $OUT/relief.png"

@@ -616,6 +616,61 @@ TES_API int tes_pool_lend(tes_pool *pool, tes_future *until, long max_ms);
 /* The trace path pool records to, or NULL when it does not trace. */
 TES_API const char *tes_pool_trace_path(const tes_pool *pool);
 
+/*
+ * Spans of a program's own in the trace (since issue 14), so that a
+ * timeline says what each task was doing: a task names its span
+ * ("tile 12 (3,0)"), nests spans of its stages in it ("decode", "kernel
+ * slope"), a thread outside the pool gets a track of its own for its
+ * waits, counters draw a value over time, and numbers go in the file's
+ * metadata. Every call takes a NULL track and then does nothing, which is
+ * what tes_trace_self and tes_trace_track_open give when the pool does not
+ * trace: a program calls them unconditionally at the cost of a branch
+ * (format its names only when tracing, see tes_pool_trace_path). Names are
+ * formatted and copied (TES_TRACE_NAME_MAX - 1 bytes kept). Spans on one
+ * track end in the reverse order they began, before the task (on a
+ * worker's track) or the run (on an opened one) ends.
+ */
+typedef struct tes_trace_track tes_trace_track; /* opaque */
+
+#define TES_TRACE_NAME_MAX 64
+
+/* The calling thread's own track when it is a worker (or lent thread) of a
+ * pool that traces; NULL otherwise. Its spans nest in the task it runs. */
+TES_API tes_trace_track *tes_trace_self(void);
+
+/* A new track named name in pool's trace, for a thread that is not one of
+ * its workers (one thread at a time); NULL when pool does not trace or out
+ * of memory. It belongs to pool and lives until tes_pool_destroy, which
+ * must not run while the track is used. Any thread. */
+TES_API tes_trace_track *tes_trace_track_open(tes_pool *pool,
+                                              const char *name);
+
+/* Begins a span named by the printf-style fmt on track. */
+TES_API void tes_trace_begin(tes_trace_track *track, const char *fmt, ...)
+    TES_PRINTF(2, 3);
+
+/* Ends track's innermost open span. */
+TES_API void tes_trace_end(tes_trace_track *track);
+
+/* Ends it and names it anew: for a name known only at its end ("decode
+ * (hit)"). */
+TES_API void tes_trace_end_as(tes_trace_track *track, const char *fmt, ...)
+    TES_PRINTF(2, 3);
+
+/* Inside a task of a pool that traces: names the running task's span (the
+ * innermost open span of the worker's track: call it before beginning
+ * spans of your own). Elsewhere nothing. */
+TES_API void tes_trace_name_task(const char *fmt, ...) TES_PRINTF(1, 2);
+
+/* A sample of counter name on track (Chrome's "C" events: a graph of the
+ * value over time). */
+TES_API void tes_trace_counter(tes_trace_track *track, const char *name,
+                               double value);
+
+/* Adds value to the number key in the trace's metadata ("otherData"),
+ * which starts at 0; nothing when pool does not trace. Any thread. */
+TES_API void tes_trace_add(tes_pool *pool, const char *key, double value);
+
 #ifdef __cplusplus
 }
 #endif

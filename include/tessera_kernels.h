@@ -63,15 +63,29 @@ TES_API int tes_kernel_output_format(const tes_kernel *k,
                                      tes_sample_type *type, int *bands);
 
 /* ------------------------------------------------------------------------
- * Terrain: slope, aspect, hillshade with gdaldem's formulas and conventions
+ * Terrain: slope, aspect, hillshade, TRI, TPI and roughness with gdaldem's
+ * formulas and conventions
  * ------------------------------------------------------------------------ */
 
 typedef enum tes_terrain_kind {
     TES_TERRAIN_SLOPE = 0,
     TES_TERRAIN_ASPECT = 1,
-    TES_TERRAIN_HILLSHADE = 2
+    TES_TERRAIN_HILLSHADE = 2,
+    /* Since issue 14: */
+    TES_TERRAIN_TRI = 3,       /* terrain ruggedness index */
+    TES_TERRAIN_TPI = 4,       /* topographic position index */
+    TES_TERRAIN_ROUGHNESS = 5  /* largest difference in the 3x3 window */
     /* new kinds are appended; values never change */
 } tes_terrain_kind;
+
+/* The TRI formula (gdaldem TRI -alg). */
+typedef enum tes_tri_alg {
+    TES_TRI_RILEY = 0,  /* sqrt of the sum of the 8 squared differences to
+                           the centre (Riley et al. 1999; gdaldem's default,
+                           for terrestrial DEMs) */
+    TES_TRI_WILSON = 1  /* mean of the 8 absolute differences (Wilson et
+                           al. 2007, for bathymetry) */
+} tes_tri_alg;
 
 /*
  * START FROM TES_TERRAIN_OPTIONS_INIT: a zeroed struct is NOT the defaults
@@ -95,34 +109,132 @@ typedef struct tes_terrain_options {
     bool multidirectional; /* hillshade from 225, 270, 315 and 360 */
     bool combined;         /* hillshade combined with slope */
     int band;              /* 0-based band of the input to use */
-    int reserved_int[8];   /* zero: room for later options */
+    /* Since issue 14 (they took reserved fields, so the layout holds): */
+    int tri_alg;           /* TRI: a tes_tri_alg (0: Riley) */
+    int igor;              /* hillshade: nonzero for Igor's (gdaldem -igor):
+                              no sun elevation, slope times the facing */
+    int reserved_int[6];   /* zero: room for later options */
     double reserved_dbl[4];
 } tes_terrain_options;
 
 /* gdaldem's defaults: slope, Horn, scale 1, z 1, sun at 315 and 45 degrees,
- * pixel sizes 1 and -1, band 0. */
+ * pixel sizes 1 and -1, band 0, TRI after Riley. */
 #define TES_TERRAIN_OPTIONS_INIT                                             \
     { .kind = TES_TERRAIN_SLOPE, .zt = false, .ewres = 1.0, .nsres = -1.0,   \
       .scale = 1.0, .z = 1.0, .azimuth = 315.0, .altitude = 45.0,            \
       .percent = false, .trigonometric = false, .zero_for_flat = false,      \
       .compute_edges = false, .multidirectional = false, .combined = false,  \
-      .band = 0 }
+      .band = 0, .tri_alg = TES_TRI_RILEY, .igor = 0 }
 
 /*
  * Slope (float32 degrees or percent, nodata -9999), aspect (float32
  * degrees, nodata -9999; with zero_for_flat 0 for flat cells and no
- * nodata) or hillshade (uint8 1..255, nodata 0): halo 1, one input (band
- * o->band of it), one output band; the output nodata is in
- * k->out_nodata_mode / k->out_nodata. Returns 0, or -EINVAL (NULL k or o,
- * zero or non-finite pixel sizes, scale <= 0, non-finite z, azimuth or
- * altitude, a negative band, an unknown kind, multidirectional together
- * with combined, reserved fields not zero) or -ENOMEM.
+ * nodata), hillshade (uint8 1..255, nodata 0; Igor's 0..255), TRI, TPI
+ * or roughness (float32 in elevation units, nodata -9999): halo 1, one
+ * input (band o->band of it), one output band; the output nodata is in
+ * k->out_nodata_mode / k->out_nodata. Every kind has gdaldem's rules for
+ * the outer ring and for windows that touch nodata (compute_edges).
+ * Values are computed in double precision from the input's samples (gdaldem
+ * reads float32 and sums TRI, TPI and roughness in float32: the two differ
+ * by that rounding, see tessera_kernels(3)). TRI, TPI and roughness
+ * ignore the pixel sizes, scale, z and the sun.
+ * Returns 0, or -EINVAL (NULL k or o, zero or non-finite pixel sizes,
+ * scale <= 0, non-finite z, azimuth or altitude, a negative band, an
+ * unknown kind or tri_alg, more than one of multidirectional, combined
+ * and igor, reserved fields not zero) or -ENOMEM.
  * tes_kernel_terrain_err says which in err.
  */
 TES_API int tes_kernel_terrain(tes_kernel *k, const tes_terrain_options *o);
 TES_API int tes_kernel_terrain_err(tes_kernel *k,
                                    const tes_terrain_options *o,
                                    tes_raster_error *err);
+
+/* ------------------------------------------------------------------------
+ * Colour relief: gdaldem color-relief's colour file and lookup
+ * ------------------------------------------------------------------------ */
+
+/* How a value between two entries of the colour file gets its colour. */
+typedef enum tes_color_mode {
+    TES_COLOR_INTERPOLATE = 0, /* linear between the two (gdaldem's default) */
+    TES_COLOR_EXACT = 1,       /* an entry's own value only; others are
+                                  0,0,0,0 (-exact_color_entry) */
+    TES_COLOR_NEAREST = 2      /* the nearer entry (-nearest_color_entry) */
+} tes_color_mode;
+
+typedef struct tes_color_relief_options {
+    tes_color_mode mode;
+    bool alpha;             /* four bands, the fourth the entries' alpha */
+    int band;               /* 0-based band of the input to colour */
+    /* The band's nodata: what "nv" (and a .cpt's N) lines stand for. Without
+     * it those lines are ignored, as gdaldem ignores them. */
+    bool has_nodata;
+    double nodata;
+    /* The band's minimum and maximum (over valid pixels): what "N%" lines
+     * are relative to; a file with percentages needs them (take them in a
+     * first pass with tes_kernel_stats). */
+    bool has_range;
+    double min, max;
+    /* The input's sample type when known: for 8- and 16-bit integers the
+     * constructor tabulates every value once (a 256 KiB table for 16 bits)
+     * and tiles look colours up; TES_TYPE_NONE is fine. */
+    tes_sample_type in_type;
+    int reserved_int[8];    /* zero */
+    double reserved_dbl[4];
+} tes_color_relief_options;
+
+#define TES_COLOR_RELIEF_OPTIONS_INIT                                        \
+    { .mode = TES_COLOR_INTERPOLATE, .alpha = false, .band = 0,              \
+      .has_nodata = false, .nodata = 0.0, .has_range = false, .min = 0.0,    \
+      .max = 0.0, .in_type = TES_TYPE_NONE }
+
+/* What a colour file holds, from tes_color_file_scan. */
+typedef struct tes_color_file_info {
+    int lines;          /* lines read */
+    int entries;        /* colour entries (nv and N lines included) */
+    bool percent;       /* some values are N% (needs the band's range) */
+    bool nodata_entry;  /* an nv (or .cpt N) line */
+    bool gmt;           /* a GMT .cpt file (# COLOR_MODEL = RGB) */
+} tes_color_file_info;
+
+/*
+ * The colour file's text as gdaldem reads it: lines "VALUE R G B [A]" or
+ * "VALUE NAME [A]" with fields split at spaces, tabs, commas or colons;
+ * VALUE a number, "N%" (of the band's range) or "nv" (nodata); NAME one of
+ * gdaldem's named colours (white black red green blue yellow magenta cyan
+ * aqua grey gray orange brown purple violet indigo); A 255 when absent;
+ * lines starting with '#' or '/' are comments. A "# COLOR_MODEL = RGB"
+ * line makes it a GMT .cpt: "Z0 R G B Z1 R G B" segments and "B|F|N R G
+ * B" lines (only N, nodata, is used). Where gdaldem would silently misread
+ * a line (a field that is not a number, a component outside 0..255, a
+ * value without a colour, an unknown .cpt line) this refuses it.
+ * Checks the text and fills info (when not NULL). Returns 0, or -EINVAL
+ * with err ("colors: line 3: unknown colour 'reed'"; "colors: no colour
+ * entries") or -ENOMEM.
+ */
+TES_API int tes_color_file_scan(const char *text, tes_color_file_info *info,
+                                tes_raster_error *err);
+
+/*
+ * A kernel that colours band o->band of its one input by the colour file
+ * text (copied): uint8 RGB, or RGBA with o->alpha, no nodata, halo 0. The
+ * colours are gdaldem 3.6's byte for byte: its sorting, its treatment of
+ * repeated values and of entries beside nodata, its rounding, values read
+ * as float32 unless they are 8- or 16-bit integers; except that
+ * TES_COLOR_EXACT matches every entry (gdaldem 3.6 matched only the
+ * lowest, a bug later GDAL releases fixed). Returns 0, or with err:
+ * -EINVAL (a line tes_color_file_scan refuses, a percentage without
+ * o->has_range, no entry left, an unknown mode, a negative band, reserved
+ * fields not zero, NULL k, colors or o) or -ENOMEM.
+ */
+TES_API int tes_kernel_color_relief(tes_kernel *k, const char *colors,
+                                    const tes_color_relief_options *o,
+                                    tes_raster_error *err);
+
+/* The colour k gives value (rgba[3] is 255 without alpha entries): for
+ * tests and legends. Returns 0, or -EINVAL when k is not a colour relief
+ * kernel. */
+TES_API int tes_color_relief_rgba(const tes_kernel *k, double value,
+                                  unsigned char rgba[4]);
 
 /* ------------------------------------------------------------------------
  * Band math: the expression language of raster-tool calc

@@ -448,12 +448,15 @@ typedef struct tes_pipeline_options {
      * file (done = 1..total). Nonzero stops the run with -ECANCELED. */
     int (*progress)(uint64_t done, uint64_t total, void *ctx);
     void *progress_ctx;
+    /* One process's share of a run spread over several (see 5. below);
+     * NULL: this process runs every tile. */
+    const struct tes_pipeline_dist *dist;
 } tes_pipeline_options;
 
 /* All zeros: a zeroed tes_pipeline_options is the defaults too. */
 #define TES_PIPELINE_OPTIONS_INIT                                            \
     { .width = 0, .height = 0, .cache_bytes = 0, .max_in_flight = 0,         \
-      .progress = NULL, .progress_ctx = NULL }
+      .progress = NULL, .progress_ctx = NULL, .dist = NULL }
 
 /*
  * Runs kernel k over the output tile grid on pool.
@@ -483,6 +486,11 @@ typedef struct tes_pipeline_options {
  * ("OUT: tile 12: slope: ..." or "IN: tile 3: ..."). An out_path
  * that names one of the inputs (same inode) is refused with -EINVAL.
  *
+ * With opts->dist (see 5. below) this process runs only its share of the
+ * tiles: a process that is not the writer creates no file (out_path then
+ * only names the output in messages) and gets the result from the dist's
+ * end.
+ *
  * The output's nodata: out_opts->nodata_mode, or, when that is
  * TES_NODATA_INHERIT, the kernel's out_nodata_mode (see tes_kernel).
  *
@@ -500,7 +508,8 @@ typedef struct tes_pipeline_options {
  *                  neither tile nor reduce), an output for a pure
  *                  reduction, NULL result for a reduction, inputs of
  *                  different sizes, no output size for a generator, bad
- *                  create options, or out_path naming an input;
+ *                  create options, out_path naming an input, or a dist
+ *                  without all its callbacks;
  *   -EEXIST        out_path exists and out_opts->overwrite is false;
  *   -ENOMEM        out of memory;
  *   -ECANCELED     the progress callback asked to stop;
@@ -517,6 +526,84 @@ TES_API int tes_raster_run(tes_pool *pool, const tes_kernel *k,
                            const tes_raster_create_options *out_opts,
                            void *result, const tes_pipeline_options *opts,
                            tes_raster_error *err);
+
+/* ------------------------------------------------------------------------
+ * 5. Distributed runs
+ * ------------------------------------------------------------------------
+ *
+ * One run of tes_raster_run spread over several processes that see the same
+ * input files (a cluster with a shared filesystem): each process calls
+ * tes_raster_run with the same kernel, inputs and options, and a
+ * tes_pipeline_dist whose callbacks carry tiles between them. Exactly one
+ * process is the writer: it creates the output, writes every tile in the
+ * order a run on one machine does, and folds every tile's reduction partial
+ * in tile order, so the file's bytes and the result are those of a run on
+ * one machine whatever the number of processes. The others compute their
+ * own tiles and hand them over with put. libtessera_mpi is one transport
+ * (tessera_mpi(3)); these callbacks are what any other needs.
+ *
+ * Callback roles: every callback runs on the thread that called
+ * tes_raster_run, one at a time. Partials move as plain bytes, so a
+ * reducing kernel's partial may hold no pointers.
+ */
+
+/* What every process of a distributed run derives alike from the same
+ * arguments (a transport may compare them across processes). */
+typedef struct tes_dist_layout {
+    int64_t width, height;      /* the output raster */
+    int tile_width, tile_height;
+    int64_t tiles;              /* tiles in the grid, row-major */
+    int64_t tiles_across;
+    int chunks;                 /* TIFF tiles per output tile: 1, or the
+                                   bands for planar output; 0 when the run
+                                   writes no file */
+    size_t tile_bytes;          /* one output tile uncompressed, every
+                                   band; 0 when the run writes no file */
+    size_t partial_size;        /* 0 unless the kernel reduces */
+    tes_sample_type out_type;
+    int out_bands;
+    int n_inputs;
+} tes_dist_layout;
+
+/* The compressed bytes of one output tile: n chunks (TIFF tiles), chunk i
+ * size[i] bytes at data[i]. */
+typedef struct tes_tile_bytes {
+    int n;
+    const uint8_t *const *data;
+    const size_t *size;
+} tes_tile_bytes;
+
+typedef struct tes_pipeline_dist {
+    bool writer;            /* this process writes and folds */
+    /* First, once: the run's layout. Set *lookahead to the number of local
+     * tiles that may wait, finished, beyond the usual max_in_flight (they
+     * keep only their compressed bytes). Nonzero ends the run (end is
+     * still called). */
+    int (*begin)(void *ctx, const tes_dist_layout *layout, int *lookahead,
+                 tes_raster_error *err);
+    /* Whether this process computes tile t; a pure function of t, the
+     * same on every process for a given layout. */
+    bool (*owns)(void *ctx, int64_t t);
+    /* Not the writer: local tile t is finished, in tile order. bytes is
+     * NULL when the run writes no file, partial NULL when it does not
+     * reduce; both live until put returns. */
+    int (*put)(void *ctx, int64_t t, const tes_tile_bytes *bytes,
+               const void *partial, tes_raster_error *err);
+    /* The writer: tile t, computed elsewhere, in tile order: set *bytes
+     * (layout.chunks chunks, alive until the next get or end) when the run
+     * writes, and copy the tile's partial_size bytes to partial when it
+     * reduces. */
+    int (*get)(void *ctx, int64_t t, tes_tile_bytes *bytes, void *partial,
+               tes_raster_error *err);
+    /* Last, always once begin was called: rc is this process's outcome
+     * (0, or a code with err filled); the writer calls it after the output
+     * is renamed into place or removed. Returns the run's outcome, which
+     * tes_raster_run returns: a failure elsewhere turns 0 into a code (with
+     * err). On success a process that is not the writer gets the combined
+     * reduction in result (partial_size bytes). */
+    int (*end)(void *ctx, int rc, void *result, tes_raster_error *err);
+    void *ctx;
+} tes_pipeline_dist;
 
 /* Convenience: writes one in-memory tile (x0 = y0 = 0, the whole raster)
  * to path through the same encoder and atomic writer. For tests, small

@@ -29,11 +29,12 @@ typedef struct tes_terrain_state {
     double sin_alt, sin_alt254, cos_az_alt_z, sin_az_alt_z;
     double cos_az_alt_z254, sin_az_alt_z254;
     double md_sin127, md_cos127, md_cos225_127;
+    double igor_light;       /* Igor: 3 pi / 2 - azimuth, in [0, 2 pi) */
     float out_nodata;        /* value written for nodata (and flat aspect) */
 } tes_terrain_state;
 
-/* Fills k: halo 1, one input, one output band, float32 (slope, aspect) or
- * uint8 (hillshade), and the output's nodata. */
+/* Fills k: halo 1, one input, one output band, float32 (slope, aspect,
+ * TRI, TPI, roughness) or uint8 (hillshade), and the output's nodata. */
 int tes__kernel_terrain(tes_kernel *k, tes_terrain_state *st,
                         const tes_terrain_options *o);
 /* The value for one 3x3 window w (row-major, no nodata in it), as the
@@ -129,6 +130,32 @@ int tes__kernel_stats(tes_kernel *k, tes_stats_state *st, int bands,
                       int bins, double lo, double hi);
 /* Combines b into a (Chan et al.): exact for counts, min, max. */
 void tes__stats_merge(tes_band_stats *a, const tes_band_stats *b);
+
+/* ---- colour relief ------------------------------------------------------- */
+
+typedef struct tes__color_entry {
+    double value;
+    int rgba[4];
+    int order;               /* place in the file, for a stable sort */
+} tes__color_entry;
+
+/* Between two entries: what interpolating there needs. */
+typedef struct tes__color_span {
+    double lo, width;        /* the lower entry's value; upper minus lower */
+    double base[4], step[4]; /* 0.45 + lower's component; upper - lower */
+} tes__color_span;
+
+typedef struct tes_color_relief_state {
+    tes__color_entry *e;     /* sorted, processed as gdaldem does */
+    int n;
+    tes__color_span *span;   /* n + 1; span i between entries i - 1, i */
+    tes_color_mode mode;
+    int band;
+    bool alpha;
+    unsigned char *lut;      /* NULL, or rgba of lut_n integer samples */
+    int lut_lo, lut_n;       /* from lut_lo */
+    tes_sample_type lut_type; /* the input type the table is for */
+} tes_color_relief_state;
 
 /* ---- shared by the public constructors (kernel_common.c) ---------------- */
 

@@ -1,7 +1,9 @@
 /*
- * terrain.c — slope, aspect and hillshade over 3x3 windows with gdaldem's
- * formulas and conventions (Horn or Zevenbergen-Thorne gradients, nodata
- * and --compute-edges rules, output nodata), computed in double precision.
+ * terrain.c — slope, aspect, hillshade (Lambert, multidirectional,
+ * combined, Igor's), TRI, TPI and roughness over 3x3 windows with
+ * gdaldem's formulas and conventions (Horn or Zevenbergen-Thorne
+ * gradients, nodata and --compute-edges rules, output nodata), computed
+ * in double precision.
  */
 #include <float.h>
 #include <math.h>
@@ -162,6 +164,31 @@ static inline float shade_combined_of(const tes_terrain_state *s, double hx,
     return c <= 0 ? 1.0f : (float)(1.0 + 254.0 * c);
 }
 
+/* Igor's hillshade (gdaldem -igor, after Igor Ivanov via QGIS): darker
+ * with slope, the more so the more the cell faces away from the light;
+ * no sun elevation. 255 (1 - slope/90 * (1 - |aspect - light| / pi)),
+ * from the slope's tangent t (before its atan). */
+TES_INLINE float igor_from(const tes_terrain_state *s, double t, double hx,
+                           double hy)
+{
+    double slope_deg = atan_pos(t) * DEG;
+    /* gdaldem: atan2 of the unscaled gradient in its own convention, then
+     * fmod to [0, 2 pi), which for (-pi, pi] adds 2 pi to the negatives */
+    double aspect = atan2_fast(hy, hx);
+    aspect = aspect < 0 ? aspect + 2 * M_PI : aspect;
+    double d = fabs(aspect - s->igor_light);
+    d = d > M_PI ? 2 * M_PI - d : d;
+    double shadowness = 1.0 - slope_deg / 90 * (1 - d / M_PI);
+    return (float)(255.0 * shadowness);
+}
+
+TES_INLINE float shade_igor_of(const tes_terrain_state *s, double hx,
+                               double hy)
+{
+    double x = hx * s->inv_ew, y = hy * s->inv_ns;
+    return igor_from(s, sqrt(x * x + y * y) * s->zf, hx, hy);
+}
+
 static float value_of(const tes_terrain_state *s, double hx, double hy)
 {
     switch (s->o.kind) {
@@ -172,12 +199,122 @@ static float value_of(const tes_terrain_state *s, double hx, double hy)
             return shade_multi_of(s, hx, hy);
         if (s->o.combined)
             return shade_combined_of(s, hx, hy);
+        if (s->o.igor)
+            return shade_igor_of(s, hx, hy);
         return shade_of(s, hx, hy);
     }
 }
 
+static void sqrt_row(double *v, int n);
+
+/* ---- TRI, TPI, roughness: functions of the whole window ------------------
+ * Written over the window's columns a (left), b (centre), c (right) of
+ * rows 0..2 so that the same inline code serves one window and a whole
+ * row; the sums run in the order of gdaldem's (0 1 2 3 5 6 7 8). */
+
+static inline bool window_kind(tes_terrain_kind k)
+{
+    return k == TES_TERRAIN_TRI || k == TES_TERRAIN_TPI ||
+           k == TES_TERRAIN_ROUGHNESS;
+}
+
+TES_INLINE double tri_riley(double w0, double w1, double w2, double w3,
+                            double w4, double w5, double w6, double w7,
+                            double w8)
+{
+    double d0 = w0 - w4, d1 = w1 - w4, d2 = w2 - w4, d3 = w3 - w4;
+    double d5 = w5 - w4, d6 = w6 - w4, d7 = w7 - w4, d8 = w8 - w4;
+    return d0 * d0 + d1 * d1 + d2 * d2 + d3 * d3 + d5 * d5 + d6 * d6 +
+           d7 * d7 + d8 * d8; /* the caller takes the root */
+}
+
+TES_INLINE double tri_wilson(double w0, double w1, double w2, double w3,
+                             double w4, double w5, double w6, double w7,
+                             double w8)
+{
+    return (fabs(w0 - w4) + fabs(w1 - w4) + fabs(w2 - w4) + fabs(w3 - w4) +
+            fabs(w5 - w4) + fabs(w6 - w4) + fabs(w7 - w4) + fabs(w8 - w4)) *
+           0.125;
+}
+
+TES_INLINE double tpi(double w0, double w1, double w2, double w3, double w4,
+                      double w5, double w6, double w7, double w8)
+{
+    return w4 - (w0 + w1 + w2 + w3 + w5 + w6 + w7 + w8) * 0.125;
+}
+
+TES_INLINE double max2(double a, double b) { return a > b ? a : b; }
+TES_INLINE double min2(double a, double b) { return a < b ? a : b; }
+
+TES_INLINE double roughness(double w0, double w1, double w2, double w3,
+                            double w4, double w5, double w6, double w7,
+                            double w8)
+{
+    double hi = max2(max2(max2(w0, w1), max2(w2, w3)),
+                     max2(max2(w4, w5), max2(max2(w6, w7), w8)));
+    double lo = min2(min2(min2(w0, w1), min2(w2, w3)),
+                     min2(min2(w4, w5), min2(min2(w6, w7), w8)));
+    return hi - lo;
+}
+
+static float window_value(const tes_terrain_state *s, const double *w)
+{
+    switch (s->o.kind) {
+    case TES_TERRAIN_TRI:
+        if (s->o.tri_alg == TES_TRI_WILSON)
+            return (float)tri_wilson(w[0], w[1], w[2], w[3], w[4], w[5],
+                                     w[6], w[7], w[8]);
+        return (float)sqrt(tri_riley(w[0], w[1], w[2], w[3], w[4], w[5],
+                                     w[6], w[7], w[8]));
+    case TES_TERRAIN_TPI:
+        return (float)tpi(w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7],
+                          w[8]);
+    default:
+        return (float)roughness(w[0], w[1], w[2], w[3], w[4], w[5], w[6],
+                                w[7], w[8]);
+    }
+}
+
+/* Window kinds over output pixels [0, n) from three window rows. */
+#define WINDOW_ROW(NAME, FN)                                                 \
+    static void NAME(const double *restrict r0, const double *restrict r1,  \
+                     const double *restrict r2, int n, double *restrict v)   \
+    {                                                                        \
+        for (int x = 0; x < n; x++)                                          \
+            v[x] = FN(r0[x], r0[x + 1], r0[x + 2], r1[x], r1[x + 1],         \
+                      r1[x + 2], r2[x], r2[x + 1], r2[x + 2]);               \
+    }
+WINDOW_ROW(tri_riley_row, tri_riley)
+WINDOW_ROW(tri_wilson_row, tri_wilson)
+WINDOW_ROW(tpi_row, tpi)
+WINDOW_ROW(roughness_row, roughness)
+
+/* TRI, TPI or roughness of output pixels [0, n) from three window rows
+ * into out; v is scratch of n doubles (the other kinds' gradient row). */
+static void window_row(const tes_terrain_state *s, const double *r0,
+                       const double *r1, const double *r2, int n,
+                       double *v, float *out)
+{
+    switch (s->o.kind) {
+    case TES_TERRAIN_TRI:
+        if (s->o.tri_alg == TES_TRI_WILSON) {
+            tri_wilson_row(r0, r1, r2, n, v);
+        } else {
+            tri_riley_row(r0, r1, r2, n, v);
+            sqrt_row(v, n);
+        }
+        break;
+    case TES_TERRAIN_TPI: tpi_row(r0, r1, r2, n, v); break;
+    default: roughness_row(r0, r1, r2, n, v); break;
+    }
+    for (int x = 0; x < n; x++)
+        out[x] = (float)v[x];
+}
+
 double tes__terrain_value(const tes_terrain_state *s, const double w[9])
 {
+    if (window_kind(s->o.kind))
+        return window_value(s, w);
     double hx, hy;
     gradient(s, w, &hx, &hy);
     return value_of(s, hx, hy);
@@ -288,6 +425,26 @@ static void shade_row(const tes_terrain_state *s, const double *restrict hx,
 VALUE_ROW(shade_multi_row, shade_multi_of)
 VALUE_ROW(shade_combined_row, shade_combined_of)
 
+/* Igor's in the passes of slope_row: the squared gradient, its root, the
+ * rest; the operations of shade_igor_of. */
+static void shade_igor_row(const tes_terrain_state *s,
+                           const double *restrict hx,
+                           const double *restrict hy, int n,
+                           float *restrict out)
+{
+    double k[256];
+    for (int x0 = 0; x0 < n; x0 += 256) {
+        int m = n - x0 < 256 ? n - x0 : 256;
+        for (int i = 0; i < m; i++) {
+            double x = hx[x0 + i] * s->inv_ew, y = hy[x0 + i] * s->inv_ns;
+            k[i] = x * x + y * y;
+        }
+        sqrt_row(k, m);
+        for (int i = 0; i < m; i++)
+            out[x0 + i] = igor_from(s, k[i] * s->zf, hx[x0 + i], hy[x0 + i]);
+    }
+}
+
 static void value_row(const tes_terrain_state *s, const double *hx,
                       const double *hy, int n, float *out)
 {
@@ -299,6 +456,8 @@ static void value_row(const tes_terrain_state *s, const double *hx,
             shade_multi_row(s, hx, hy, n, out);
         else if (s->o.combined)
             shade_combined_row(s, hx, hy, n, out);
+        else if (s->o.igor)
+            shade_igor_row(s, hx, hy, n, out);
         else
             shade_row(s, hx, hy, n, out);
     }
@@ -437,7 +596,10 @@ static int terrain_tile(tes_tile_job *job)
             x_hi = x_lo;
         bool fast = Y > 0 && Y < RH - 1;
         bool holes = row_nd[0] || row_nd[1] || row_nd[2];
-        if (fast && x_hi > x_lo) {
+        if (fast && x_hi > x_lo && window_kind(s->o.kind)) {
+            window_row(s, r0 + x_lo, r1 + x_lo, r2 + x_lo, x_hi - x_lo, gx,
+                       orow + x_lo);
+        } else if (fast && x_hi > x_lo) {
             gradient_row(s, r0 + x_lo, r1 + x_lo, r2 + x_lo, x_hi - x_lo,
                          gx, gy);
             value_row(s, gx, gy, x_hi - x_lo, orow + x_lo);
@@ -487,10 +649,13 @@ static const char *terrain_refusal(const tes_terrain_options *o)
         return "terrain: z, azimuth and altitude must be finite";
     if (o->band < 0)
         return "terrain: band must be >= 0";
-    if ((unsigned)o->kind > TES_TERRAIN_HILLSHADE)
+    if ((unsigned)o->kind > TES_TERRAIN_ROUGHNESS)
         return "terrain: unknown kind";
-    if (o->multidirectional && o->combined)
-        return "terrain: multidirectional and combined exclude each other";
+    if ((unsigned)o->tri_alg > TES_TRI_WILSON)
+        return "terrain: unknown TRI algorithm";
+    if ((o->multidirectional != 0) + (o->combined != 0) + (o->igor != 0) > 1)
+        return "terrain: multidirectional, combined and igor exclude each "
+               "other";
     for (size_t i = 0; i < sizeof o->reserved_int / sizeof o->reserved_int[0];
          i++)
         if (o->reserved_int[i])
@@ -523,6 +688,11 @@ int tes__kernel_terrain(tes_kernel *k, tes_terrain_state *st,
     st->md_sin127 = 127.0 * sin(alt);
     st->md_cos127 = 127.0 * cos(alt) * st->zf;
     st->md_cos225_127 = 127.0 * cos(225 * RAD) * cos(alt) * st->zf;
+    /* Igor: the aspect (gdaldem's atan2 convention) facing the light, in
+     * [0, 2 pi) as gdaldem takes it (fmod) */
+    st->igor_light = fmod(M_PI * 3 / 2 - az, 2 * M_PI);
+    if (st->igor_light < 0)
+        st->igor_light += 2 * M_PI;
     if (o->kind == TES_TERRAIN_HILLSHADE)
         st->out_nodata = 0.0f;
     else if (o->kind == TES_TERRAIN_ASPECT && o->zero_for_flat)
@@ -531,7 +701,8 @@ int tes__kernel_terrain(tes_kernel *k, tes_terrain_state *st,
         st->out_nodata = -9999.0f;
 
     tes_kernel kk = TES_KERNEL_INIT;
-    static const char *const names[] = { "slope", "aspect", "hillshade" };
+    static const char *const names[] = { "slope", "aspect", "hillshade",
+                                         "TRI", "TPI", "roughness" };
     kk.name = names[o->kind];
     kk.halo = 1;
     kk.edge = TES_EDGE_REPLICATE;

@@ -60,7 +60,11 @@ struct tes__cache {
     } spare[SPARE_MAX];
     int n_spare;
     size_t spare_bytes;
+    tes__cache_counts counts;
 };
+
+/* Blocks this thread decoded (tes__cache_decoded_here). */
+static _Thread_local uint64_t decoded_here;
 
 int tes__cache_create(tes__cache **out, size_t limit)
 {
@@ -208,7 +212,8 @@ static void evict(tes__cache *c)
     }
 }
 
-static int load(tes_raster *r, tes__block *b, tes_raster_error *err)
+static int load(tes_raster *r, tes__block *b, uint64_t *bytes_in,
+                tes_raster_error *err)
 {
     if (!b->data)
         b->data = malloc(b->bytes);
@@ -219,6 +224,12 @@ static int load(tes_raster *r, tes__block *b, tes_raster_error *err)
     if (rc)
         return rc;
     rc = tes__raster_read_block(r, h, b->index, b->data, err);
+    /* the compressed bytes of the block's striles (one per band when
+     * planar) */
+    int planes = r->info.planar ? r->info.bands : 1;
+    for (int p = 0; rc == 0 && p < planes; p++)
+        *bytes_in += TIFFGetStrileByteCount(
+            h->tif, b->index + (uint32_t)p * r->blocks_per_plane);
     tes__raster_handle_put(r, h);
     return rc;
 }
@@ -246,6 +257,7 @@ int tes__cache_get(tes__cache *c, tes_raster *r, uint32_t index,
             tes__cache_put(c, b);
             return rc;
         }
+        c->counts.hits++;
         pthread_mutex_unlock(&c->lock);
         *out = b;
         *data = b->data;
@@ -270,9 +282,13 @@ int tes__cache_get(tes__cache *c, tes_raster *r, uint32_t index,
     pthread_mutex_unlock(&c->lock);
 
     tes_raster_error local;
-    int rc = load(r, b, &local);
+    uint64_t bytes_in = 0;
+    int rc = load(r, b, &bytes_in, &local);
+    decoded_here++;
 
     pthread_mutex_lock(&c->lock);
+    c->counts.decoded++;
+    c->counts.bytes_in += bytes_in;
     if (rc) {
         b->state = FAILED;
         b->rc = rc;
@@ -293,6 +309,18 @@ int tes__cache_get(tes__cache *c, tes_raster *r, uint32_t index,
     *out = b;
     *data = b->data;
     return 0;
+}
+
+void tes__cache_counts_get(tes__cache *c, tes__cache_counts *n)
+{
+    pthread_mutex_lock(&c->lock);
+    *n = c->counts;
+    pthread_mutex_unlock(&c->lock);
+}
+
+uint64_t tes__cache_decoded_here(void)
+{
+    return decoded_here;
 }
 
 void tes__cache_put(tes__cache *c, tes__block *b)

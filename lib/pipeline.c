@@ -26,13 +26,16 @@ typedef struct run_ctx {
     int64_t width, height;
     int tw, th;
     int64_t across, total;
-    bool write;
+    const tes_pipeline_dist *dist; /* NULL: every tile is ours */
+    bool write;                 /* tiles are encoded (a file is written,
+                                   here or by the dist's writer) */
     tes__enc_params enc;
     tes_sample_type out_type;
     int out_bands;
     bool out_has_nodata;
     double out_nodata;
     const char *out_name;       /* for messages */
+    bool traced;                /* the pool traces: tiles name their spans */
     /* Set when a tile fails (or the run is cancelled): tiles that have not
      * started skip their work. A hint only: results travel through the
      * futures, so relaxed loads and stores suffice (no data is published
@@ -169,15 +172,12 @@ static void windows_return(run_ctx *c, tes__block **held)
     }
 }
 
-static int tile_work(slot *s, work *wk, tes_tile *win, tes__block **held,
-                     tes_tile *out)
+/* The tile's input windows, through the cache. */
+static int read_windows(slot *s, work *wk, tes_tile *win, tes__block **held,
+                        int64_t x0, int64_t y0, int w, int h)
 {
     run_ctx *c = s->run;
     const tes_kernel *k = c->k;
-    int64_t tx = s->tile % c->across, ty = s->tile / c->across;
-    int64_t x0 = tx * c->tw, y0 = ty * c->th;
-    int w = (int)(x0 + c->tw > c->width ? c->width - x0 : c->tw);
-    int h = (int)(y0 + c->th > c->height ? c->height - y0 : c->th);
     int halo = k->halo;
     for (int i = 0; i < c->n_in; i++) {
         const tes_raster_info *ri = &c->in[i]->info;
@@ -198,6 +198,31 @@ static int tile_work(slot *s, work *wk, tes_tile *win, tes__block **held,
             return tes__err(&s->err, rc, c->in[i]->path, "out of memory");
         rc = tes__read_window(c->in[i], c->cache, x0 - halo, y0 - halo,
                               &win[i], k->edge, k->edge_fill, &s->err);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+/* One tile: its windows, the kernel, the compression, each a span of the
+ * tile's in a trace (tr NULL when the pool does not trace). */
+static int tile_work(slot *s, work *wk, tes_tile *win, tes__block **held,
+                     tes_tile *out, tes_trace_track *tr)
+{
+    run_ctx *c = s->run;
+    const tes_kernel *k = c->k;
+    int64_t tx = s->tile % c->across, ty = s->tile / c->across;
+    int64_t x0 = tx * c->tw, y0 = ty * c->th;
+    int w = (int)(x0 + c->tw > c->width ? c->width - x0 : c->tw);
+    int h = (int)(y0 + c->th > c->height ? c->height - y0 : c->th);
+    if (c->n_in > 0) {
+        /* a hit when every block came from the cache */
+        uint64_t before = tr ? tes__cache_decoded_here() : 0;
+        tes_trace_begin(tr, "decode");
+        int rc = read_windows(s, wk, win, held, x0, y0, w, h);
+        if (tr)
+            tes_trace_end_as(tr, tes__cache_decoded_here() > before
+                                     ? "decode (miss)" : "decode (hit)");
         if (rc)
             return rc;
     }
@@ -228,20 +253,26 @@ static int tile_work(slot *s, work *wk, tes_tile *win, tes__block **held,
         out->has_nodata = c->out_has_nodata;
         out->nodata = c->out_nodata;
         job.out = out;
+        tes_trace_begin(tr, "kernel %s", k->name ? k->name : "");
         rc = k->tile(&job);
+        tes_trace_end(tr);
         if (rc)
             return kernel_failed(s, &job, rc);
     }
     if (k->partial) {
         job.out = k->tile ? out : NULL;
         job.partial = s->partial;
+        tes_trace_begin(tr, "reduce %s", k->name ? k->name : "");
         int rc = k->partial(&job);
+        tes_trace_end(tr);
         if (rc)
             return kernel_failed(s, &job, rc);
     }
     windows_return(c, held);
     if (c->write) {
+        tes_trace_begin(tr, "encode");
         int rc = tes__encode_tile(&c->enc, out, &s->enc, &wk->enc);
+        tes_trace_end(tr);
         if (rc)
             return tes__err(&s->err, rc, c->out_name,
                             "tile %lld: compression failed: %s",
@@ -265,9 +296,16 @@ static void *tile_task(void *arg)
     memset(&out, 0, sizeof out);
     tes__block *held[c->n_in > 0 ? c->n_in : 1];
     memset(held, 0, sizeof held);
+    tes_trace_track *tr = NULL;
+    if (c->traced) {
+        tes_trace_name_task("tile %lld (%lld,%lld)", (long long)s->tile,
+                            (long long)(s->tile % c->across),
+                            (long long)(s->tile / c->across));
+        tr = tes_trace_self();
+    }
     work *wk = work_get(c);
     if (wk) {
-        s->rc = tile_work(s, wk, win, held, &out);
+        s->rc = tile_work(s, wk, win, held, &out, tr);
         windows_return(c, held);
         work_put(c, wk);
     } else {
@@ -281,8 +319,23 @@ static void *tile_task(void *arg)
     return NULL;
 }
 
-/* How many tile windows read each block of r: the cache drops a block
- * after its last reader, so aligned copies keep almost nothing cached. */
+/* Whether this process computes tile t, and the first such tile from t
+ * on (c->total when none is left). */
+static inline bool own(const run_ctx *c, int64_t t)
+{
+    return !c->dist || c->dist->owns(c->dist->ctx, t);
+}
+
+static int64_t next_own(const run_ctx *c, int64_t t)
+{
+    while (t < c->total && !own(c, t))
+        t++;
+    return t;
+}
+
+/* How many of our tile windows read each block of r: the cache drops a
+ * block after its last reader, so aligned copies keep almost nothing
+ * cached. */
 static int count_uses(run_ctx *c, tes_raster *r, tes_raster_error *err)
 {
     const tes_raster_info *in = &r->info;
@@ -291,21 +344,21 @@ static int count_uses(run_ctx *c, tes_raster *r, tes_raster_error *err)
     if (!left)
         return tes__err(err, -ENOMEM, r->path, "out of memory");
     int64_t halo = c->k->halo, bw = in->block_width, bh = in->block_height;
-    for (int64_t y0 = 0; y0 < c->height; y0 += c->th)
-        for (int64_t x0 = 0; x0 < c->width; x0 += c->tw) {
-            int64_t wx0 = x0 - halo, wy0 = y0 - halo;
-            int64_t wx1 = x0 + c->tw + halo, wy1 = y0 + c->th + halo;
-            wx0 = wx0 < 0 ? 0 : wx0;
-            wy0 = wy0 < 0 ? 0 : wy0;
-            wx1 = wx1 > in->width ? in->width : wx1;
-            wy1 = wy1 > in->height ? in->height : wy1;
-            for (int64_t by = wy0 / bh; by <= (wy1 - 1) / bh; by++)
-                for (int64_t bx = wx0 / bw; bx <= (wx1 - 1) / bw; bx++) {
-                    uint32_t *u = &left[by * r->blocks_across + bx];
-                    if (*u < UINT32_MAX)
-                        (*u)++;
-                }
-        }
+    for (int64_t t = next_own(c, 0); t < c->total; t = next_own(c, t + 1)) {
+        int64_t x0 = t % c->across * c->tw, y0 = t / c->across * c->th;
+        int64_t wx0 = x0 - halo, wy0 = y0 - halo;
+        int64_t wx1 = x0 + c->tw + halo, wy1 = y0 + c->th + halo;
+        wx0 = wx0 < 0 ? 0 : wx0;
+        wy0 = wy0 < 0 ? 0 : wy0;
+        wx1 = wx1 > in->width ? in->width : wx1;
+        wy1 = wy1 > in->height ? in->height : wy1;
+        for (int64_t by = wy0 / bh; by <= (wy1 - 1) / bh; by++)
+            for (int64_t bx = wx0 / bw; bx <= (wx1 - 1) / bw; bx++) {
+                uint32_t *u = &left[by * r->blocks_across + bx];
+                if (*u < UINT32_MAX)
+                    (*u)++;
+            }
+    }
     int rc = tes__cache_set_uses(c->cache, r, left, n);
     return rc ? tes__err(err, rc, r->path, "too many inputs") : 0;
 }
@@ -353,6 +406,67 @@ static int setup(run_ctx *c, const tes_kernel *k, tes_raster *const *in,
     for (int i = 0; i < n_in; i++)
         c->win_type[i] = k->in_type ? k->in_type : in[i]->info.type;
     return 0;
+}
+
+/* ---- a run shared with other processes (tes_pipeline_dist) ---------- */
+
+static int dist_begin(run_ctx *c, int *lookahead, tes_raster_error *err)
+{
+    const tes_kernel *k = c->k;
+    tes_dist_layout l = {
+        .width = c->width, .height = c->height,
+        .tile_width = c->tw, .tile_height = c->th,
+        .tiles = c->total, .tiles_across = c->across,
+        .chunks = c->write ? (c->enc.planar ? c->out_bands : 1) : 0,
+        .tile_bytes = c->write ? (size_t)c->tw * (size_t)c->th *
+                                     (size_t)c->out_bands *
+                                     tes_sample_size(c->out_type)
+                               : 0,
+        .partial_size = k->partial ? k->partial_size : 0,
+        .out_type = c->out_type, .out_bands = c->out_bands,
+        .n_inputs = c->n_in,
+    };
+    const tes_pipeline_dist *d = c->dist;
+    *lookahead = 0;
+    int rc = d->begin(d->ctx, &l, lookahead, err);
+    if (!rc && (*lookahead < 0 || *lookahead > (1 << 20)))
+        rc = tes__err(err, -EINVAL, c->out_name, "lookahead %d",
+                      *lookahead);
+    return rc;
+}
+
+/* Our tiles (progress of a process that is not the writer). */
+static int64_t own_count(const run_ctx *c)
+{
+    int64_t n = 0;
+    for (int64_t t = next_own(c, 0); t < c->total; t = next_own(c, t + 1))
+        n++;
+    return n;
+}
+
+/* The writer's turn for tile t, made elsewhere: written and folded as if
+ * it were ours. */
+static int dist_get(run_ctx *c, tes__writer *w, int64_t t, void *partial,
+                    void *result, tes_raster_error *err)
+{
+    const tes_pipeline_dist *d = c->dist;
+    tes_tile_bytes b = { 0, NULL, NULL };
+    int rc = d->get(d->ctx, t, &b, partial, err);
+    if (rc)
+        return rc;
+    if (c->write) {
+        int want = c->enc.planar ? c->out_bands : 1;
+        if (b.n != want || !b.data || !b.size)
+            return tes__err(err, -EPROTO, c->out_name,
+                            "tile %lld arrived with %d chunks, not %d",
+                            (long long)t, b.n, want);
+        /* The writer only reads chunks it may not keep (no capacities). */
+        tes__encoded e = { b.n, (uint8_t **)b.data, (size_t *)b.size, NULL };
+        rc = tes__writer_put(w, t, &e, err);
+    }
+    if (!rc && c->k->partial)
+        c->k->combine(result, partial, c->k->arg);
+    return rc;
 }
 
 TES_API int tes_raster_run(tes_pool *pool, const tes_kernel *k,
@@ -408,31 +522,15 @@ TES_API int tes_raster_run(tes_pool *pool, const tes_kernel *k,
                        &c.out_has_nodata, &c.out_nodata);
     c.across = (c.width + c.tw - 1) / c.tw;
     c.total = c.across * ((c.height + c.th - 1) / c.th);
-    int threads = tes_pool_threads(pool);
-    int K = po->max_in_flight > 0 ? po->max_in_flight : 2 * threads + 2;
-    slot *slots = calloc((size_t)K, sizeof *slots);
-    rc = slots ? tes__cache_create(&c.cache, po->cache_bytes
-                                                 ? po->cache_bytes
-                                                 : (size_t)64 << 20)
-               : -ENOMEM;
-    if (!rc && pthread_mutex_init(&c.ctx_lock, NULL))
-        rc = -ENOMEM;
-    if (rc) {
-        tes__cache_destroy(c.cache);
-        free(slots);
+    const tes_pipeline_dist *d = c.dist = po->dist;
+    bool writer = !d || d->writer;
+    if (d && (!d->begin || !d->owns || !d->end ||
+              (writer ? !d->get : !d->put))) {
         free(c.win_type);
-        return tes__err(err, rc, c.out_name, "out of memory");
+        return tes__err(err, -EINVAL, c.out_name,
+                        "incomplete distributed run callbacks");
     }
-    for (int i = 0; i < n_in && !rc; i++)
-        rc = count_uses(&c, in[i], err);
-    if (k->partial) {
-        for (int i = 0; i < K && !rc; i++)
-            if (!(slots[i].partial = malloc(k->partial_size)))
-                rc = tes__err(err, -ENOMEM, c.out_name, "out of memory");
-        if (!rc)
-            k->partial_init(result, k->arg);
-    }
-    if (!rc && c.write) {
+    if (c.write && writer) {
         tes__writer_params wp = {
             .path = out_path, .width = c.width, .height = c.height,
             .enc = c.enc,
@@ -444,15 +542,75 @@ TES_API int tes_raster_run(tes_pool *pool, const tes_kernel *k,
             .inputs = (const tes_raster *const *)in, .n_inputs = n_in,
         };
         rc = tes__writer_open(&w, &wp, err);
+        if (rc) {
+            free(c.win_type);
+            return rc;
+        }
+    }
+    /* A shared run begins once this process's own set-up held. */
+    int lookahead = 0;
+    if (d) {
+        rc = dist_begin(&c, &lookahead, err);
+        if (rc) {
+            tes__writer_abort(w);
+            free(c.win_type);
+            return d->end(d->ctx, rc, result, err);
+        }
+    }
+    int threads = tes_pool_threads(pool);
+    int K = (po->max_in_flight > 0 ? po->max_in_flight : 2 * threads + 2) +
+            lookahead;
+    slot *slots = calloc((size_t)K, sizeof *slots);
+    rc = slots ? tes__cache_create(&c.cache, po->cache_bytes
+                                                 ? po->cache_bytes
+                                                 : (size_t)64 << 20)
+               : -ENOMEM;
+    if (!rc && pthread_mutex_init(&c.ctx_lock, NULL))
+        rc = -ENOMEM;
+    if (rc) {
+        tes__writer_abort(w);
+        tes__cache_destroy(c.cache);
+        free(slots);
+        free(c.win_type);
+        rc = tes__err(err, rc, c.out_name, "out of memory");
+        return d ? d->end(d->ctx, rc, result, err) : rc;
+    }
+    for (int i = 0; i < n_in && !rc; i++)
+        rc = count_uses(&c, in[i], err);
+    /* The writer folds partials of tiles made elsewhere in this one. */
+    void *got_partial = NULL;
+    if (k->partial) {
+        for (int i = 0; i < K && !rc; i++)
+            if (!(slots[i].partial = malloc(k->partial_size)))
+                rc = tes__err(err, -ENOMEM, c.out_name, "out of memory");
+        if (!rc && d && writer &&
+            !(got_partial = malloc(k->partial_size)))
+            rc = tes__err(err, -ENOMEM, c.out_name, "out of memory");
+        if (!rc && writer)
+            k->partial_init(result, k->arg);
     }
 
-    int64_t next_spawn = 0, next_done = 0;
+    /* The writer's track: its waits for tiles, its writes, the tiles in
+     * flight against their bound. */
+    c.traced = tes_pool_trace_path(pool) != NULL;
+    tes_trace_track *wt = NULL;
+    if (c.traced) {
+        wt = tes_trace_track_open(pool, "writer");
+        tes_trace_counter(wt, "in-flight bound", K);
+    }
+    uint64_t bytes_out = 0;
+    /* Our tiles are spawned in tile order into slot (count % K); the
+     * writer visits every tile in order (awaiting ours, getting the
+     * others'), any other process only its own. */
+    int64_t spawn_at = next_own(&c, 0), n_spawned = 0, n_done = 0;
+    int64_t pos = writer ? 0 : spawn_at;
+    uint64_t own_total = d ? (uint64_t)own_count(&c) : (uint64_t)c.total;
     bool failed = rc != 0;
-    while (!rc || next_done < next_spawn) {
-        while (!failed && next_spawn < c.total && next_spawn - next_done < K) {
-            slot *s = &slots[next_spawn % K];
+    for (;;) {
+        while (!failed && spawn_at < c.total && n_spawned - n_done < K) {
+            slot *s = &slots[n_spawned % K];
             s->run = &c;
-            s->tile = next_spawn;
+            s->tile = spawn_at;
             s->rc = 0;
             s->skipped = false;
             if (k->partial)
@@ -465,45 +623,94 @@ TES_API int tes_raster_run(tes_pool *pool, const tes_kernel *k,
                 atomic_store_explicit(&c.stop, true, memory_order_relaxed);
                 break;
             }
-            next_spawn++;
+            n_spawned++;
+            spawn_at = next_own(&c, spawn_at + 1);
         }
-        if (next_done == next_spawn)
-            break;
-        slot *s = &slots[next_done % K];
-        tes_await(s->f, NULL);
-        tes_future_release(s->f);
-        s->f = NULL;
-        next_done++;
-        if (s->skipped || (failed && !s->rc)) {
-            failed = true;
-        } else if (s->rc) {
-            if (!rc) {
+        tes_trace_counter(wt, "tiles in flight",
+                          (double)(n_spawned - n_done));
+        if (failed) {
+            /* Drain what started, keeping the first real error: a tile
+             * that was skipped only saw another tile's failure. */
+            if (n_done == n_spawned)
+                break;
+            slot *s = &slots[n_done++ % K];
+            tes_await(s->f, NULL);
+            tes_future_release(s->f);
+            s->f = NULL;
+            if (!rc && s->rc) {
                 rc = s->rc;
                 if (err)
                     *err = s->err;
             }
-            failed = true;
-        } else {
-            int wrc = 0;
-            if (c.write)
-                wrc = tes__writer_put(w, s->tile, &s->enc, err);
-            if (!wrc && k->partial)
-                k->combine(result, s->partial, k->arg);
-            if (!wrc && po->progress &&
-                po->progress((uint64_t)next_done, (uint64_t)c.total,
-                             po->progress_ctx))
-                wrc = tes__err(err, -ECANCELED, c.out_name, "cancelled");
-            if (wrc) {
-                rc = wrc;
-                failed = true;
-                /* relaxed: a hint; see run_ctx.stop */
-                atomic_store_explicit(&c.stop, true, memory_order_relaxed);
-            }
+            continue;
         }
+        if (pos >= c.total)
+            break; /* every tile we started was awaited on its way here */
+        int wrc = 0;
+        if (own(&c, pos)) {
+            slot *s = &slots[n_done++ % K];
+            tes_trace_begin(wt, "wait tile %lld", (long long)s->tile);
+            tes_await(s->f, NULL);
+            tes_trace_end(wt);
+            tes_future_release(s->f);
+            s->f = NULL;
+            if (s->skipped || s->rc) {
+                if (s->rc) {
+                    rc = s->rc;
+                    if (err)
+                        *err = s->err;
+                }
+                failed = true;
+                continue;
+            }
+            if (writer) {
+                if (c.write) {
+                    for (int i = 0; wt && i < s->enc.n; i++)
+                        bytes_out += s->enc.size[i];
+                    tes_trace_begin(wt, "write tile %lld",
+                                    (long long)s->tile);
+                    wrc = tes__writer_put(w, s->tile, &s->enc, err);
+                    tes_trace_end(wt);
+                }
+                if (!wrc && k->partial)
+                    k->combine(result, s->partial, k->arg);
+            } else {
+                tes_tile_bytes b = { s->enc.n,
+                                     (const uint8_t *const *)s->enc.data,
+                                     s->enc.size };
+                wrc = d->put(d->ctx, pos, c.write ? &b : NULL,
+                             k->partial ? s->partial : NULL, err);
+            }
+        } else {
+            wrc = dist_get(&c, w, pos, got_partial, result, err);
+        }
+        uint64_t done = writer ? (uint64_t)pos + 1 : (uint64_t)n_done;
+        if (!wrc && po->progress &&
+            po->progress(done, writer ? (uint64_t)c.total : own_total,
+                         po->progress_ctx))
+            wrc = tes__err(err, -ECANCELED, c.out_name, "cancelled");
+        if (wrc) {
+            rc = wrc;
+            failed = true;
+            /* relaxed: a hint; see run_ctx.stop */
+            atomic_store_explicit(&c.stop, true, memory_order_relaxed);
+        }
+        pos = writer ? pos + 1 : next_own(&c, pos + 1);
     }
     if (failed && !rc)
         rc = tes__err(err, -ECANCELED, c.out_name, "stopped");
-    if (c.write && w) {
+    if (wt) {
+        /* the run's counters, summed over the runs of the pool */
+        tes__cache_counts n;
+        tes__cache_counts_get(c.cache, &n);
+        tes_trace_counter(wt, "tiles in flight", 0);
+        tes_trace_add(pool, "tiles", (double)n_done);
+        tes_trace_add(pool, "blocks_decoded", (double)n.decoded);
+        tes_trace_add(pool, "cache_hits", (double)n.hits);
+        tes_trace_add(pool, "bytes_in", (double)n.bytes_in);
+        tes_trace_add(pool, "bytes_out", (double)bytes_out);
+    }
+    if (w) {
         if (rc)
             tes__writer_abort(w);
         else
@@ -514,6 +721,7 @@ TES_API int tes_raster_run(tes_pool *pool, const tes_kernel *k,
         tes__encoded_free(&slots[i].enc);
     }
     free(slots);
+    free(got_partial);
     for (work *wk = c.free_work, *n; wk; wk = n) {
         n = wk->next;
         work_free(&c, wk);
@@ -521,7 +729,7 @@ TES_API int tes_raster_run(tes_pool *pool, const tes_kernel *k,
     pthread_mutex_destroy(&c.ctx_lock);
     tes__cache_destroy(c.cache);
     free(c.win_type);
-    return rc;
+    return d ? d->end(d->ctx, rc, result, err) : rc;
 }
 
 TES_API int tes_raster_write_tile(const char *path, const tes_tile *t,

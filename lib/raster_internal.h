@@ -130,6 +130,16 @@ int tes__cache_get(tes__cache *c, tes_raster *r, uint32_t block,
                    tes__block **b, const void **data, tes_raster_error *err);
 void tes__cache_put(tes__cache *c, tes__block *b);
 
+/* What c did, for traces: blocks found in the cache, blocks decoded, and
+ * the compressed bytes read to decode them. Any thread. */
+typedef struct tes__cache_counts {
+    uint64_t hits, decoded, bytes_in;
+} tes__cache_counts;
+void tes__cache_counts_get(tes__cache *c, tes__cache_counts *n);
+/* Blocks the calling thread has decoded, ever (a thread-local count: the
+ * difference around a window's read tells a tile's cache hit from miss). */
+uint64_t tes__cache_decoded_here(void);
+
 /* Reads a window into dst (see tes_raster_read), through cache c when not
  * NULL, else directly with a borrowed handle. */
 int tes__read_window(tes_raster *r, tes__cache *c, int64_t x0, int64_t y0,

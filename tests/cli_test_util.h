@@ -2,8 +2,8 @@
  * cli_test_util.h — shared by the suites that run the built raster-tool as
  * a user does: a scratch folder per test (setup / teardown for a Check
  * fixture), the tool's path ($TES_BUILD/raster-tool, default build), P()
- * for a file in the folder, and rt() to run the tool there and capture its
- * output. Header-only, with file-scope state: include it once, in one
+ * for a file in the folder, rt() to run the tool there and capture its
+ * output, synth() for a DEM there and read_all() to read a file back. Header-only, with file-scope state: include it once, in one
  * suite's file.
  */
 #ifndef TES_CLI_TEST_UTIL_H
@@ -46,6 +46,20 @@ static const char *P(const char *name)
     return buf[i];
 }
 
+/* Runs the shell command "cd dir && CMD", CMD writing stdout.txt and
+ * stderr.txt there; returns its exit status, with those in out_txt and
+ * err_txt. */
+static int run_captured(const char *cmd)
+{
+    int st = system(cmd);
+    tu_read_text(P("stdout.txt"), out_txt, sizeof out_txt);
+    tu_read_text(P("stderr.txt"), err_txt, sizeof err_txt);
+    unlink(P("stdout.txt"));
+    unlink(P("stderr.txt"));
+    ck_assert(WIFEXITED(st));
+    return WEXITSTATUS(st);
+}
+
 /* Runs "raster-tool ARGS" (a shell fragment) in dir; returns its exit
  * status, with its stdout and stderr in out_txt and err_txt. */
 static int rt(const char *fmt, ...) TES_PRINTF(1, 2);
@@ -58,13 +72,38 @@ static int rt(const char *fmt, ...)
     va_end(ap);
     snprintf(cmd, sizeof cmd, "cd '%s' && '%s' %s >stdout.txt 2>stderr.txt",
              dir, tool, args);
-    int st = system(cmd);
-    tu_read_text(P("stdout.txt"), out_txt, sizeof out_txt);
-    tu_read_text(P("stderr.txt"), err_txt, sizeof err_txt);
-    unlink(P("stdout.txt"));
-    unlink(P("stderr.txt"));
-    ck_assert(WIFEXITED(st));
-    return WEXITSTATUS(st);
+    return run_captured(cmd);
+}
+
+/* A synthetic DEM in dir (64-pixel tiles, hills of 60 pixels). */
+static inline void synth(const char *name, int w, int h, int seed, double holes)
+{
+    ck_assert_int_eq(rt("synth --quiet --size %dx%d --seed %d --holes %g "
+                        "--feature 60 --tile 64 %s",
+                        w, h, seed, holes, name), 0);
+}
+
+/* Reads band 0..bands-1 of a file into a new F64 tile (nodata kept). */
+static inline void read_all(const char *name, tes_tile *t)
+{
+    tes_raster *r;
+    tes_raster_error err;
+    ck_assert_msg(tes_raster_open(&r, P(name), &err) == 0, "%s", err.message);
+    const tes_raster_info *i = tes_raster_info_get(r);
+    ck_assert_int_eq(tes_tile_alloc(t, TES_F64, (int)i->width,
+                                    (int)i->height, i->bands), 0);
+    ck_assert_int_eq(tes_raster_read(r, 0, 0, t, TES_EDGE_REPLICATE, 0, &err),
+                     0);
+    t->has_nodata = i->has_nodata;
+    t->nodata = i->nodata;
+    tes_raster_close(r);
+}
+
+static inline bool same_file(const char *a, const char *b)
+{
+    char cmd[9000];
+    snprintf(cmd, sizeof cmd, "cmp -s '%s' '%s'", P(a), P(b));
+    return system(cmd) == 0;
 }
 
 #endif

@@ -9,7 +9,9 @@
 #      `cc app.c $(pkg-config --cflags --libs tessera_raster)` and runs;
 #   3. `make uninstall` with the same PREFIX leaves no file or link behind.
 # Environment: TES_BUILD (build folder), CC, SANITIZE (the build's
-# sanitizers, which the scratch program needs too), MAKE.
+# sanitizers, which the scratch program needs too), MAKE, TES_MPI_BUILD
+# (the MPI build's folder, whose libtessera_mpi is checked in 1., if any),
+# MPI (set for the MPI build, which installs raster-tool-mpi).
 set -u
 B=${TES_BUILD:-build}
 CC=${CC:-cc}
@@ -20,7 +22,8 @@ bad() { echo "library: FAILED: $*"; fail=1; }
 
 # ---- 1. exported names ----------------------------------------------------
 inline_names=$(cat include/*.h | grep -o 'tes__[A-Za-z0-9_]*' | sort -u)
-for so in "$B/libtessera.so" "$B/libtessera_raster.so"; do
+for so in "$B/libtessera.so" "$B/libtessera_raster.so" \
+    ${TES_MPI_BUILD:+"$TES_MPI_BUILD/libtessera_mpi.so"}; do
     [ -f "$so" ] || continue
     names=$(nm -D --defined-only "$so" | awk '{ print $NF }')
     foreign=$(printf '%s\n' "$names" | grep -v '^tes_' | grep -v '^$')
@@ -82,7 +85,7 @@ else
     bad "cc app.c \$(pkg-config --cflags --libs tessera_raster) fails"
 fi
 for f in include/tessera.h include/tessera_raster.h include/tessera_kernels.h \
-    share/man/man3/tessera_kernels.3 bin/raster-tool; do
+    share/man/man3/tessera_kernels.3 "bin/raster-tool${MPI:+-mpi}"; do
     [ -e "$prefix/$f" ] || bad "install did not write $f"
 done
 

@@ -16,36 +16,6 @@
 #include "raster_test_util.h"
 #include "suite_main.h"
 
-static void synth(const char *name, int w, int h, int seed, double holes)
-{
-    ck_assert_int_eq(rt("synth --quiet --size %dx%d --seed %d --holes %g "
-                        "--feature 60 --tile 64 %s",
-                        w, h, seed, holes, name), 0);
-}
-
-/* Reads band 0..bands-1 of a file into a new F64 tile (nodata kept). */
-static void read_all(const char *name, tes_tile *t)
-{
-    tes_raster *r;
-    tes_raster_error err;
-    ck_assert_msg(tes_raster_open(&r, P(name), &err) == 0, "%s", err.message);
-    const tes_raster_info *i = tes_raster_info_get(r);
-    ck_assert_int_eq(tes_tile_alloc(t, TES_F64, (int)i->width,
-                                    (int)i->height, i->bands), 0);
-    ck_assert_int_eq(tes_raster_read(r, 0, 0, t, TES_EDGE_REPLICATE, 0, &err),
-                     0);
-    t->has_nodata = i->has_nodata;
-    t->nodata = i->nodata;
-    tes_raster_close(r);
-}
-
-static bool same_file(const char *a, const char *b)
-{
-    char cmd[9000];
-    snprintf(cmd, sizeof cmd, "cmp -s '%s' '%s'", P(a), P(b));
-    return system(cmd) == 0;
-}
-
 static const char *const commands[] = { "slope", "aspect", "hillshade",
                                         "calc", "convolve", "blur", "stats" };
 

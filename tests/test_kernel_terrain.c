@@ -1,5 +1,6 @@
 /*
- * test_kernel_terrain.c — slope, aspect and hillshade on in-memory tiles:
+ * test_kernel_terrain.c — slope, aspect, hillshade (Igor's too), TRI, TPI
+ * and roughness on in-memory tiles:
  * against a naive whole-image reference written here from gdaldem's rules
  * with the textbook formulas, closed forms (tilted planes, flat ground),
  * nodata holes, --compute-edges, tile sizes and thread counts.
@@ -47,6 +48,7 @@ typedef struct ref_opts {
     tes_terrain_kind kind;
     bool zt, percent, trig, zero_flat, edges;
     double ew, ns, scale, z, az, alt;
+    bool wilson, igor;
 } ref_opts;
 
 static double ref_get(const tes_tile *t, int x, int y)
@@ -108,8 +110,58 @@ static bool ref_window(const tes_tile *t, const ref_opts *o, int x, int y,
     return true;
 }
 
+/* TRI, TPI, roughness from their definitions, in double. */
+static double ref_window_kind(const ref_opts *o, double n[3][3])
+{
+    double c = n[1][1], sq = 0, ab = 0, sum = 0, lo = c, hi = c;
+    for (int j = 0; j < 3; j++)
+        for (int i = 0; i < 3; i++) {
+            double v = n[j][i];
+            lo = v < lo ? v : lo;
+            hi = v > hi ? v : hi;
+            if (i == 1 && j == 1)
+                continue;
+            sq += (v - c) * (v - c);
+            ab += fabs(v - c);
+            sum += v;
+        }
+    if (o->kind == TES_TERRAIN_TRI)
+        return o->wilson ? ab / 8 : sqrt(sq);
+    if (o->kind == TES_TERRAIN_TPI)
+        return c - sum / 8;
+    return hi - lo;
+}
+
+/* Igor's hillshade as gdaldem documents it: 255 (1 - slope/90 x
+ * (1 - |aspect - light| / 180)), the aspect in raster terms. */
+static double ref_igor(const ref_opts *o, double n[3][3])
+{
+    double gx, gy; /* right minus left, bottom minus top, per pixel */
+    if (o->zt) {
+        gx = (n[1][2] - n[1][0]) / 2;
+        gy = (n[2][1] - n[0][1]) / 2;
+    } else {
+        gx = ((n[0][2] + 2 * n[1][2] + n[2][2]) -
+              (n[0][0] + 2 * n[1][0] + n[2][0])) / 8;
+        gy = ((n[2][0] + 2 * n[2][1] + n[2][2]) -
+              (n[0][0] + 2 * n[0][1] + n[0][2])) / 8;
+    }
+    double sx = gx / (o->ew * o->scale), sy = gy / (o->ns * o->scale);
+    double slope = atan(o->z * hypot(sx, sy)) * 180 / M_PI;
+    double aspect = atan2(gy, -gx) * 180 / M_PI;
+    double light = 270 - o->az;
+    double d = fmod(fabs(aspect - light), 360);
+    if (d > 180)
+        d = 360 - d;
+    return 255 * (1 - slope / 90 * (1 - d / 180));
+}
+
 static double ref_value(const ref_opts *o, double n[3][3])
 {
+    if (o->kind >= TES_TERRAIN_TRI)
+        return ref_window_kind(o, n);
+    if (o->igor)
+        return ref_igor(o, n);
     /* derivatives east and north in elevation per ground unit */
     double dzdx, dzdy;
     if (o->zt) {
@@ -178,13 +230,15 @@ static tes_terrain_options to_opts(const ref_opts *r)
     o.z = r->z;
     o.azimuth = r->az;
     o.altitude = r->alt;
+    o.tri_alg = r->wilson ? TES_TRI_WILSON : TES_TRI_RILEY;
+    o.igor = r->igor;
     return o;
 }
 
 static ref_opts ropts(tes_terrain_kind kind)
 {
     ref_opts r = { kind, false, false, false, false, false,
-                   30, -30, 1, 1, 315, 45 };
+                   30, -30, 1, 1, 315, 45, false, false };
     return r;
 }
 
@@ -311,6 +365,114 @@ START_TEST(terrain_hillshade_matches_reference)
         check_variant(&r, false, 1);
         check_variant(&r, true, 1);
     }
+}
+END_TEST
+
+START_TEST(terrain_tri_tpi_roughness_match_reference)
+{
+    static const tes_terrain_kind kinds[] = { TES_TERRAIN_TRI,
+                                              TES_TERRAIN_TPI,
+                                              TES_TERRAIN_ROUGHNESS };
+    for (size_t k = 0; k < 3; k++)
+        for (int v = 0; v < 4; v++) {
+            ref_opts r = ropts(kinds[k]);
+            r.edges = v & 1;
+            r.wilson = v & 2;
+            if (r.wilson && kinds[k] != TES_TERRAIN_TRI)
+                continue;
+            /* double against double: only the float32 output rounds */
+            check_variant(&r, false, 1e-4);
+            check_variant(&r, true, 1e-4);
+        }
+}
+END_TEST
+
+START_TEST(terrain_igor_matches_reference)
+{
+    for (int v = 0; v < 8; v++) {
+        ref_opts r = ropts(TES_TERRAIN_HILLSHADE);
+        r.igor = true;
+        r.zt = v & 1;
+        r.edges = v & 2;
+        if (v & 4) {
+            r.z = 4;
+            r.az = 100;
+            r.ew = 10;
+            r.ns = -12;
+        }
+        check_variant(&r, false, 1);
+        check_variant(&r, true, 1);
+    }
+}
+END_TEST
+
+/* Closed forms: on a plane z = p x + q y every 3x3 window is centred, so
+ * TPI is 0; TRI Riley is sqrt(sum of the 8 offsets squared), Wilson their
+ * mean |offset|, roughness 2|p| + 2|q|; an isolated peak of height h on
+ * flat ground has TPI h, and each neighbour TPI -h/8. */
+START_TEST(terrain_window_kinds_closed_form)
+{
+    double p = 3, q = -2;
+    tes_tile dem;
+    ck_assert_int_eq(tes_tile_alloc(&dem, TES_F64, 12, 10, 1), 0);
+    for (int y = 0; y < 10; y++)
+        for (int x = 0; x < 12; x++)
+            tes_tile_set(&dem, 0, x, y, 100 + p * x + q * y);
+    double sq = 0, ab = 0;
+    for (int j = -1; j <= 1; j++)
+        for (int i = -1; i <= 1; i++) {
+            sq += (p * i + q * j) * (p * i + q * j);
+            ab += fabs(p * i + q * j);
+        }
+    struct { tes_terrain_kind k; int alg; double want; } c[] = {
+        { TES_TERRAIN_TPI, 0, 0 },
+        { TES_TERRAIN_TRI, TES_TRI_RILEY, sqrt(sq) },
+        { TES_TERRAIN_TRI, TES_TRI_WILSON, ab / 8 },
+        { TES_TERRAIN_ROUGHNESS, 0, 2 * fabs(p) + 2 * fabs(q) },
+    };
+    for (size_t i = 0; i < sizeof c / sizeof c[0]; i++) {
+        tes_terrain_options o = TES_TERRAIN_OPTIONS_INIT;
+        o.kind = c[i].k;
+        o.tri_alg = c[i].alg;
+        o.compute_edges = true; /* edges extrapolate the plane exactly */
+        tes_terrain_state st;
+        tes_kernel k;
+        tes_tile out;
+        ck_assert_int_eq(tes__kernel_terrain(&k, &st, &o), 0);
+        ck_assert_int_eq(tes_tile_alloc(&out, TES_F32, 12, 10, 1), 0);
+        ck_assert_int_eq(tu_run_memory(NULL, &k, &dem, 1, &out, NULL, 5, 4,
+                                       NULL, 0), 0);
+        for (int y = 0; y < 10; y++)
+            for (int x = 0; x < 12; x++) {
+                bool corner = (x == 0 || x == 11) && (y == 0 || y == 9);
+                if (corner)
+                    continue; /* gdaldem clamps the columns there */
+                ck_assert_msg(fabs(tes_tile_get(&out, 0, x, y) - c[i].want) <
+                                  1e-4, "kind %d at (%d,%d): %g want %g",
+                              c[i].k, x, y, tes_tile_get(&out, 0, x, y),
+                              c[i].want);
+            }
+        tes_tile_free(&out);
+    }
+    /* a peak */
+    for (int y = 0; y < 10; y++)
+        for (int x = 0; x < 12; x++)
+            tes_tile_set(&dem, 0, x, y, x == 5 && y == 4 ? 108 : 100);
+    tes_terrain_options o = TES_TERRAIN_OPTIONS_INIT;
+    o.kind = TES_TERRAIN_TPI;
+    tes_terrain_state st;
+    tes_kernel k;
+    tes_tile out;
+    ck_assert_int_eq(tes__kernel_terrain(&k, &st, &o), 0);
+    ck_assert_int_eq(tes_tile_alloc(&out, TES_F32, 12, 10, 1), 0);
+    ck_assert_int_eq(tu_run_memory(NULL, &k, &dem, 1, &out, NULL, 4, 4, NULL,
+                                   0), 0);
+    ck_assert_double_eq(tes_tile_get(&out, 0, 5, 4), 8);
+    ck_assert_double_eq(tes_tile_get(&out, 0, 4, 3), -1);
+    ck_assert_double_eq(tes_tile_get(&out, 0, 7, 4), 0);
+    ck_assert_double_eq(tes_tile_get(&out, 0, 0, 4), -9999); /* the ring */
+    tes_tile_free(&out);
+    tes_tile_free(&dem);
 }
 END_TEST
 
@@ -484,6 +646,20 @@ START_TEST(terrain_rejects_bad_options)
     o = (tes_terrain_options)TES_TERRAIN_OPTIONS_INIT;
     o.altitude = NAN;
     ck_assert_int_eq(tes__kernel_terrain(&k, &st, &o), -EINVAL);
+    o = (tes_terrain_options)TES_TERRAIN_OPTIONS_INIT;
+    o.igor = 1;
+    o.combined = true;
+    ck_assert_int_eq(tes__kernel_terrain(&k, &st, &o), -EINVAL);
+    o = (tes_terrain_options)TES_TERRAIN_OPTIONS_INIT;
+    o.kind = TES_TERRAIN_TRI;
+    o.tri_alg = 2;
+    ck_assert_int_eq(tes__kernel_terrain(&k, &st, &o), -EINVAL);
+    o = (tes_terrain_options)TES_TERRAIN_OPTIONS_INIT;
+    o.kind = (tes_terrain_kind)6;
+    ck_assert_int_eq(tes__kernel_terrain(&k, &st, &o), -EINVAL);
+    o = (tes_terrain_options)TES_TERRAIN_OPTIONS_INIT;
+    o.reserved_int[5] = 1;
+    ck_assert_int_eq(tes__kernel_terrain(&k, &st, &o), -EINVAL);
 }
 END_TEST
 
@@ -495,6 +671,9 @@ static Suite *terrain_suite(void)
     tcase_add_test(tc, terrain_slope_matches_reference);
     tcase_add_test(tc, terrain_aspect_matches_reference);
     tcase_add_test(tc, terrain_hillshade_matches_reference);
+    tcase_add_test(tc, terrain_tri_tpi_roughness_match_reference);
+    tcase_add_test(tc, terrain_igor_matches_reference);
+    tcase_add_test(tc, terrain_window_kinds_closed_form);
     tcase_add_test(tc, terrain_tilted_plane_closed_form);
     tcase_add_test(tc, terrain_flat_ground);
     tcase_add_test(tc, terrain_nodata_holes);

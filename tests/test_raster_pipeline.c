@@ -3,10 +3,13 @@
  * whole-image computation for tile sizes that do and do not divide the
  * image; the same bytes at 1, 2 and 7 threads; reductions combined in tile
  * order; the first error stops the run and leaves nothing; progress and
- * cancellation; a tiny cache; tiles in flight bounded; synth determinism.
+ * cancellation; a tiny cache; tiles in flight bounded; synth determinism;
+ * a run shared by several processes (tes_pipeline_dist, threads here)
+ * gives the one run's bytes and result, and a failing share fails it.
  */
 #include <check.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdatomic.h>
 
 #include "raster_test_util.h"
@@ -682,6 +685,289 @@ START_TEST(pipeline_kernel_codes_reach_the_caller)
 }
 END_TEST
 
+/* ---- a run shared by several "processes" (threads here) -------------- */
+
+/* The transport between the shares of a distributed run: every tile's
+ * bytes and partial, kept whole (a test need not bound them), and the
+ * writer's verdict. */
+typedef struct wire {
+    pthread_mutex_t mu; /* protects everything below */
+    pthread_cond_t cv;
+    int n;              /* shares */
+    int64_t run;        /* tiles per run, dealt to the shares in turn */
+    int64_t tiles;
+    size_t psize;
+    struct wtile {
+        bool ready;
+        int n;
+        uint8_t *data[2];
+        size_t size[2];
+        void *partial;
+    } *t;
+    int failed;         /* a share's failure code, 0 when none */
+    char why[512];
+    bool done;          /* the writer ended, with verdict */
+    int verdict;
+    order_acc result;
+} wire;
+
+typedef struct share {
+    wire *w;
+    int id;             /* 0 writes */
+    tes_raster *r;
+    tes_kernel k;
+    int64_t count;      /* combine calls (the writer's) */
+    const char *out;
+    order_acc res;
+    int rc;
+    tes_raster_error err;
+} share;
+
+static int w_begin(void *ctx, const tes_dist_layout *l, int *lookahead,
+                   tes_raster_error *err)
+{
+    (void)err;
+    share *s = ctx;
+    wire *w = s->w;
+    pthread_mutex_lock(&w->mu);
+    if (!w->t) {
+        w->tiles = l->tiles;
+        w->psize = l->partial_size;
+        w->t = calloc((size_t)l->tiles, sizeof *w->t);
+    }
+    pthread_mutex_unlock(&w->mu);
+    ck_assert_int_le(l->chunks, 2);
+    *lookahead = (int)w->run;
+    return 0;
+}
+
+static bool w_owns(void *ctx, int64_t t)
+{
+    const share *s = ctx;
+    return t / s->w->run % s->w->n == s->id;
+}
+
+static int w_put(void *ctx, int64_t t, const tes_tile_bytes *b,
+                 const void *partial, tes_raster_error *err)
+{
+    (void)err;
+    share *s = ctx;
+    wire *w = s->w;
+    ck_assert(w_owns(ctx, t));
+    pthread_mutex_lock(&w->mu);
+    struct wtile *x = &w->t[t];
+    x->n = b ? b->n : 0;
+    for (int i = 0; i < x->n; i++) {
+        x->data[i] = malloc(b->size[i]);
+        memcpy(x->data[i], b->data[i], b->size[i]);
+        x->size[i] = b->size[i];
+    }
+    if (partial) {
+        x->partial = malloc(w->psize);
+        memcpy(x->partial, partial, w->psize);
+    }
+    x->ready = true;
+    pthread_cond_broadcast(&w->cv);
+    pthread_mutex_unlock(&w->mu);
+    return 0;
+}
+
+static int w_get(void *ctx, int64_t t, tes_tile_bytes *b, void *partial,
+                 tes_raster_error *err)
+{
+    share *s = ctx;
+    wire *w = s->w;
+    ck_assert(!w_owns(ctx, t));
+    pthread_mutex_lock(&w->mu);
+    while (!w->t[t].ready && !w->failed)
+        pthread_cond_wait(&w->cv, &w->mu);
+    int rc = w->failed;
+    if (rc) {
+        err->code = rc;
+        snprintf(err->message, sizeof err->message, "share: %.400s", w->why);
+    } else {
+        struct wtile *x = &w->t[t];
+        b->n = x->n;
+        b->data = (const uint8_t *const *)x->data;
+        b->size = x->size;
+        if (partial)
+            memcpy(partial, x->partial, w->psize);
+    }
+    pthread_mutex_unlock(&w->mu);
+    return rc;
+}
+
+static int w_end(void *ctx, int rc, void *result, tes_raster_error *err)
+{
+    share *s = ctx;
+    wire *w = s->w;
+    pthread_mutex_lock(&w->mu);
+    if (s->id == 0) {
+        w->done = true;
+        w->verdict = rc;
+        if (!rc)
+            memcpy(&w->result, result, sizeof w->result);
+    } else if (rc) {
+        w->failed = rc;
+        snprintf(w->why, sizeof w->why, "%s", err->message);
+    } else {
+        while (!w->done)
+            pthread_cond_wait(&w->cv, &w->mu);
+        if (w->verdict)
+            rc = -ECANCELED;
+        else
+            memcpy(result, &w->result, sizeof w->result);
+    }
+    pthread_cond_broadcast(&w->cv);
+    pthread_mutex_unlock(&w->mu);
+    return rc;
+}
+
+static void *share_main(void *arg)
+{
+    share *s = arg;
+    tes_pool *pool = pool_of(s->id + 1);
+    tes_pipeline_dist d = { s->id == 0, w_begin, w_owns, w_put, w_get,
+                            w_end, s };
+    tes_pipeline_options po = TES_PIPELINE_OPTIONS_INIT;
+    po.dist = &d;
+    tes_raster_create_options o = TES_RASTER_CREATE_OPTIONS_INIT;
+    o.tile_width = o.tile_height = 16;
+    o.planar = true; /* two chunks per tile */
+    s->rc = tes_raster_run(pool, &s->k, &s->r, 1, s->out, &o, &s->res, &po,
+                           &s->err);
+    tes_pool_destroy(pool);
+    return NULL;
+}
+
+/* A focal map and an order-checking reduction in one kernel. */
+static tes_kernel map_reduce_kernel(int64_t *count)
+{
+    tes_kernel k = focal_kernel();
+    k.name = "failing";
+    k.partial_size = sizeof(order_acc);
+    k.partial_init = order_init;
+    k.partial = order_partial;
+    k.combine = order_combine;
+    k.arg = count;
+    return k;
+}
+
+/* Runs n shares with runs of `run` tiles into dir/out.tif. */
+static void run_shares(fixture *f, share *sh, int n, int64_t run,
+                       int (*tile)(tes_tile_job *))
+{
+    wire w = { .n = n, .run = run };
+    pthread_mutex_init(&w.mu, NULL);
+    pthread_cond_init(&w.cv, NULL);
+    char *out = tu_path(f->dir, "out.tif");
+    pthread_t th[4];
+    for (int i = 0; i < n; i++) {
+        memset(&sh[i], 0, sizeof sh[i]);
+        sh[i].w = &w;
+        sh[i].id = i;
+        sh[i].out = out;
+        tes_raster_error err;
+        ck_assert_int_eq(tes_raster_open(&sh[i].r, f->in_path, &err), 0);
+        sh[i].k = map_reduce_kernel(&sh[i].count);
+        if (tile)
+            sh[i].k.tile = tile;
+        ck_assert_int_eq(pthread_create(&th[i], NULL, share_main, &sh[i]), 0);
+    }
+    for (int i = 0; i < n; i++) {
+        pthread_join(th[i], NULL);
+        tes_raster_close(sh[i].r);
+    }
+    for (int64_t t = 0; t < w.tiles; t++) {
+        for (int i = 0; i < w.t[t].n; i++)
+            free(w.t[t].data[i]);
+        free(w.t[t].partial);
+    }
+    free(w.t);
+    free(out);
+    pthread_cond_destroy(&w.cv);
+    pthread_mutex_destroy(&w.mu);
+}
+
+START_TEST(pipeline_dist_shares_give_the_one_run_bytes_and_result)
+{
+    fixture f;
+    fixture_open(&f, 130, 70, 2, 32); /* 9 x 5 tiles of 16 */
+    /* The reference: one run on one "machine". */
+    int64_t count = 0;
+    tes_kernel k = map_reduce_kernel(&count);
+    tes_pool *pool = pool_of(2);
+    char *ref = tu_path(f.dir, "ref.tif");
+    tes_raster_create_options o = TES_RASTER_CREATE_OPTIONS_INIT;
+    o.tile_width = o.tile_height = 16;
+    o.planar = true;
+    order_acc want;
+    tes_raster_error err;
+    ck_assert_int_eq(tes_raster_run(pool, &k, &f.r, 1, ref, &o, &want, NULL,
+                                    &err), 0);
+    tes_pool_destroy(pool);
+    ck_assert(want.in_order);
+    static const struct { int n; int64_t run; } cases[] = {
+        { 1, 45 }, { 2, 9 }, { 3, 2 }, { 4, 1 }, { 3, 7 },
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        share sh[4];
+        run_shares(&f, sh, cases[c].n, cases[c].run, NULL);
+        for (int i = 0; i < cases[c].n; i++) {
+            ck_assert_msg(sh[i].rc == 0, "share %d: %s", i, sh[i].err.message);
+            ck_assert(sh[i].res.in_order);
+            ck_assert(sh[i].res.sum == want.sum); /* bitwise: same order */
+        }
+        ck_assert_int_eq(sh[0].count, 45); /* the writer folds every tile */
+        char *out = tu_path(f.dir, "out.tif");
+        ck_assert_msg(tu_files_equal(ref, out), "%d shares: bytes differ",
+                      cases[c].n);
+        unlink(out);
+        free(out);
+        ck_assert_int_eq(tu_count_files(f.dir), 2); /* nothing else made */
+    }
+    free(ref);
+    fixture_close(&f);
+}
+END_TEST
+
+static int fail_at_30(tes_tile_job *job)
+{
+    if (job->tile_index == 30)
+        return tes_tile_fail(job, -EDOM, "boom");
+    return focal_tile(job);
+}
+
+START_TEST(pipeline_dist_failing_share_fails_the_writer)
+{
+    fixture f;
+    fixture_open(&f, 130, 70, 1, 32);
+    share sh[3];
+    run_shares(&f, sh, 3, 4, fail_at_30); /* tile 30: run 7, share 1 */
+    ck_assert_int_eq(sh[1].rc, -EDOM);
+    ck_assert_msg(strstr(sh[0].err.message, "tile 30: failing: boom"), "%s",
+                  sh[0].err.message);
+    ck_assert_int_eq(sh[0].rc, -EDOM);
+    ck_assert_int_ne(sh[2].rc, 0);
+    ck_assert_int_eq(tu_count_files(f.dir), 1); /* only the input */
+    /* A dist without its callbacks is refused before anything starts. */
+    tes_pipeline_dist d = { true, w_begin, w_owns, w_put, NULL, w_end, NULL };
+    tes_pipeline_options po = TES_PIPELINE_OPTIONS_INIT;
+    po.dist = &d;
+    tes_kernel k = focal_kernel();
+    tes_pool *pool = pool_of(1);
+    char *out = tu_path(f.dir, "out.tif");
+    tes_raster_error err;
+    ck_assert_int_eq(tes_raster_run(pool, &k, &f.r, 1, out, NULL, NULL, &po,
+                                    &err), -EINVAL);
+    ck_assert(strstr(err.message, "incomplete distributed run callbacks"));
+    ck_assert_int_eq(tu_count_files(f.dir), 1);
+    tes_pool_destroy(pool);
+    free(out);
+    fixture_close(&f);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     tu_quiet_libtiff();
@@ -700,6 +986,8 @@ static Suite *suite(void)
     tcase_add_test(tc, pipeline_refuses_input_as_output);
     tcase_add_test(tc, pipeline_two_inputs_and_size_mismatch);
     tcase_add_test(tc, pipeline_synth_same_data_any_tiling_and_threads);
+    tcase_add_test(tc, pipeline_dist_shares_give_the_one_run_bytes_and_result);
+    tcase_add_test(tc, pipeline_dist_failing_share_fails_the_writer);
     suite_add_tcase(s, tc);
     return s;
 }

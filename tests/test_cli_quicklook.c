@@ -1,0 +1,337 @@
+/*
+ * test_cli_quicklook.c — raster-tool quicklook as a user runs it: rasters
+ * of known content give known PNG pixels (decoded here with libpng's own
+ * reader): box averages, each stretch, RGB and alpha bands, nodata
+ * transparent, a colour file and a shade; the same bytes at any thread
+ * count; errors leave nothing behind; and a 32768 x 32768 input is read
+ * in under 100 MB.
+ */
+#include <check.h>
+#include <math.h>
+#include <png.h>
+#include <stdlib.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <zlib.h>
+
+#include "cli_test_util.h"
+#include "raster_test_util.h"
+#include "suite_main.h"
+
+/* A decoded PNG: w x h pixels of ch channels, 8 bits each. */
+typedef struct png8 {
+    int w, h, ch;
+    uint8_t *px;
+} png8;
+
+static void png_load(const char *name, png8 *p)
+{
+    png_image img;
+    memset(&img, 0, sizeof img);
+    img.version = PNG_IMAGE_VERSION;
+    ck_assert_msg(png_image_begin_read_from_file(&img, P(name)), "%s: %s",
+                  name, img.message);
+    /* the file's own channels, as 8 bits */
+    p->ch = PNG_IMAGE_PIXEL_CHANNELS(img.format);
+    img.format &= ~(png_uint_32)PNG_FORMAT_FLAG_LINEAR;
+    p->w = (int)img.width;
+    p->h = (int)img.height;
+    p->px = malloc(PNG_IMAGE_SIZE(img));
+    ck_assert_ptr_nonnull(p->px);
+    ck_assert_msg(png_image_finish_read(&img, NULL, p->px, 0, NULL), "%s",
+                  img.message);
+}
+
+static int px(const png8 *p, int x, int y, int c)
+{
+    return p->px[((size_t)y * (size_t)p->w + (size_t)x) * (size_t)p->ch +
+                 (size_t)c];
+}
+
+/* Writes a float32 raster of w x h: value f(x, y), nodata -1 where
+ * f gives it. */
+static void write_f32(const char *name, int w, int h, int bands,
+                      double (*f)(int x, int y, int b), bool nodata)
+{
+    tes_tile t;
+    ck_assert_int_eq(tes_tile_alloc(&t, TES_F32, w, h, bands), 0);
+    for (int b = 0; b < bands; b++)
+        for (int y = 0; y < h; y++)
+            for (int x = 0; x < w; x++)
+                tes_tile_set(&t, b, x, y, f(x, y, b));
+    t.has_nodata = nodata;
+    t.nodata = -1;
+    tes_raster_create_options o = TES_RASTER_CREATE_OPTIONS_INIT;
+    o.tile_width = o.tile_height = 16;
+    tes_raster_error err;
+    ck_assert_msg(tes_raster_write_tile(P(name), &t, &o, &err) == 0, "%s",
+                  err.message);
+    tes_tile_free(&t);
+}
+
+/* x plus 100 in the lower half; the box x 40..47, y 0..7 is nodata, and
+ * pixel (1, 9) alone. */
+static double ramp(int x, int y, int b)
+{
+    (void)b;
+    if ((x >= 40 && x < 48 && y < 8) || (x == 1 && y == 9))
+        return -1;
+    return x + (y >= 16 ? 100 : 0);
+}
+
+/* The average of the valid pixels of box (i, j) of side s. */
+static double box_mean(int i, int j, int s, double (*f)(int, int, int),
+                       int b)
+{
+    double sum = 0;
+    int n = 0;
+    for (int y = j * s; y < (j + 1) * s; y++)
+        for (int x = i * s; x < (i + 1) * s; x++)
+            if (f(x, y, b) != -1) {
+                sum += f(x, y, b);
+                n++;
+            }
+    return n ? sum / n : NAN;
+}
+
+static int byte_of(double v, double lo, double hi)
+{
+    double s = hi > lo ? (v - lo) * 255 / (hi - lo) : v - lo + 128;
+    s = floor(s + 0.5);
+    return s < 0 ? 0 : s > 255 ? 255 : (int)s;
+}
+
+START_TEST(quicklook_box_averages_and_stretches)
+{
+    write_f32("r.tif", 64, 32, 1, ramp, true);
+    /* 64 x 32 to 16 x 8: boxes of 4 x 4 */
+    ck_assert_int_eq(rt("quicklook --size 16 --stretch none r.tif n.png"), 0);
+    ck_assert_str_eq(err_txt, "");
+    ck_assert_int_eq(rt("quicklook --size 16 --stretch minmax r.tif m.png"),
+                     0);
+    ck_assert_int_eq(rt("quicklook --size 16 r.tif p.png"), 0); /* p2-98 */
+    png8 n, m, p;
+    png_load("n.png", &n);
+    png_load("m.png", &m);
+    png_load("p.png", &p);
+    ck_assert(n.w == 16 && n.h == 8 && n.ch == 2); /* grey and alpha */
+    double means[8][16], sorted[128];
+    int k = 0;
+    for (int j = 0; j < 8; j++)
+        for (int i = 0; i < 16; i++) {
+            means[j][i] = box_mean(i, j, 4, ramp, 0);
+            if (!isnan(means[j][i]))
+                sorted[k++] = means[j][i];
+        }
+    /* nearest-rank percentiles of the box averages */
+    for (int a = 0; a < k; a++)
+        for (int b = a + 1; b < k; b++)
+            if (sorted[b] < sorted[a]) {
+                double t = sorted[a];
+                sorted[a] = sorted[b];
+                sorted[b] = t;
+            }
+    double lo = sorted[0], hi = sorted[k - 1];
+    double p2 = sorted[(int)floor(0.02 * (k - 1) + 0.5)];
+    double p98 = sorted[(int)floor(0.98 * (k - 1) + 0.5)];
+    for (int j = 0; j < 8; j++)
+        for (int i = 0; i < 16; i++) {
+            double v = means[j][i];
+            if (isnan(v)) {
+                ck_assert_int_eq(px(&n, i, j, 1), 0); /* transparent */
+                ck_assert_int_eq(px(&m, i, j, 1), 0);
+                continue;
+            }
+            ck_assert_int_eq(px(&n, i, j, 1), 255);
+            ck_assert_msg(px(&n, i, j, 0) == byte_of(v, 0, 255),
+                          "none (%d,%d): %d for %g", i, j, px(&n, i, j, 0), v);
+            ck_assert_int_eq(px(&m, i, j, 0), byte_of(v, lo, hi));
+            ck_assert_int_eq(px(&p, i, j, 0), byte_of(v, p2, p98));
+        }
+    free(n.px);
+    free(m.px);
+    free(p.px);
+    /* no hole: plain grey; the longer side is --size, never upscaled */
+    write_f32("s.tif", 30, 90, 1, ramp, false);
+    ck_assert_int_eq(rt("quicklook --size 45 s.tif s.png"), 0);
+    png8 s;
+    png_load("s.png", &s);
+    ck_assert(s.w == 15 && s.h == 45 && s.ch == 1);
+    free(s.px);
+    ck_assert_int_eq(rt("quicklook --size 4000 s.tif t.png"), 0);
+    png_load("t.png", &s);
+    ck_assert(s.w == 30 && s.h == 90);
+    free(s.px);
+}
+END_TEST
+
+static double rgbf(int x, int y, int b)
+{
+    return b == 3 ? (x < 8 ? 0 : 255) : (x * 7 + y * 3 + b * 50) % 256;
+}
+
+START_TEST(quicklook_rgb_alpha_colors_and_shade)
+{
+    /* an 8-bit RGBA image: RGB, the fourth band alpha, no stretch */
+    tes_tile t;
+    ck_assert_int_eq(tes_tile_alloc(&t, TES_U8, 32, 16, 4), 0);
+    for (int b = 0; b < 4; b++)
+        for (int y = 0; y < 16; y++)
+            for (int x = 0; x < 32; x++)
+                tes_tile_set(&t, b, x, y, rgbf(x, y, b));
+    tes_raster_error err;
+    ck_assert_int_eq(tes_raster_write_tile(P("c.tif"), &t, NULL, &err), 0);
+    tes_tile_free(&t);
+    ck_assert_int_eq(rt("quicklook --size 16 c.tif c.png"), 0);
+    png8 p;
+    png_load("c.png", &p);
+    ck_assert(p.w == 16 && p.h == 8 && p.ch == 4);
+    for (int j = 0; j < 8; j++)
+        for (int i = 0; i < 16; i++)
+            for (int b = 0; b < 4; b++)
+                ck_assert_int_eq(px(&p, i, j, b),
+                                 byte_of(box_mean(i, j, 2, rgbf, b), 0, 255));
+    free(p.px);
+    /* --rgb picks and orders bands; three bands, no alpha */
+    ck_assert_int_eq(rt("quicklook --size 16 --rgb 3,2,1 c.tif d.png"), 0);
+    png_load("d.png", &p);
+    ck_assert_int_eq(p.ch, 3);
+    ck_assert_int_eq(px(&p, 5, 3, 0),
+                     byte_of(box_mean(5, 3, 2, rgbf, 2), 0, 255));
+    free(p.px);
+    /* a colour file on one band, shaded by a constant 51 (one fifth) */
+    write_f32("r.tif", 64, 32, 1, ramp, true);
+    FILE *f = fopen(P("k.txt"), "w");
+    fputs("0% 0 0 0\n100% 250 100 50\n", f);
+    fclose(f);
+    tes_tile sh;
+    ck_assert_int_eq(tes_tile_alloc(&sh, TES_U8, 64, 32, 1), 0);
+    memset(sh.data, 51, 64 * 32);
+    ck_assert_int_eq(tes_raster_write_tile(P("h.tif"), &sh, NULL, &err), 0);
+    tes_tile_free(&sh);
+    ck_assert_int_eq(rt("quicklook --size 16 --colors k.txt --multiply h.tif "
+                        "r.tif k.png"), 0);
+    png_load("k.png", &p);
+    ck_assert(p.ch == 4);
+    double lo = INFINITY, hi = -INFINITY;
+    for (int j = 0; j < 8; j++)
+        for (int i = 0; i < 16; i++) {
+            double v = box_mean(i, j, 4, ramp, 0);
+            if (!isnan(v)) {
+                lo = v < lo ? v : lo;
+                hi = v > hi ? v : hi;
+            }
+        }
+    for (int j = 0; j < 8; j++)
+        for (int i = 0; i < 16; i++) {
+            double v = box_mean(i, j, 4, ramp, 0);
+            if (isnan(v)) {
+                ck_assert_int_eq(px(&p, i, j, 3), 0);
+                continue;
+            }
+            double t0 = (v - lo) / (hi - lo);
+            int want[3] = { (int)(0.45 + t0 * 250), (int)(0.45 + t0 * 100),
+                            (int)(0.45 + t0 * 50) };
+            for (int c = 0; c < 3; c++)
+                ck_assert_msg(px(&p, i, j, c) ==
+                                  (int)floor(want[c] * 0.2 + 0.5),
+                              "(%d,%d,%d): %d", i, j, c, px(&p, i, j, c));
+            ck_assert_int_eq(px(&p, i, j, 3), 255);
+        }
+    free(p.px);
+}
+END_TEST
+
+START_TEST(quicklook_same_bytes_any_threads_and_errors)
+{
+    synth("d.tif", 500, 300, 4, 0.05);
+    ck_assert_int_eq(rt("quicklook --size 128 -j 1 d.tif a.png"), 0);
+    ck_assert_int_eq(rt("quicklook --size 128 -j 3 d.tif b.png"), 0);
+    ck_assert(same_file("a.png", "b.png"));
+    /* an existing output stays, without --overwrite */
+    ck_assert_int_eq(rt("quicklook d.tif a.png"), 1);
+    ck_assert_str_eq(err_txt, "raster-tool: a.png: file exists (use "
+                              "--overwrite)\n");
+    ck_assert(same_file("a.png", "b.png"));
+    ck_assert_int_eq(rt("quicklook --size 64 --overwrite d.tif a.png"), 0);
+    ck_assert(!same_file("a.png", "b.png"));
+    ck_assert_int_eq(rt("quicklook --band 2 d.tif c.png"), 1);
+    ck_assert_str_eq(err_txt, "raster-tool: d.tif: has 1 band(s), no band "
+                              "2\n");
+    ck_assert_int_eq(rt("quicklook --stretch wild d.tif c.png"), 2);
+    ck_assert_int_eq(rt("quicklook d.tif nodir/c.png"), 1);
+    ck_assert_int_eq(rt("quicklook --multiply a.png d.tif c.png"), 1);
+    /* nothing half-written: only what was there */
+    ck_assert_int_eq(tu_count_files(dir), 3); /* d.tif a.png b.png */
+}
+END_TEST
+
+/* 32768 x 32768 (1 GiB of 8-bit samples, written as one constant tile
+ * repeated) goes through in under 100 MB. */
+START_TEST(quicklook_huge_input_flat_memory)
+{
+    const int n = 32768, ts = 512;
+    uint8_t *tile = malloc((size_t)ts * ts);
+    ck_assert_ptr_nonnull(tile);
+    memset(tile, 77, (size_t)ts * ts);
+    /* one tile compressed with zlib (TIFF's deflate is a zlib stream),
+     * written raw for every tile */
+    uLongf raw_size = compressBound((uLong)ts * ts);
+    uint8_t *raw = malloc(raw_size);
+    ck_assert_ptr_nonnull(raw);
+    ck_assert_int_eq(compress2(raw, &raw_size, tile, (uLong)ts * ts, 6),
+                     Z_OK);
+    TIFF *t = TIFFOpen(P("big.tif"), "w8");
+    TIFFSetField(t, TIFFTAG_IMAGEWIDTH, n);
+    TIFFSetField(t, TIFFTAG_IMAGELENGTH, n);
+    TIFFSetField(t, TIFFTAG_BITSPERSAMPLE, 8);
+    TIFFSetField(t, TIFFTAG_SAMPLESPERPIXEL, 1);
+    TIFFSetField(t, TIFFTAG_PHOTOMETRIC, PHOTOMETRIC_MINISBLACK);
+    TIFFSetField(t, TIFFTAG_PLANARCONFIG, PLANARCONFIG_CONTIG);
+    TIFFSetField(t, TIFFTAG_TILEWIDTH, ts);
+    TIFFSetField(t, TIFFTAG_TILELENGTH, ts);
+    TIFFSetField(t, TIFFTAG_COMPRESSION, COMPRESSION_ADOBE_DEFLATE);
+    for (uint32_t i = 0; i < TIFFNumberOfTiles(t); i++)
+        ck_assert_int_eq(TIFFWriteRawTile(t, i, raw, (tmsize_t)raw_size),
+                         (tmsize_t)raw_size);
+    TIFFClose(t);
+    free(raw);
+    free(tile);
+    ck_assert_int_eq(rt("quicklook -j 2 big.tif big.png"), 0);
+    struct rusage ru;
+    getrusage(RUSAGE_CHILDREN, &ru);
+    fprintf(stderr, "quicklook of 32768 x 32768: peak RSS %ld MB\n",
+            ru.ru_maxrss / 1024);
+    /* a sanitizer's shadow memory is not ours to count */
+    const char *b = getenv("TES_BUILD");
+    if (!b || !strstr(b, "san-"))
+        ck_assert_msg(ru.ru_maxrss < 100 * 1024, "peak RSS %ld KB",
+                      ru.ru_maxrss);
+    png8 p;
+    png_load("big.png", &p);
+    ck_assert(p.w == 1024 && p.h == 1024 && p.ch == 1);
+    for (size_t i = 0; i < (size_t)p.w * p.h; i++)
+        ck_assert_int_eq(p.px[i], 77);
+    free(p.px);
+}
+END_TEST
+
+static Suite *quicklook_suite(void)
+{
+    Suite *s = suite_create("cli_quicklook");
+    TCase *tc = tcase_create("core");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, quicklook_box_averages_and_stretches);
+    tcase_add_test(tc, quicklook_rgb_alpha_colors_and_shade);
+    tcase_add_test(tc, quicklook_same_bytes_any_threads_and_errors);
+    suite_add_tcase(s, tc);
+    TCase *big = tcase_create("big");
+    tcase_add_checked_fixture(big, setup, teardown);
+    tcase_set_timeout(big, 300);
+    tcase_add_test(big, quicklook_huge_input_flat_memory);
+    suite_add_tcase(s, big);
+    return s;
+}
+
+TES_CHECK_MAIN(quicklook_suite)
