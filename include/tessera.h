@@ -53,7 +53,8 @@ typedef struct tes_future tes_future; /* opaque, reference counted */
 /* A caller-owned frame for a forked task (tes_fork, tes_join below). Its
  * size is public so that it can live on the stack of the task that forks;
  * its fields are the runtime's: a program never reads or writes them, and
- * needs no initializer (tes_fork sets up what the runtime uses). */
+ * needs no initializer (tes_fork sets up what the runtime uses); the
+ * prefix tes__ marks them so. */
 typedef struct tes_task {
     void *(*tes__fn)(void *);
     void *tes__arg;          /* the argument, then the result */
@@ -263,46 +264,66 @@ TES_API int tes_join(tes_task *t, void **result);
  * fail. Only in the task that joined t. */
 TES_API const char *tes_task_error(const tes_task *t);
 
-/* Private, for the inline fork/join below: the calling worker's deque top
- * and what a fork records, one cache line read and written only by its
- * thread (the slots are accessed atomically: thieves read them). The
- * cache line before it holds the word thieves raise to ask for work. Names starting
- * with tes__ are no API: they change with the library, which this header
- * comes with. On threads that are no workers tes__fj_self points at a
- * record that sends every fork and join to the library. */
-typedef struct tes__fj {
-    void **top;          /* the deque's next free slot */
-    void **split;        /* slots below it are offered to thieves */
-    void **fork_end;     /* forks inline while top < fork_end (NULL: none) */
-    void *scope;         /* the frame being run (forks' tes__scope) */
-    uint64_t forks;      /* forks made, for the statistics */
-    void **end;          /* the deque's end */
-    char *fail_msg;      /* the failure (tes_fail) of the innermost task */
-    int fail_code;       /* running here, until its run ends: 0 = none */
-} tes__fj;
-#define TES__FJ_WANT_OFFSET 64 /* the want word: that far before the record */
-TES_API void tes__fork_share(void);
-TES_API int tes__join_failed(tes_task *t, void **result);
+/* ---- the ABI of the inline fork/join ---------------------------------------
+ *
+ * tes_fork and tes_join have inline fast paths (below), compiled into the
+ * program; they reach the library through the names in this block, which
+ * are therefore part of libtessera's ABI, stable for the life of its
+ * soname (libtessera.so.0) — with the layouts of tes_task and tes_fj, the
+ * want word's offset and the state (1) an inline fork stores. They are
+ * called by the inline code below; not for direct use: a program calls
+ * tes_fork and tes_join only.
+ *
+ * tes_fj: the calling thread's fork/join record, one cache line read and
+ * written only by that thread (the deque slots it points at are accessed
+ * atomically: thieves read them). TES_FJ_WANT_OFFSET bytes before it lies
+ * the word thieves raise (relaxed) to ask the owner for work. On threads
+ * that are no workers tes_fj_self points at a record whose every fork and
+ * join goes to the library's tes_fork and tes_join (which refuse them). */
+typedef struct tes_fj {
+    void **top;      /* the deque's next free slot */
+    void **split;    /* slots below it are offered to thieves */
+    void **fork_end; /* forks inline while top < fork_end (NULL: none) */
+    void *scope;     /* the frame being run (forks' tes__scope) */
+    uint64_t forks;  /* forks made, for the statistics */
+    void **end;      /* the deque's end */
+    char *fail_msg;  /* the failure (tes_fail) of the innermost task */
+    int fail_code;   /* running here, until its run ends: 0 = none */
+} tes_fj;
+#define TES_FJ_WANT_OFFSET 64
+
+/* Called by the inline code below; not for direct use. After an inline
+ * fork pushed, when the want word was raised: offers the calling worker's
+ * oldest private forks to the workers that asked. */
+TES_API void tes_fork_share(void);
+
+/* Called by the inline code below; not for direct use. After an inline
+ * join ran t and the run left a failure in the record: moves the failure
+ * into t (kept for tes_task_error), stores NULL in *result (when result is
+ * not NULL) and returns t's code. */
+TES_API int tes_join_failed(tes_task *t, void **result);
 
 /* The fast paths of tes_fork and tes_join, inline so that a fork costs a
  * few stores and a join a few loads and an indirect call (the library's
  * functions take every other case). Define TES_NO_INLINE before including
  * this header to always call the library (compilers other than gcc and
- * clang always do). */
+ * clang always do). tes_fj_self (the calling thread's record, defined by
+ * the library), tes_fj_want, tes_fork_inline and tes_join_inline are
+ * called by the inline code; not for direct use. */
 #if !defined(TES_NO_INLINE) && defined(__GNUC__)
-TES_API extern __thread tes__fj *tes__fj_self;
+TES_API extern __thread tes_fj *tes_fj_self;
 
-static inline uint32_t tes__fj_want(const tes__fj *w)
+static inline uint32_t tes_fj_want(const tes_fj *w)
 {
     return __atomic_load_n(
-        (const uint32_t *)(const void *)((const char *)w - TES__FJ_WANT_OFFSET),
+        (const uint32_t *)(const void *)((const char *)w - TES_FJ_WANT_OFFSET),
         __ATOMIC_RELAXED);
 }
 
-static inline int tes__fork_inline(tes_task *t, void *(*fn)(void *),
-                                   void *arg)
+static inline int tes_fork_inline(tes_task *t, void *(*fn)(void *),
+                                  void *arg)
 {
-    tes__fj *w = tes__fj_self;
+    tes_fj *w = tes_fj_self;
     void **p = w->top;
     if (__builtin_expect(p >= w->fork_end || !t || !fn, 0))
         return (tes_fork)(t, fn, arg);
@@ -315,24 +336,24 @@ static inline int tes__fork_inline(tes_task *t, void *(*fn)(void *),
     w->top = p + 1;
     __atomic_store_n(&w->forks, __atomic_load_n(&w->forks, __ATOMIC_RELAXED) + 1,
                      __ATOMIC_RELAXED);
-    if (__builtin_expect(tes__fj_want(w) != 0, 0))
-        tes__fork_share(); /* idle workers asked: offer them some work */
+    if (__builtin_expect(tes_fj_want(w) != 0, 0))
+        tes_fork_share(); /* idle workers asked: offer them some work */
     return 0;
 }
 
-static inline int tes__join_inline(tes_task *t, void **result)
+static inline int tes_join_inline(tes_task *t, void **result)
 {
-    tes__fj *w = tes__fj_self;
+    tes_fj *w = tes_fj_self;
     void **p = w->top;
     if (__builtin_expect(p > w->split &&
                              __atomic_load_n(p - 1, __ATOMIC_RELAXED) ==
                                  (void *)t &&
-                             tes__fj_want(w) == 0,
+                             tes_fj_want(w) == 0,
                          1)) {
         w->top = p - 1;
         void *r = t->tes__fn(t->tes__arg);
         if (__builtin_expect(w->fail_code != 0, 0))
-            return tes__join_failed(t, result);
+            return tes_join_failed(t, result);
         if (result)
             *result = r;
         return 0;
@@ -340,8 +361,8 @@ static inline int tes__join_inline(tes_task *t, void **result)
     return (tes_join)(t, result);
 }
 
-#define tes_fork(t, fn, arg) tes__fork_inline(t, fn, arg)
-#define tes_join(t, result) tes__join_inline(t, result)
+#define tes_fork(t, fn, arg) tes_fork_inline(t, fn, arg)
+#define tes_join(t, result) tes_join_inline(t, result)
 #endif
 
 /* A constant string naming code (any value this library returns). */

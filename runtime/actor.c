@@ -175,7 +175,7 @@ static void *call_finish(tes_future *f)
 static inline bool drain_one(tes_worker *w, drain *d, tes_future *f)
 {
     tes_actor *a = d->actor;
-    tes__fj *o = &w->deque.own;
+    tes_fj *o = &w->deque.own;
     /* relaxed: as in tes__frame_start. */
     if (TES_UNLIKELY(w->trace != NULL || f->method == destroy_method ||
                      o->fail_code != 0 ||

@@ -79,11 +79,11 @@ typedef struct tes_deque {
      * pending failure: not the deque's business). The slots are accessed
      * with the __atomic builtins (thieves read them): the public header
      * cannot say _Atomic. */
-    alignas(TES_CACHE_LINE) tes__fj own;
+    alignas(TES_CACHE_LINE) tes_fj own;
 } tes_deque;
-_Static_assert(sizeof(tes__fj) <= TES_CACHE_LINE, "tes__fj fills one line");
+_Static_assert(sizeof(tes_fj) <= TES_CACHE_LINE, "tes_fj fills one line");
 _Static_assert(offsetof(tes_deque, own) - offsetof(tes_deque, want) ==
-                   TES__FJ_WANT_OFFSET,
+                   TES_FJ_WANT_OFFSET,
                "tessera.h finds want one line before own");
 
 static inline uint64_t tes__ts(uint32_t tail, uint32_t split)
@@ -96,7 +96,7 @@ int tes__deque_init(tes_deque *d, uint32_t cap);
 void tes__deque_destroy(tes_deque *d);
 
 /* The deque whose owner line o is. */
-static inline tes_deque *tes__deque_of(tes__fj *o)
+static inline tes_deque *tes__deque_of(tes_fj *o)
 {
     return (tes_deque *)(void *)((char *)o - offsetof(tes_deque, own));
 }

@@ -174,7 +174,7 @@ int(tes_fork)(tes_task *t, void *(*fn)(void *), void *arg)
 #ifdef TES_DEBUG
     debug_fork(w, t);
 #endif
-    tes__fj *o = &w->deque.own;
+    tes_fj *o = &w->deque.own;
     t->tes__fn = fn;
     t->tes__arg = arg;
     t->tes__scope = o->scope;
@@ -210,14 +210,14 @@ static TES_NOINLINE int join_failed(tes_worker *w, tes_task *t, void **result)
 }
 
 /* The inline fork pushed, and thieves had asked for work. */
-void tes__fork_share(void)
+void tes_fork_share(void)
 {
     tes_worker *w = tes__self;
     tes__share(w, tes__deque_depth(&w->deque));
 }
 
 /* The inline join ran t, and t failed. */
-int tes__join_failed(tes_task *t, void **result)
+int tes_join_failed(tes_task *t, void **result)
 {
     tes_worker *w = tes__self;
     t->tes__error = tes__take_failure(w, &t->tes__msg);

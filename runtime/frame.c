@@ -15,27 +15,27 @@
 
 TES_TLS tes_worker *tes__self;
 
-/* What tes__fj_self points at on threads that are no workers: a record
+/* What tes_fj_self points at on threads that are no workers: a record
  * with which the inline fork and join (tessera.h) always call the library
  * (which refuses them): top at its one slot, split past it, no fork_end.
  * After a want word of 0, as in a deque. Never written. */
 struct fj_none {
     alignas(TES_CACHE_LINE) uint32_t want;
-    alignas(TES_CACHE_LINE) tes__fj fj;
+    alignas(TES_CACHE_LINE) tes_fj fj;
     void *slot[1];
 };
-_Static_assert(offsetof(struct fj_none, fj) == TES__FJ_WANT_OFFSET,
+_Static_assert(offsetof(struct fj_none, fj) == TES_FJ_WANT_OFFSET,
                "the want word one line before the record");
 static struct fj_none fj_none = {
     .fj = {.top = fj_none.slot, .split = fj_none.slot + 1,
            .end = fj_none.slot + 1}};
-__thread tes__fj *tes__fj_self __attribute__((tls_model("initial-exec"))) =
+__thread tes_fj *tes_fj_self __attribute__((tls_model("initial-exec"))) =
     &fj_none.fj;
 
 void tes__set_self(tes_worker *w)
 {
     tes__self = w;
-    tes__fj_self = w ? &w->deque.own : &fj_none.fj;
+    tes_fj_self = w ? &w->deque.own : &fj_none.fj;
 }
 
 /* Wake channel for tes_wait_any from outside threads: bumped after any

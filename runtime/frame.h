@@ -33,7 +33,7 @@ _Static_assert(sizeof(tes_future) <= TES_FRAME_BYTES, "frame too big");
 #define TES_RETURN_MAX_SLOTS 256
 
 /* Makes w the calling thread's worker (NULL: none), for the runtime
- * (tes__self) and for the inline fork and join (tes__fj_self). */
+ * (tes__self) and for the inline fork and join (tes_fj_self). */
 void tes__set_self(tes_worker *w);
 
 /* frame.c: the out-of-line halves. */
@@ -176,7 +176,7 @@ static inline void tes__failed_mode(tes_worker *w, bool failed)
 static inline void tes__run_enter(tes_worker *w, tes_future *scope,
                                   tes_run_saved *s)
 {
-    tes__fj *o = &w->deque.own;
+    tes_fj *o = &w->deque.own;
     s->scope = (tes_future *)o->scope;
     s->fail_code = o->fail_code;
     o->scope = scope;
@@ -201,7 +201,7 @@ static inline void tes__run_leave(tes_worker *w, const tes_run_saved *s)
         tes__debug_unjoined(w->dbg_top);
     w->dbg_top = s->dbg_top;
 #endif
-    tes__fj *o = &w->deque.own;
+    tes_fj *o = &w->deque.own;
     o->scope = s->scope;
     if (TES_UNLIKELY(s->fail_code != 0)) {
         o->fail_code = s->fail_code;
@@ -215,7 +215,7 @@ static inline void tes__run_leave(tes_worker *w, const tes_run_saved *s)
  * again. */
 static inline int tes__take_failure(tes_worker *w, char **msg)
 {
-    tes__fj *o = &w->deque.own;
+    tes_fj *o = &w->deque.own;
     int code = o->fail_code;
     *msg = o->fail_msg;
     if (TES_UNLIKELY(code != 0)) {

@@ -224,8 +224,8 @@ struct tes_worker {
 enum { TES_PHASE_LOOKING, TES_PHASE_RUNNING, TES_PHASE_PARKED,
        TES_PHASE_GONE };
 
-/* The worker whose deque's owner line o is (tes__fj_self of a worker). */
-static inline tes_worker *tes__worker_of(tes__fj *o)
+/* The worker whose deque's owner line o is (tes_fj_self of a worker). */
+static inline tes_worker *tes__worker_of(tes_fj *o)
 {
     return (tes_worker *)(void *)tes__deque_of(o); /* the first member */
 }

@@ -271,8 +271,8 @@ int tes_await(tes_future *f, void **result)
     /* The common case: f is the newest item of our own private deque, and
      * the owner's (tes_worker.frame_tag): run it here, done with plain
      * stores. On threads that are no workers the checks fail on the
-     * record tes__fj_self points at (frame.c). */
-    tes__fj *o = tes__fj_self;
+     * record tes_fj_self points at (frame.c). */
+    tes_fj *o = tes_fj_self;
     void **p = o->top;
     if (TES_LIKELY(p > o->split &&
                    /* relaxed: a private slot, this thread's. */
@@ -393,7 +393,7 @@ static void fail_current(int code, const char *fmt, va_list ap,
     if (code == 0)
         code = TES_EFAIL;
     char *m = vformat(NULL, fmt, ap, cause);
-    tes__fj *o = &w->deque.own;
+    tes_fj *o = &w->deque.own;
     if (o->fail_code == 0) {
         tes__failed_mode(w, true);
         for (void **p = o->split; p < o->top; p++) {
