@@ -33,11 +33,7 @@ int main(int argc, char **argv)
 {
     const char *usage = "THREADS [N]";
     long threads = bench_arg(argc, argv, 1, 1, usage);
-    long n = bench_arg(argc, argv, 2, 12, usage);
-    if (n > 16) {
-        fprintf(stderr, "%s: N must be at most 16\n", argv[0]);
-        return 2;
-    }
+    long n = bench_nqueens_n(argc, argv, usage);
     lace_start((unsigned)threads, 0);
     double t0 = bench_now();
     long r = RUN(lnq, (int)n, 0, 0u, 0u, 0u);
