@@ -13,6 +13,7 @@
 #                     with PYTHONPATH=build/python); make check tests it
 #   make install / uninstall   (PREFIX, DESTDIR)
 #   make SANITIZE=thread check, make SANITIZE=address,undefined check
+#   make DEBUG=1      runtime rule checks (fork/join order...); implied by SANITIZE
 #   make MPI=1        the MPI build in build/mpi: libtessera_mpi and an
 #                     MPI-enabled raster-tool (installed as raster-tool-mpi)
 #   CC=clang works as well as gcc.
@@ -38,12 +39,17 @@ MPI ?=
 
 comma := ,
 ifeq ($(SANITIZE),)
-B := build$(if $(MPI),/mpi)
+DEBUG ?=
+B := build$(if $(MPI),/mpi)$(if $(DEBUG),$(if $(MPI),-debug,/debug))
 else
+DEBUG ?= 1
 B := build/$(if $(MPI),mpi-)san-$(subst $(comma),-,$(SANITIZE))
 endif
 
 CPPFLAGS += -Iinclude -D_GNU_SOURCE
+ifneq ($(DEBUG),)
+CPPFLAGS += -DTES_DEBUG
+endif
 CFLAGS ?= $(OPT) -gdwarf-4
 CFLAGS += -std=c11 -Wall -Wextra -Werror -fPIC -fvisibility=hidden -pthread
 LDFLAGS += -pthread
@@ -215,6 +221,8 @@ $(B)/tests/test_rt_%: tests/test_rt_%.c $(TEST_HELPERS) $(RT_A)
 $(PUBLIC_TESTS): $(B)/tests/%: tests/%.c $(RASTER_SO) $(RT_SO)
 	@mkdir -p $(@D)
 	$(CC) -Iinclude -D_GNU_SOURCE $(CFLAGS) $(CHECK_CFLAGS) -o $@ $< -L$(B) -ltessera_raster -ltessera $(RPATH_SUB) $(LDFLAGS) $(CHECK_LIBS) -lm
+# The fork suite again with TES_NO_INLINE: it includes test_rt_fork.c.
+$(B)/tests/test_rt_fork_calls: tests/test_rt_fork.c
 # the quicklook suite decodes PNGs with libpng
 $(B)/tests/test_cli_quicklook: TEST_CFLAGS = $(PNG_CFLAGS)
 $(B)/tests/test_cli_quicklook: TEST_LIBS = $(PNG_LIBS)
