@@ -67,6 +67,32 @@ static inline int tu_count_files(const char *dir)
     return n;
 }
 
+/* Files in dir whose name holds ".tmp-": output temporaries. */
+static inline int tu_count_temporaries(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return -1;
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)))
+        if (strstr(e->d_name, ".tmp-"))
+            n++;
+    closedir(d);
+    return n;
+}
+
+/* TU_SANITIZED: built with AddressSanitizer or ThreadSanitizer (gcc's
+ * macros, clang's __has_feature), which replace the allocator and slow
+ * programs several times. */
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define TU_SANITIZED 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+#define TU_SANITIZED 1
+#endif
+#endif
+
 static inline bool tu_exists(const char *path)
 {
     struct stat st;

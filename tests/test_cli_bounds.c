@@ -17,13 +17,6 @@
 #include "cli_test_util.h"
 #include "suite_main.h"
 
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-#define SANITIZED 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
-#define SANITIZED 1
-#endif
-#endif
 
 /* 16 x 16 pixels of `bands` 8-bit bands, one deflate strip per band: the
  * issue's file (about 90 KB for 4096 bands). raw_bytes > 0 writes every
@@ -106,7 +99,7 @@ START_TEST(bounds_many_bands_histogram_refused)
         ck_assert_ptr_nonnull(strstr(err_txt, "kernel's partial result"));
         ck_assert_int_eq(strchr(err_txt, '\n') - err_txt,
                          (long)strlen(err_txt) - 1);
-#ifndef SANITIZED
+#ifndef TU_SANITIZED
         ck_assert_int_lt(rss, 50 * 1024);
 #endif
         ck_assert_double_lt(secs, 5); /* a hang guard; the time is above */
@@ -119,7 +112,7 @@ START_TEST(bounds_many_bands_histogram_refused)
                      "(6 tiles in flight of 3.3 GB each, mostly the "
                      "kernel's partial result), more than the memory budget "
                      "of 1.1 GB (see --memory)\n");
-#ifndef SANITIZED
+#ifndef TU_SANITIZED
     ck_assert_int_lt(rss, 50 * 1024);
 #endif
     /* ... and with the ranges given (one pass): refused before it too */

@@ -25,14 +25,7 @@
 
 /* Under a sanitizer raster-tool runs several times slower: fewer rounds
  * and limits, a smaller input, so that CI's three builds stay quick. */
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-#define SANITIZED 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
-#define SANITIZED 1
-#endif
-#endif
-#ifdef SANITIZED
+#ifdef TU_SANITIZED
 #define SIDE "512"
 #define ROUNDS 1
 #else
@@ -158,18 +151,10 @@ static int finish(pid_t pid)
     return st;
 }
 
-/* Files in dir/run whose name holds ".tmp-". */
+/* Temporaries in dir/run. */
 static int temporaries(void)
 {
-    DIR *d = opendir(P("run"));
-    ck_assert_ptr_nonnull(d);
-    int n = 0;
-    struct dirent *e;
-    while ((e = readdir(d)))
-        if (strstr(e->d_name, ".tmp-"))
-            n++;
-    closedir(d);
-    return n;
+    return tu_count_temporaries(P("run"));
 }
 
 static int lines(const char *text)
@@ -392,7 +377,7 @@ START_TEST(fault_disk_full)
                                in + (size - in) / 2, size - 1 };
         for (size_t l = 0; l < sizeof limits / sizeof limits[0]; l++) {
             long long lim = limits[l];
-#ifdef SANITIZED
+#ifdef TU_SANITIZED
             if (l == 1 || l == 2)
                 continue; /* the magic, midway and the end suffice */
 #endif

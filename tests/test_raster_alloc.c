@@ -21,12 +21,8 @@
 #include "raster_test_util.h"
 #include "suite_main.h"
 
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#ifdef TU_SANITIZED
 #define NO_HOOK 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
-#define NO_HOOK 1
-#endif
 #endif
 
 #ifndef NO_HOOK
@@ -286,20 +282,6 @@ static int overviews_run(job *j, tes_raster_error *err)
     return tes_raster_build_overviews(j->pool, j->out, &o, err);
 }
 
-/* Files in dir whose name holds ".tmp-". */
-static int temporaries(const char *dir)
-{
-    DIR *d = opendir(dir);
-    ck_assert_ptr_nonnull(d);
-    int n = 0;
-    struct dirent *e;
-    while ((e = readdir(d)))
-        if (strstr(e->d_name, ".tmp-"))
-            n++;
-    closedir(d);
-    return n;
-}
-
 /* out as the job's armed run must find it: absent, or the input's copy
  * (overviews work in place). */
 static void prepare(job *j, bool in_place)
@@ -367,7 +349,7 @@ static void exercise(job *j, bool writes, bool in_place)
                               "%s: allocation %ld: output written", j->name,
                               n);
         }
-        ck_assert_msg(temporaries(j->dir) == 0,
+        ck_assert_msg(tu_count_temporaries(j->dir) == 0,
                       "%s: allocation %ld: a temporary left", j->name, n);
         tes_pool_destroy(j->pool);
         j->pool = NULL;
