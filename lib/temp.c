@@ -229,6 +229,7 @@ static int judge(int dirfd, const char *name, unsigned flags, tes_temp_entry *e,
     char raw[ID_MAX];
     ssize_t k = fgetxattr(f, XATTR_NAME, raw, sizeof raw - 1);
     identity w;
+    memset(&w, 0, sizeof w);
     bool known = false;
     if (k > 0) {
         raw[k] = 0;
