@@ -400,17 +400,37 @@ START_TEST(fault_disk_full)
 END_TEST
 
 /* Truncates or deletes in.tif's copy while slope reads it. */
+/* Bytes of the temporary in dir/run, or -1 when there is none. */
+static long long temp_bytes(void)
+{
+    DIR *d = opendir(P("run"));
+    ck_assert_ptr_nonnull(d);
+    long long n = -1;
+    struct dirent *e;
+    while ((e = readdir(d)))
+        if (strstr(e->d_name, ".tmp-")) {
+            struct stat st;
+            char path[4400];
+            snprintf(path, sizeof path, "%s/run/%s", dir, e->d_name);
+            if (stat(path, &st) == 0)
+                n = (long long)st.st_size;
+        }
+    closedir(d);
+    return n;
+}
+
 START_TEST(fault_input_changes_underfoot)
 {
     /* uncompressed, so that a truncation cuts blocks the run has not read */
     ck_assert_int_eq(rt("synth --quiet --compress none --size 1536x1536 "
                         "big.tif"), 0);
-    const char *args = "slope --quiet -j 1 src.tif run/out.tif";
+    /* the output uncompressed too (9 MB): its temporary's size tells how
+     * far the run has gone, sanitizer or not */
+    const char *args = "slope --quiet -j 1 --compress none src.tif "
+                       "run/out.tif";
     unlink(run_path("out.tif"));
     ck_assert_int_eq(tu_sh("cp '%s' '%s'", P("big.tif"), P("src.tif")), 0);
-    double t0 = now_s();
     ck_assert_int_eq(WEXITSTATUS(finish(spawn(args, -1))), 0);
-    double t = now_s() - t0;
     ck_assert_int_eq(tu_sh("cp '%s' '%s/ref-slope.tif'", run_path("out.tif"),
                            dir), 0);
     struct stat st;
@@ -422,8 +442,12 @@ START_TEST(fault_input_changes_underfoot)
         ck_assert_int_eq(tu_sh("cp '%s' '%s'", P("big.tif"), P("src.tif")),
                          0);
         pid_t pid = spawn(args, -1);
-        double d = t * (0.1 + 0.8 * (double)(next_rand() % 1000) / 1000.0);
-        usleep((useconds_t)(d * 1e6));
+        /* a moment when 1 to 6 MB of the output are written */
+        long long at = ((long long)1 << 20) * (1 + (long long)(next_rand() % 6));
+        for (int k = 0; k < 60000 && temp_bytes() < at &&
+                        !tu_exists(run_path("out.tif"));
+             k++)
+            usleep(1000);
         if (del)
             unlink(P("src.tif"));
         else
