@@ -58,6 +58,8 @@ typedef struct tes_future tes_future; /* opaque, reference counted */
 typedef struct tes_task {
     void *(*tes__fn)(void *);
     void *tes__arg;          /* the argument, then the result */
+    void **tes__slot;        /* its deque slot while there, untaken; else
+                                NULL (accessed atomically) */
     void *tes__scope;        /* the forking task's frame */
     char *tes__msg;          /* the failure message, while tes__error != 0 */
     uint32_t tes__state;     /* accessed atomically */
@@ -329,6 +331,7 @@ static inline int tes_fork_inline(tes_task *t, void *(*fn)(void *),
         return (tes_fork)(t, fn, arg);
     t->tes__fn = fn;
     t->tes__arg = arg;
+    __atomic_store_n(&t->tes__slot, p, __ATOMIC_RELAXED);
     t->tes__scope = w->scope;
     t->tes__state = 1; /* pushed; private until published */
     t->tes__error = 0;
@@ -344,13 +347,16 @@ static inline int tes_fork_inline(tes_task *t, void *(*fn)(void *),
 static inline int tes_join_inline(tes_task *t, void **result)
 {
     tes_fj *w = tes_fj_self;
-    void **p = w->top;
-    if (__builtin_expect(p > w->split &&
-                             __atomic_load_n(p - 1, __ATOMIC_RELAXED) ==
-                                 (void *)t &&
+    /* t is still where its fork pushed it, untaken (its takers clear the
+     * slot), at the top of the private part. The new top comes from t,
+     * not from the load of the old one: no chain of loads and stores
+     * through the top from one join to the next. */
+    void **s = t ? __atomic_load_n(&t->tes__slot, __ATOMIC_RELAXED) : NULL;
+    if (__builtin_expect((uintptr_t)s + sizeof *s == (uintptr_t)w->top &&
+                             (uintptr_t)s >= (uintptr_t)w->split &&
                              tes_fj_want(w) == 0,
                          1)) {
-        w->top = p - 1;
+        w->top = s;
         void *r = t->tes__fn(t->tes__arg);
         if (__builtin_expect(w->fail_code != 0, 0))
             return tes_join_failed(t, result);

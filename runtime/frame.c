@@ -389,6 +389,11 @@ void tes__run_frame(tes_worker *w, tes_future *f)
 
 void tes__run_fork(tes_worker *w, tes_task *t)
 {
+    /* Taken from its slot (by a thief, whose claim cleared this already,
+     * or by its owner's helping): no inline join may find it there once
+     * the slot holds something else. relaxed: read by the owner's thread
+     * only, which is this one or acquired the thief's claim. */
+    __atomic_store_n(&t->tes__slot, NULL, __ATOMIC_RELAXED);
     /* The task runs as part of the one that forked it: that frame is its
      * scope for tes_cancelled and for the tasks it forks in turn. */
     tes_run_saved s;

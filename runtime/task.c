@@ -380,7 +380,8 @@ static char *vformat(const char *prefix, const char *fmt, va_list ap,
  * name in front) or its forked task (as it is: a forked task has no name of
  * its own, being part of the task that forked it). Until then the task's
  * forks and joins take the library's path (frame.h, "runs nest"): its
- * private forks are retagged so that no inline join, which would take
+ * private forks are retagged, and their frames told that they left their
+ * slots (tes__slot), so that no inline join, which would take
  * the failure as its child's, runs them. */
 static void fail_current(int code, const char *fmt, va_list ap,
                          const char *cause)
@@ -397,9 +398,13 @@ static void fail_current(int code, const char *fmt, va_list ap,
     if (o->fail_code == 0) {
         tes__failed_mode(w, true);
         for (void **p = o->split; p < o->top; p++) {
-            /* relaxed: private slots, only this thread's (deque.h). */
+            /* relaxed: private slots, only this thread's (deque.h), and
+             * forks in them, which no thief can reach. */
             void *x = __atomic_load_n(p, __ATOMIC_RELAXED);
             __atomic_store_n(p, (void *)((uintptr_t)x | 2u), __ATOMIC_RELAXED);
+            if (tes__item_is_fork(x))
+                __atomic_store_n(&tes__item_fork(x)->tes__slot, NULL,
+                                 __ATOMIC_RELAXED);
         }
     } else {
         free(o->fail_msg);
