@@ -81,7 +81,9 @@ typedef struct tes_deque {
      * cannot say _Atomic. */
     alignas(TES_CACHE_LINE) tes_fj own;
 } tes_deque;
-_Static_assert(sizeof(tes_fj) <= TES_CACHE_LINE, "tes_fj fills one line");
+_Static_assert(sizeof(tes_fj) <= 2 * TES_CACHE_LINE &&
+                   offsetof(tes_fj, fail_code) < TES_CACHE_LINE,
+               "tes_fj: two lines, what fork and join touch in the first");
 _Static_assert(offsetof(tes_deque, own) - offsetof(tes_deque, want) ==
                    TES_FJ_WANT_OFFSET,
                "tessera.h finds want one line before own");
