@@ -9,6 +9,8 @@
 #   make demo         builds, then runs the demo
 #   make bench        benchmarks against serial C and the installed peers
 #                     (BENCH="sched raster" picks sections of bench/)
+#   make python       the tessera Python package, in build/python (use it
+#                     with PYTHONPATH=build/python); make check tests it
 #   make install / uninstall   (PREFIX, DESTDIR)
 #   make SANITIZE=thread check, make SANITIZE=address,undefined check
 #   make DEBUG=1      runtime rule checks (fork/join order...); implied by SANITIZE
@@ -109,7 +111,8 @@ MPI_A := $(if $(MPI),$(B)/libtessera_mpi.a)
 
 LIBS_ALL := $(RT_SO) $(RT_A) $(if $(RASTER_SRC),$(RASTER_SO) $(RASTER_A)) $(MPI_SO) $(MPI_A)
 
-.PHONY: all check demo bench examples install uninstall clean deps lint man-lint
+.PHONY: all check demo bench examples install uninstall clean deps lint man-lint \
+	python python-check
 .DEFAULT_GOAL := all
 
 PC_FILES := $(B)/tessera.pc $(if $(RASTER_SRC),$(B)/tessera_raster.pc) $(if $(MPI),$(B)/tessera_mpi.pc)
@@ -237,6 +240,7 @@ check: deps
 	@$(if $(and $(MPI_CHECK),$(if $(MPI),,y)),$(MAKE) --no-print-directory MPI=1 build/mpi/raster-tool)
 	@TES_BUILD=$(B) TES_MPI_BUILD=$(MPI_CHECK) sh tests/run.sh $(TEST_BIN)
 	@$(MAKE) --no-print-directory check-library
+	@$(MAKE) --no-print-directory python-check
 
 # What a program outside the project sees: only tes_ names exported, and
 # an install into a scratch PREFIX that pkg-config builds against and that
@@ -247,6 +251,55 @@ check-library: all
 
 .PHONY: all-tests
 all-tests: all $(TEST_BIN)
+
+# ---- the Python package (python/) ------------------------------------------
+# A CPython extension over the public headers and the shared libraries, and
+# the Python layer around it. The interpreter: PYTHON, else Debian's
+# /usr/bin/python3 (where python3-numpy and python3-dev install), else the
+# first python3 on PATH that imports numpy; looked up once, when needed.
+PY_FIND = for p in /usr/bin/python3 python3; do "$$p" -c 'import numpy' \
+	>/dev/null 2>&1 && { command -v "$$p"; break; }; done
+PYTHON ?= $(eval PYTHON := $$(shell $$(PY_FIND)))$(PYTHON)
+PY_INCLUDE = $(eval PY_INCLUDE := $$(if $$(PYTHON),$$(shell $$(PYTHON) -c \
+	'import sysconfig; print(sysconfig.get_paths()["include"])')))$(PY_INCLUDE)
+PY_SRC := $(sort $(wildcard python/src/*.c))
+PY_OBJ := $(PY_SRC:python/src/%.c=$(B)/pyobj/%.o)
+PY_PKG := $(B)/python/tessera
+PY_FILES := $(addprefix $(PY_PKG)/,$(notdir $(wildcard python/tessera/*.py \
+	python/tessera/*.pyi python/tessera/py.typed)))
+# ".so" is an extension suffix every CPython on Linux imports.
+PY_EXT := $(PY_PKG)/_tessera.so
+
+python: $(PY_EXT) $(PY_FILES)
+
+$(B)/pyobj/%.o: python/src/%.c
+	@mkdir -p $(@D)
+	@test -n "$(PYTHON)" || { echo "make python: no python3 that imports" \
+	  "numpy (apt-get install python3-numpy python3-dev)" >&2; exit 1; }
+	$(CC) $(CPPFLAGS) -I$(PY_INCLUDE) $(CFLAGS) -MMD -MP -c $< -o $@
+$(PY_EXT): $(PY_OBJ) $(RASTER_SO) $(RT_SO)
+	@mkdir -p $(@D)
+	$(CC) -shared $(LDFLAGS) -o $@ $(PY_OBJ) -L$(B) -ltessera_raster -ltessera \
+	  -Wl,-rpath,'$$ORIGIN/../..'
+$(PY_PKG)/%: python/tessera/%
+	@mkdir -p $(@D)
+	cp $< $@
+
+# The package's tests (pytest). Under SANITIZE the interpreter, which is
+# not instrumented, loads the sanitizers' runtimes first (LD_PRELOAD), so
+# that the extension and the libraries are checked too; the tests that
+# measure memory or build with pip then skip.
+comma_split = $(subst $(comma), ,$(SANITIZE))
+PY_SAN_LIBS = $(foreach s,$(comma_split),$(shell $(CC) \
+	-print-file-name=lib$(patsubst address,asan,$(patsubst undefined,ubsan,$(patsubst thread,tsan,$(s)))).so))
+PY_SAN_ENV = $(if $(SANITIZE),LD_PRELOAD="$(strip $(PY_SAN_LIBS))" \
+	ASAN_OPTIONS=detect_leaks=0 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+	TSAN_OPTIONS="halt_on_error=1 suppressions=$(CURDIR)/python/tests/tsan.supp" \
+	TESSERA_TEST_SANITIZED=$(SANITIZE))
+python-check:
+	@$(MAKE) --no-print-directory all python
+	@TES_BUILD=$(B) PYTHONPATH=$(B)/python PYTHONDONTWRITEBYTECODE=1 \
+	  $(PY_SAN_ENV) $(PYTHON) -m pytest -q -p no:cacheprovider python/tests
 
 # ---- demo and benchmarks ---------------------------------------------------
 demo: deps
@@ -309,8 +362,13 @@ lint:
 	cppcheck --quiet --error-exitcode=1 --enable=warning,portability,performance \
 	  --std=c11 -Iinclude -D__GNUC__ --suppress=missingIncludeSystem runtime lib kernels cli \
 	  $(if $(MPI_PKG),mpi $(filter -I%,$(shell $(PKG_CONFIG) --cflags $(MPI_PKG))))
+	cppcheck --quiet --error-exitcode=1 --enable=warning,portability,performance \
+	  --std=c11 -Iinclude -D__GNUC__ --suppress=missingIncludeSystem \
+	  '-DPy_BEGIN_ALLOW_THREADS={' '-DPy_END_ALLOW_THREADS=}' \
+	  '-DPy_RETURN_NONE=return Py_None' python/src
 
 clean:
 	rm -rf build
 
--include $(RT_OBJ:.o=.d) $(RASTER_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(MPI_OBJ:.o=.d)
+-include $(RT_OBJ:.o=.d) $(RASTER_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(MPI_OBJ:.o=.d) \
+	$(PY_OBJ:.o=.d)
