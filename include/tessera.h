@@ -296,10 +296,11 @@ typedef struct tes_fj {
     tes_fj_frame *free_list; /* recycled frames (spawn takes, release
                                 puts back) */
     tes_pool *pool;  /* the worker's pool (NULL: no worker) */
-    int fail_code;   /* the failure (tes_fail) of the innermost task */
+    int fail_code;   /* the failure (tes_fail) of the innermost task
+                        running here, until its run ends: 0 = none */
     int free_count;  /* frames in free_list */
     /* Second line. */
-    char *fail_msg;  /* running here, until its run ends: 0 = none */
+    char *fail_msg;  /* that failure's message */
     uint64_t spawns; /* spawns made inline, for the statistics */
     uint64_t runs;   /* frames run by the inline await, likewise */
     const void *home; /* frames of this worker have it as their home */
@@ -415,7 +416,7 @@ static inline int tes_fork_inline(tes_task *t, void *(*fn)(void *),
     t->tes__error = 0;
     __atomic_store_n(p, (void *)t, __ATOMIC_RELAXED);
     w->top = p + 1;
-        __atomic_store_n(&w->forks, __atomic_load_n(&w->forks, __ATOMIC_RELAXED) + 1,
+    __atomic_store_n(&w->forks, __atomic_load_n(&w->forks, __ATOMIC_RELAXED) + 1,
                      __ATOMIC_RELAXED);
     if (__builtin_expect(tes_fj_want(w) != 0, 0))
         tes_fork_share(); /* idle workers asked: offer them some work */
@@ -481,8 +482,10 @@ static inline int tes_spawn_inline(tes_future **out, tes_pool *pool,
         f->ops = NULL;
         f->name = name;
         f->conts = NULL;
-            __atomic_store_n(&w->spawns, __atomic_load_n(&w->spawns, __ATOMIC_RELAXED) + 1,
-                     __ATOMIC_RELAXED);
+        /* relaxed: a statistic only this thread writes. */
+        __atomic_store_n(&w->spawns,
+                         __atomic_load_n(&w->spawns, __ATOMIC_RELAXED) + 1,
+                         __ATOMIC_RELAXED);
         __atomic_store_n(p, (void *)((uintptr_t)f | 1u), __ATOMIC_RELAXED);
         w->top = p + 1;
         if (__builtin_expect(tes_fj_want(w) != 0, 0))
@@ -523,8 +526,10 @@ static inline int tes_await_inline(tes_future *fut, void **result)
                 *result = NULL;
             return tes_await_failed(fut, r, NULL);
         }
-            __atomic_store_n(&w->runs, __atomic_load_n(&w->runs, __ATOMIC_RELAXED) + 1,
-                     __ATOMIC_RELAXED);
+        /* relaxed: a statistic only this thread writes. */
+        __atomic_store_n(&w->runs,
+                         __atomic_load_n(&w->runs, __ATOMIC_RELAXED) + 1,
+                         __ATOMIC_RELAXED);
         f->result = r;
         /* relaxed: only holders of a reference may change the word, and
          * with exactly the spawner's and the run's they are this thread. */
