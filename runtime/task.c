@@ -95,13 +95,13 @@ static inline int spawn(tes_future **out, tes_pool *pool, const char *name,
 }
 
 int(tes_spawn_named)(tes_future **out, tes_pool *pool, const char *name,
-                    void *(*fn)(void *), void *arg)
+                     void *(*fn)(void *), void *arg)
 {
     return spawn(out, pool, name, fn, arg);
 }
 
 int(tes_spawn)(tes_future **out, tes_pool *pool, void *(*fn)(void *),
-              void *arg)
+               void *arg)
 {
     return spawn(out, pool, NULL, fn, arg);
 }
