@@ -22,7 +22,8 @@ import numpy as np
 import pytest
 
 import tessera
-from conftest import RASTER_TOOL, child_env, raster_tool, same_bytes
+from conftest import (RASTER_TOOL, Counter, child_env, raster_tool,
+                      same_bytes)
 
 # ---------------------------------------------------------------------------
 # references
@@ -453,24 +454,11 @@ def test_no_level_no_progress_call(tmp_path):
 
 def test_the_gil_is_released(big, tmp_path):
     p = copy(big, tmp_path)
-    count = 0
-    running = True
-
-    def counter():
-        nonlocal count
-        while running:
-            count += 1
-
-    th = threading.Thread(target=counter)
-    th.start()
-    try:
+    with Counter() as c:
         time.sleep(0.1)
-        c0 = count
+        c0 = c.count
         tessera.overviews(p, **LONG_RUN)
-        during = count - c0
-    finally:
-        running = False
-        th.join()
+        during = c.count - c0
     assert during > 10000, during
 
 
