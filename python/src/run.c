@@ -1,12 +1,13 @@
 /*
  * run.c — run(): one kernel over input files or buffers, into a file, a
  * buffer, or a reduction's result, on a cached pool; and overviews(): the
- * library's overview builder over a file, run the same way. The library's work
- * goes on in a helper thread while the calling thread waits with the GIL
- * released, waking a few times a second to check for Ctrl-C and to call the
- * progress callable; either stops the run through a wrapper around the
- * kernel that fails every tile once told to, so the pipeline removes its
- * temporary file and nothing is left at the output.
+ * library's overview builder over a file, run the same way. The library's
+ * work goes on in a helper thread while the calling thread waits with the
+ * GIL released, waking a few times a second to check for Ctrl-C and to call
+ * the progress callable; either stops the run through a wrapper around the
+ * kernel that fails every tile once told to (the overview builder: through
+ * its progress hook), so the library removes its temporary file and the
+ * output is as it was.
  */
 #include "tpy.h"
 
