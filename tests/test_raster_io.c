@@ -220,17 +220,6 @@ START_TEST(raster_io_bigtiff_forced_and_read)
 }
 END_TEST
 
-static int tu_copy_tile(tes_tile_job *job)
-{
-    const tes_tile *in = &job->in[0];
-    for (int b = 0; b < job->out->bands; b++)
-        for (int y = 0; y < job->out->height; y++)
-            tes_convert_samples(tes_tile_row(job->out, b, y), job->out->type,
-                                tes_tile_row(in, b, y), in->type,
-                                (size_t)job->out->width);
-    return 0;
-}
-
 START_TEST(raster_io_geotags_and_nodata_round_trip)
 {
     char *dir = tu_tmpdir();
