@@ -221,8 +221,10 @@ $(B)/tests/test_rt_%: tests/test_rt_%.c $(TEST_HELPERS) $(RT_A)
 $(PUBLIC_TESTS): $(B)/tests/%: tests/%.c $(RASTER_SO) $(RT_SO)
 	@mkdir -p $(@D)
 	$(CC) -Iinclude -D_GNU_SOURCE $(CFLAGS) $(CHECK_CFLAGS) -o $@ $< -L$(B) -ltessera_raster -ltessera $(RPATH_SUB) $(LDFLAGS) $(CHECK_LIBS) -lm
-# The fork suite again with TES_NO_INLINE: it includes test_rt_fork.c.
+# The fork and task suites again with TES_NO_INLINE: they include
+# test_rt_fork.c and test_rt_task.c.
 $(B)/tests/test_rt_fork_calls: tests/test_rt_fork.c
+$(B)/tests/test_rt_task_calls: tests/test_rt_task.c
 # the quicklook suite decodes PNGs with libpng
 $(B)/tests/test_cli_quicklook: TEST_CFLAGS = $(PNG_CFLAGS)
 $(B)/tests/test_cli_quicklook: TEST_LIBS = $(PNG_LIBS)

@@ -58,6 +58,8 @@ typedef struct tes_future tes_future; /* opaque, reference counted */
 typedef struct tes_task {
     void *(*tes__fn)(void *);
     void *tes__arg;          /* the argument, then the result */
+    void **tes__slot;        /* its deque slot while there, untaken; else
+                                NULL (accessed atomically) */
     void *tes__scope;        /* the forking task's frame */
     char *tes__msg;          /* the failure message, while tes__error != 0 */
     uint32_t tes__state;     /* accessed atomically */
@@ -264,31 +266,45 @@ TES_API int tes_join(tes_task *t, void **result);
  * fail. Only in the task that joined t. */
 TES_API const char *tes_task_error(const tes_task *t);
 
-/* ---- the ABI of the inline fork/join ---------------------------------------
+/* ---- the ABI of the inline fork/join, spawn and await ----------------------
  *
- * tes_fork and tes_join have inline fast paths (below), compiled into the
- * program; they reach the library through the names in this block, which
- * are therefore part of libtessera's ABI, stable for the life of its
- * soname (libtessera.so.0) — with the layouts of tes_task and tes_fj, the
- * want word's offset and the state (1) an inline fork stores. They are
- * called by the inline code below; not for direct use: a program calls
- * tes_fork and tes_join only.
+ * tes_fork, tes_join, tes_spawn, tes_spawn_named, tes_await,
+ * tes_future_release and tes_current_pool have inline fast paths (below),
+ * compiled into the program; they reach the library through the names in
+ * this block, which are therefore part of libtessera's ABI, stable for the
+ * life of its soname (libtessera.so.0) — with the layouts of tes_task,
+ * tes_fj and tes_fj_frame, the want word's offset, the state (1) an inline
+ * fork stores and the TES_FJ_ constants. They are called by the inline
+ * code below; not for direct use: a program calls the functions above.
  *
- * tes_fj: the calling thread's fork/join record, one cache line read and
+ * tes_fj: the calling thread's fork/join record, two cache lines read and
  * written only by that thread (the deque slots it points at are accessed
- * atomically: thieves read them). TES_FJ_WANT_OFFSET bytes before it lies
- * the word thieves raise (relaxed) to ask the owner for work. On threads
- * that are no workers tes_fj_self points at a record whose every fork and
- * join goes to the library's tes_fork and tes_join (which refuse them). */
+ * atomically: thieves read them; the counters are read by
+ * tes_pool_stats). TES_FJ_WANT_OFFSET bytes before it lies the word
+ * thieves raise (relaxed) to ask the owner for work. On threads that are
+ * no workers tes_fj_self points at a record whose every fork, join, spawn
+ * and await goes to the library. */
+typedef struct tes_fj_frame tes_fj_frame;
 typedef struct tes_fj {
     void **top;      /* the deque's next free slot */
     void **split;    /* slots below it are offered to thieves */
-    void **fork_end; /* forks inline while top < fork_end (NULL: none) */
+    void **fork_end; /* forks and spawns inline while top < fork_end (NULL:
+                        none: outside tasks, tracing, debug builds, and
+                        while the running task has failed) */
     void *scope;     /* the frame being run (forks' tes__scope) */
     uint64_t forks;  /* forks made, for the statistics */
+    tes_fj_frame *free_list; /* recycled frames (spawn takes, release
+                                puts back) */
+    tes_pool *pool;  /* the worker's pool (NULL: no worker) */
+    int fail_code;   /* the failure (tes_fail) of the innermost task
+                        running here, until its run ends: 0 = none */
+    int free_count;  /* frames in free_list */
+    /* Second line. */
+    char *fail_msg;  /* that failure's message */
+    uint64_t spawns; /* spawns made inline, for the statistics */
+    uint64_t runs;   /* frames run by the inline await, likewise */
+    const void *home; /* frames of this worker have it as their home */
     void **end;      /* the deque's end */
-    char *fail_msg;  /* the failure (tes_fail) of the innermost task */
-    int fail_code;   /* running here, until its run ends: 0 = none */
 } tes_fj;
 #define TES_FJ_WANT_OFFSET 64
 
@@ -303,13 +319,52 @@ TES_API void tes_fork_share(void);
  * not NULL) and returns t's code. */
 TES_API int tes_join_failed(tes_task *t, void **result);
 
-/* The fast paths of tes_fork and tes_join, inline so that a fork costs a
- * few stores and a join a few loads and an indirect call (the library's
- * functions take every other case). Define TES_NO_INLINE before including
- * this header to always call the library (compilers other than gcc and
- * clang always do). tes_fj_self (the calling thread's record, defined by
- * the library), tes_fj_want, tes_fork_inline and tes_join_inline are
- * called by the inline code; not for direct use. */
+/* The fields of a spawned task's frame (what a tes_future points at) that
+ * the inline spawn, await and release touch, at their offsets in the
+ * library's frame; the rest are the library's. word is accessed
+ * atomically: the TES_FJ_ flags below | references * TES_FJ_REF. */
+#if defined(__GNUC__)
+#define TES_FJ_MAY_ALIAS __attribute__((may_alias))
+#else
+#define TES_FJ_MAY_ALIAS
+#endif
+struct TES_FJ_MAY_ALIAS tes_fj_frame {
+    uint32_t word;
+    int32_t error;
+    void *(*fn)(void *);
+    void *arg;
+    void *result;
+    char *msg;          /* the failure message; NULL in recycled frames */
+    const void *home;   /* the worker whose free list it returns to */
+    tes_pool *pool;
+    tes_fj_frame *next; /* free list link */
+    const void *ops;    /* second line: NULL for a plain task */
+    void *ext;
+    const char *name;
+    int thief;
+    void *conts;
+};
+#define TES_FJ_DONE 1u
+#define TES_FJ_WAITERS 2u
+#define TES_FJ_CANCEL 4u
+#define TES_FJ_REF 256u
+#define TES_FJ_FREE_MAX 4096 /* the most frames in a free list */
+
+/* Called by the inline code below; not for direct use. After an inline
+ * await ran f and the run left a failure in the record (r: what the run
+ * returned): f gets the failure and completes; returns as tes_await. */
+TES_API int tes_await_failed(tes_future *f, void *r, void **result);
+
+/* The fast paths of tes_fork and tes_join, and of spawn, await and
+ * release in the task that spawned (the owner-only case of "sharing a
+ * future" above), inline so that a fork costs a few stores and a join a
+ * few loads and an indirect call, and a spawned task awaited by its
+ * spawner no call into the library at all (the library's functions take
+ * every other case). Define TES_NO_INLINE before including this header to
+ * always call the library (compilers other than gcc and clang always do).
+ * tes_fj_self (the calling thread's record, defined by the library),
+ * tes_fj_want and the *_inline functions are called by the inline code;
+ * not for direct use. */
 #if !defined(TES_NO_INLINE) && defined(__GNUC__)
 TES_API extern __thread tes_fj *tes_fj_self;
 
@@ -318,6 +373,32 @@ static inline uint32_t tes_fj_want(const tes_fj *w)
     return __atomic_load_n(
         (const uint32_t *)(const void *)((const char *)w - TES_FJ_WANT_OFFSET),
         __ATOMIC_RELAXED);
+}
+
+/* The library's await and join, out of line, returning what they store:
+ * the caller's result variable, whose address the inline paths are given,
+ * stays in a register. */
+typedef struct tes_fj_ret {
+    void *p;
+    int rc;
+} tes_fj_ret;
+
+static __attribute__((noinline, unused)) tes_fj_ret
+tes_await_call(tes_future *f, int want_result)
+{
+    tes_fj_ret r;
+    r.p = NULL;
+    r.rc = (tes_await)(f, want_result ? &r.p : NULL);
+    return r;
+}
+
+static __attribute__((noinline, unused)) tes_fj_ret
+tes_join_call(tes_task *t, int want_result)
+{
+    tes_fj_ret r;
+    r.p = NULL;
+    r.rc = (tes_join)(t, want_result ? &r.p : NULL);
+    return r;
 }
 
 static inline int tes_fork_inline(tes_task *t, void *(*fn)(void *),
@@ -329,6 +410,7 @@ static inline int tes_fork_inline(tes_task *t, void *(*fn)(void *),
         return (tes_fork)(t, fn, arg);
     t->tes__fn = fn;
     t->tes__arg = arg;
+    __atomic_store_n(&t->tes__slot, p, __ATOMIC_RELAXED);
     t->tes__scope = w->scope;
     t->tes__state = 1; /* pushed; private until published */
     t->tes__error = 0;
@@ -344,25 +426,157 @@ static inline int tes_fork_inline(tes_task *t, void *(*fn)(void *),
 static inline int tes_join_inline(tes_task *t, void **result)
 {
     tes_fj *w = tes_fj_self;
-    void **p = w->top;
-    if (__builtin_expect(p > w->split &&
-                             __atomic_load_n(p - 1, __ATOMIC_RELAXED) ==
-                                 (void *)t &&
+    /* t is still where its fork pushed it, untaken (its takers clear the
+     * slot), at the top of the private part. The new top comes from t,
+     * not from the load of the old one: no chain of loads and stores
+     * through the top from one join to the next. */
+    void **s = t ? __atomic_load_n(&t->tes__slot, __ATOMIC_RELAXED) : NULL;
+    if (__builtin_expect((uintptr_t)s + sizeof *s == (uintptr_t)w->top &&
+                             (uintptr_t)s >= (uintptr_t)w->split &&
                              tes_fj_want(w) == 0,
                          1)) {
-        w->top = p - 1;
+        w->top = s;
         void *r = t->tes__fn(t->tes__arg);
-        if (__builtin_expect(w->fail_code != 0, 0))
-            return tes_join_failed(t, result);
+        if (__builtin_expect(w->fail_code != 0, 0)) {
+            if (result)
+                *result = NULL;
+            return tes_join_failed(t, NULL);
+        }
         if (result)
             *result = r;
         return 0;
     }
-    return (tes_join)(t, result);
+    tes_fj_ret r = tes_join_call(t, result != NULL);
+    if (result)
+        *result = r.p;
+    return r.rc;
+}
+
+static inline tes_pool *tes_current_pool_inline(void)
+{
+    return tes_fj_self->pool;
+}
+
+/* A task of the pool spawning with a frame in its free list and room in
+ * its deque: the frame is set up and pushed with plain stores. */
+static inline int tes_spawn_inline(tes_future **out, tes_pool *pool,
+                                   const char *name, void *(*fn)(void *),
+                                   void *arg)
+{
+    tes_fj *w = tes_fj_self;
+    void **p = w->top;
+    tes_fj_frame *f = w->free_list;
+    if (__builtin_expect((uintptr_t)p < (uintptr_t)w->fork_end &&
+                             pool == w->pool && fn && f,
+                         1)) {
+        w->free_list = f->next;
+        w->free_count--;
+        /* Plain stores, even to the words the library accesses
+         * atomically: the frame is ours alone until the publishing RMW
+         * releases it (as for a fork), or until a reference is shared. */
+        f->word = (out ? 2 : 1) * TES_FJ_REF;
+        f->error = 0;
+        f->fn = fn;
+        f->arg = arg;
+        f->pool = pool;
+        f->ops = NULL;
+        f->name = name;
+        f->conts = NULL;
+        /* relaxed: a statistic only this thread writes. */
+        __atomic_store_n(&w->spawns,
+                         __atomic_load_n(&w->spawns, __ATOMIC_RELAXED) + 1,
+                         __ATOMIC_RELAXED);
+        __atomic_store_n(p, (void *)((uintptr_t)f | 1u), __ATOMIC_RELAXED);
+        w->top = p + 1;
+        if (__builtin_expect(tes_fj_want(w) != 0, 0))
+            tes_fork_share(); /* idle workers asked: offer them some work */
+        if (out)
+            *out = (tes_future *)(void *)f;
+        return 0;
+    }
+    /* (Passing out itself: a future kept in a register across the
+     * spawner's own work cost gcc the shrink-wrapping of fib's leaves.) */
+    return name ? (tes_spawn_named)(out, pool, name, fn, arg)
+                : (tes_spawn)(out, pool, fn, arg);
+}
+
+/* Awaiting, in the task that spawned it, a future that is still the newest
+ * private item of the deque and was never shared (its word holds the
+ * spawner's and the run's references, no flag): runs it here and
+ * completes it with plain stores, as the library's tes_await does. */
+static inline int tes_await_inline(tes_future *fut, void **result)
+{
+    tes_fj_frame *f = (tes_fj_frame *)(void *)fut;
+    tes_fj *w = tes_fj_self;
+    void **p = w->top;
+    if (__builtin_expect((uintptr_t)p > (uintptr_t)w->split &&
+                             __atomic_load_n(p - 1, __ATOMIC_RELAXED) ==
+                                 (void *)((uintptr_t)f | 1u) &&
+                             tes_fj_want(w) == 0 &&
+                             __atomic_load_n(&f->word, __ATOMIC_RELAXED) ==
+                                 2 * TES_FJ_REF,
+                         1)) {
+        w->top = p - 1;
+        void *outer = w->scope;
+        w->scope = f;
+        void *r = f->fn(f->arg);
+        w->scope = outer;
+        if (__builtin_expect(w->fail_code != 0, 0)) {
+            if (result)
+                *result = NULL;
+            return tes_await_failed(fut, r, NULL);
+        }
+        /* relaxed: a statistic only this thread writes. */
+        __atomic_store_n(&w->runs,
+                         __atomic_load_n(&w->runs, __ATOMIC_RELAXED) + 1,
+                         __ATOMIC_RELAXED);
+        f->result = r;
+        /* relaxed: only holders of a reference may change the word, and
+         * with exactly the spawner's and the run's they are this thread. */
+        __atomic_store_n(&f->word, TES_FJ_DONE | TES_FJ_REF,
+                         __ATOMIC_RELAXED);
+        if (result)
+            *result = r;
+        return 0;
+    }
+    tes_fj_ret r = tes_await_call(fut, result != NULL);
+    if (result)
+        *result = r.p;
+    return r.rc;
+}
+
+/* Releasing the last reference of a completed frame this worker made:
+ * back to its free list. */
+static inline void tes_future_release_inline(tes_future *fut)
+{
+    tes_fj_frame *f = (tes_fj_frame *)(void *)fut;
+    tes_fj *w = tes_fj_self;
+    if (__builtin_expect(f != NULL, 1)) {
+        /* acquire: pairs with the release of the frame's completion, as
+         * in the library's tes_future_release. */
+        uint32_t s = __atomic_load_n(&f->word, __ATOMIC_ACQUIRE);
+        if (__builtin_expect((s & ~(TES_FJ_CANCEL | TES_FJ_WAITERS)) ==
+                                     (TES_FJ_DONE | TES_FJ_REF) &&
+                                 f->home == w->home && f->msg == NULL &&
+                                 w->free_count < TES_FJ_FREE_MAX,
+                             1)) {
+            f->next = w->free_list;
+            w->free_list = f;
+            w->free_count++;
+            return;
+        }
+    }
+    (tes_future_release)(fut);
 }
 
 #define tes_fork(t, fn, arg) tes_fork_inline(t, fn, arg)
 #define tes_join(t, result) tes_join_inline(t, result)
+#define tes_current_pool() tes_current_pool_inline()
+#define tes_spawn(f, pool, fn, arg) tes_spawn_inline(f, pool, NULL, fn, arg)
+#define tes_spawn_named(f, pool, name, fn, arg)                               \
+    tes_spawn_inline(f, pool, name, fn, arg)
+#define tes_await(f, result) tes_await_inline(f, result)
+#define tes_future_release(f) tes_future_release_inline(f)
 #endif
 
 /* A constant string naming code (any value this library returns). */

@@ -251,7 +251,9 @@ TES_API int tes_raster_build_overviews(tes_pool *pool, const char *path,
     tes__writer_params wp;
     level_encoding(r, o, &wp);
     char *ovr = NULL, *tmp = NULL;
-    if (n && !o->external)
+    /* checked before any work, as a new file's level is */
+    rc = tes__check_level(wp.enc.compress, o->level, path, err);
+    if (!rc && n && !o->external)
         rc = only_overviews_follow(path, err);
     tes__store *stores[MAX_LEVELS] = { NULL };
     uint64_t total = 0;

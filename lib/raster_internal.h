@@ -700,6 +700,11 @@ int tes__writer_commit(tes__writer *w, tes_raster_error *err);
 /* Removes the temporary file and frees w. NULL is fine. */
 void tes__writer_abort(tes__writer *w);
 
+/* Whether level suits codec c (0: its default; none and LZW take any, as
+ * they have no levels). Returns 0 or -EINVAL with err naming path. */
+int tes__check_level(tes_compress c, int level, const char *path,
+                     tes_raster_error *err);
+
 /* Resolves options against the output's type: tile size, predictor,
  * level, BigTIFF. Returns 0 or -EINVAL with err. */
 int tes__resolve_output(const tes_raster_create_options *o,

@@ -47,6 +47,27 @@ static uint32_t tiles_per_plane(const tes__writer *w, int img,
     return (uint32_t)(across * down);
 }
 
+int tes__check_level(tes_compress c, int level, const char *path,
+                     tes_raster_error *err)
+{
+    switch (c) {
+    case TES_COMPRESS_NONE:
+    case TES_COMPRESS_LZW:
+        return 0; /* no levels: ignored */
+    case TES_COMPRESS_DEFLATE:
+        if (level < 0 || level > 12)
+            return tes__err(err, -EINVAL, path,
+                            "deflate level %d is not in 1..12", level);
+        return 0;
+    case TES_COMPRESS_ZSTD:
+        if (level < 0 || level > 22)
+            return tes__err(err, -EINVAL, path,
+                            "zstd level %d is not in 1..22", level);
+        return 0;
+    }
+    return tes__err(err, -EINVAL, path, "unknown compression %d", (int)c);
+}
+
 int tes__resolve_output(const tes_raster_create_options *o,
                         tes_sample_type type, int bands, int64_t width,
                         int64_t height, const char *path, tes__enc_params *e,
@@ -71,26 +92,13 @@ int tes__resolve_output(const tes_raster_create_options *o,
                         "tile size %dx%d is not a multiple of 16",
                         e->tile_width, e->tile_height);
     e->compress = o->compress;
-    e->level = o->level;
-    switch (o->compress) {
-    case TES_COMPRESS_NONE:
-    case TES_COMPRESS_LZW:
-        e->level = 0;
-        break;
-    case TES_COMPRESS_DEFLATE:
-        if (o->level < 0 || o->level > 12)
-            return tes__err(err, -EINVAL, path,
-                            "deflate level %d is not in 1..12", o->level);
-        break;
-    case TES_COMPRESS_ZSTD:
-        if (o->level < 0 || o->level > 22)
-            return tes__err(err, -EINVAL, path,
-                            "zstd level %d is not in 1..22", o->level);
-        break;
-    default:
-        return tes__err(err, -EINVAL, path, "unknown compression %d",
-                        (int)o->compress);
-    }
+    int rc = tes__check_level(o->compress, o->level, path, err);
+    if (rc)
+        return rc;
+    e->level = o->compress == TES_COMPRESS_NONE ||
+                       o->compress == TES_COMPRESS_LZW
+                   ? 0
+                   : o->level;
     bool fp = tes_sample_type_is_float(type);
     e->predictor = o->predictor;
     if (o->compress == TES_COMPRESS_NONE)

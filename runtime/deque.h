@@ -74,14 +74,17 @@ typedef struct tes_deque {
      * line: thieves' CASes on ts must not evict it from the owner's cache. */
     alignas(TES_CACHE_LINE) _Atomic uint32_t want;
     /* Owner-private: the top (head), split and the end as pointers, on
-     * the line that tes_fork and tes_join inline (tessera.h), with the
-     * fields of the worker's they need (scope, forks, fork_end and the
-     * pending failure: not the deque's business). The slots are accessed
+     * the lines that the inline fork, join, spawn, await and release of
+     * tessera.h read, with the fields of the worker's they need (scope,
+     * fork_end, the pending failure, the free list, the pool and the
+     * statistics: not the deque's business). The slots are accessed
      * with the __atomic builtins (thieves read them): the public header
      * cannot say _Atomic. */
     alignas(TES_CACHE_LINE) tes_fj own;
 } tes_deque;
-_Static_assert(sizeof(tes_fj) <= TES_CACHE_LINE, "tes_fj fills one line");
+_Static_assert(sizeof(tes_fj) <= 2 * TES_CACHE_LINE &&
+                   offsetof(tes_fj, fail_code) < TES_CACHE_LINE,
+               "tes_fj: two lines, what fork and join touch in the first");
 _Static_assert(offsetof(tes_deque, own) - offsetof(tes_deque, want) ==
                    TES_FJ_WANT_OFFSET,
                "tessera.h finds want one line before own");

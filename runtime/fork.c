@@ -177,6 +177,10 @@ int(tes_fork)(tes_task *t, void *(*fn)(void *), void *arg)
     tes_fj *o = &w->deque.own;
     t->tes__fn = fn;
     t->tes__arg = arg;
+    /* relaxed: no inline join takes a frame this function forked (its
+     * item may be tagged, or not pushed at all): the library's join does,
+     * which looks at the deque itself. */
+    __atomic_store_n(&t->tes__slot, NULL, __ATOMIC_RELAXED);
     t->tes__scope = o->scope;
     t->tes__error = 0;
     /* relaxed: the frame is ours alone until published (deque.h,

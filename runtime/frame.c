@@ -17,7 +17,9 @@ TES_TLS tes_worker *tes__self;
 
 /* What tes_fj_self points at on threads that are no workers: a record
  * with which the inline fork and join (tessera.h) always call the library
- * (which refuses them): top at its one slot, split past it, no fork_end.
+ * (which refuses them): top at its one slot, split past it, no fork_end;
+ * no pool, and a home no frame has, so that spawns, awaits and releases
+ * go to the library too.
  * After a want word of 0, as in a deque. Never written. */
 struct fj_none {
     alignas(TES_CACHE_LINE) uint32_t want;
@@ -28,7 +30,7 @@ _Static_assert(offsetof(struct fj_none, fj) == TES_FJ_WANT_OFFSET,
                "the want word one line before the record");
 static struct fj_none fj_none = {
     .fj = {.top = fj_none.slot, .split = fj_none.slot + 1,
-           .end = fj_none.slot + 1}};
+           .end = fj_none.slot + 1, .home = &fj_none}};
 __thread tes_fj *tes_fj_self __attribute__((tls_model("initial-exec"))) =
     &fj_none.fj;
 
@@ -122,10 +124,10 @@ tes_future *tes__frame_refill(tes_worker *w)
             b->msg = NULL; /* the batch's words covered it */
             member[n++] = b;
             for (size_t i = 0; i < n; i++) {
-                member[i]->next = w->free_list;
-                w->free_list = member[i];
+                member[i]->next = tes__free_list(w);
+                tes__set_free_list(w, member[i]);
             }
-            w->free_count += (int)n;
+            w->deque.own.free_count += (int)n;
             b = next_batch;
         }
         tes_future *f = tes__frame_pop(w);
@@ -142,8 +144,8 @@ tes_future *tes__frame_refill(tes_worker *w)
     pthread_mutex_unlock(&p->frames_lock);
     if (!b)
         return frame_alloc(w);
-    w->free_list = b->next;
-    w->free_count = TES_FRAME_BATCH - 1;
+    tes__set_free_list(w, b->next);
+    w->deque.own.free_count = TES_FRAME_BATCH - 1;
     return b;
 }
 
@@ -218,9 +220,9 @@ static void free_chain(tes_future *f)
 
 void tes__frames_release(tes_worker *w)
 {
-    free_chain(w->free_list);
-    w->free_list = NULL;
-    w->free_count = 0;
+    free_chain(tes__free_list(w));
+    tes__set_free_list(w, NULL);
+    w->deque.own.free_count = 0;
     free_chain(w->spill);
     w->spill = NULL;
     w->nspill = 0;
@@ -389,6 +391,11 @@ void tes__run_frame(tes_worker *w, tes_future *f)
 
 void tes__run_fork(tes_worker *w, tes_task *t)
 {
+    /* Taken from its slot (by a thief, whose claim cleared this already,
+     * or by its owner's helping): no inline join may find it there once
+     * the slot holds something else. relaxed: read by the owner's thread
+     * only, which is this one or acquired the thief's claim. */
+    __atomic_store_n(&t->tes__slot, NULL, __ATOMIC_RELAXED);
     /* The task runs as part of the one that forked it: that frame is its
      * scope for tes_cancelled and for the tasks it forks in turn. */
     tes_run_saved s;

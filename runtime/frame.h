@@ -16,7 +16,7 @@
 
 /* Frames a worker keeps for reuse; more go to the pool's spare list in
  * batches, and past TES_SPARE_MAX batches back to malloc. */
-#define TES_FREE_LIST_MAX 4096
+#define TES_FREE_LIST_MAX TES_FJ_FREE_MAX
 #define TES_FRAME_BATCH 256
 #define TES_SPARE_MAX 64
 
@@ -89,11 +89,11 @@ static inline void tes__frame_setup(tes_future *f, tes_pool *pool, int refs,
  * (tes__frame_refill refills it). w is the calling thread's worker. */
 static inline tes_future *tes__frame_pop(tes_worker *w)
 {
-    tes_future *f = w->free_list;
+    tes_future *f = tes__free_list(w);
     if (TES_LIKELY(f != NULL)) {
         tes_future *nx = f->next;
-        w->free_list = nx;
-        w->free_count--;
+        tes__set_free_list(w, nx);
+        w->deque.own.free_count--;
         /* The list is a chain through the frames: start the next pop's
          * cache miss now (a frame freed by another worker is in its
          * cache), rather than one miss after another. */
@@ -124,10 +124,10 @@ static inline void tes__frame_free(tes_future *f)
     }
     if (TES_UNLIKELY(f->home != w) && tes__frame_return(w, f))
         return;
-    if (TES_LIKELY(w->free_count < TES_FREE_LIST_MAX)) {
-        f->next = w->free_list;
-        w->free_list = f;
-        w->free_count++;
+    if (TES_LIKELY(w->deque.own.free_count < TES_FREE_LIST_MAX)) {
+        f->next = tes__free_list(w);
+        tes__set_free_list(w, f);
+        w->deque.own.free_count++;
     } else {
         f->next = w->spill;
         w->spill = f;

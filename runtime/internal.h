@@ -36,6 +36,9 @@
 #define TES_CANCEL_REQ 4u   /* tes_cancel asked it not to run / to stop */
 #define TES_CONT 16u        /* continuations are registered: fire on DONE */
 #define TES_REF (1u << 8)   /* one reference */
+_Static_assert(TES_DONE == TES_FJ_DONE && TES_WAITERS == TES_FJ_WAITERS &&
+                   TES_CANCEL_REQ == TES_FJ_CANCEL && TES_REF == TES_FJ_REF,
+               "tessera.h's inline await and release read these");
 
 typedef struct tes_frame_ops tes_frame_ops;
 typedef struct tes_worker tes_worker;
@@ -96,6 +99,19 @@ struct tes_future {
 _Static_assert(offsetof(tes_future, next) < 64 &&
                    offsetof(tes_future, ops) == 64,
                "the hot fields fill the first cache line");
+/* tessera.h's inline spawn, await and release see a frame as a
+ * tes_fj_frame: the same fields at the same offsets. */
+#define TES_FJ_FRAME_FIELD(field)                                            \
+    (offsetof(tes_future, field) == offsetof(tes_fj_frame, field) &&         \
+     sizeof(((tes_future *)0)->field) == sizeof(((tes_fj_frame *)0)->field))
+_Static_assert(TES_FJ_FRAME_FIELD(word) && TES_FJ_FRAME_FIELD(error) &&
+                   TES_FJ_FRAME_FIELD(fn) && TES_FJ_FRAME_FIELD(arg) &&
+                   TES_FJ_FRAME_FIELD(result) && TES_FJ_FRAME_FIELD(msg) &&
+                   TES_FJ_FRAME_FIELD(home) && TES_FJ_FRAME_FIELD(pool) &&
+                   TES_FJ_FRAME_FIELD(next) && TES_FJ_FRAME_FIELD(ops) &&
+                   TES_FJ_FRAME_FIELD(ext) && TES_FJ_FRAME_FIELD(name) &&
+                   TES_FJ_FRAME_FIELD(thief) && TES_FJ_FRAME_FIELD(conts),
+               "tes_fj_frame (tessera.h) is the frame's layout");
 
 /* Behaviour for frames that are more than fn(arg), on the thread that runs
  * them: run replaces fn(arg) and returns the result (it is not called when
@@ -169,8 +185,6 @@ struct tes_worker {
     /* Private to the worker's thread: what spawn and await touch. */
     alignas(TES_CACHE_LINE) tes_pool *pool;
     tes_trace_buf *trace;    /* NULL: tracing off (the one branch it costs) */
-    tes_future *free_list;   /* recycled frames */
-    int free_count;
     int index;
     /* Failure messages of joined forked tasks (fork.c); NULL: none. */
     struct tes_fork_msgs *fork_msgs;
@@ -230,6 +244,18 @@ static inline tes_worker *tes__worker_of(tes_fj *o)
     return (tes_worker *)(void *)tes__deque_of(o); /* the first member */
 }
 _Static_assert(offsetof(tes_worker, deque) == 0, "tes__worker_of");
+
+/* w's free list of recycled frames (in its record, deque.own, where the
+ * inline spawn and release of tessera.h take and put them). */
+static inline tes_future *tes__free_list(const tes_worker *w)
+{
+    return (tes_future *)(void *)w->deque.own.free_list;
+}
+
+static inline void tes__set_free_list(tes_worker *w, tes_future *f)
+{
+    w->deque.own.free_list = (tes_fj_frame *)(void *)f;
+}
 
 /* The frame w runs (the scope of the forked tasks it runs, and
  * tes_cancelled's source), or NULL outside tasks. */

@@ -332,6 +332,9 @@ int tes_pool_create(tes_pool **out, const tes_pool_options *opts)
             return -ENOMEM;
         }
         w->index = i;
+        /* For the inline spawn and release (tessera.h). */
+        w->deque.own.pool = p;
+        w->deque.own.home = w;
         w->rng = 0x9e3779b97f4a7c15ULL * (uint64_t)(i + 1) | 1;
         /* Forks and joins go through the library when it must see each
          * one: to trace it, or to check the rules (debug builds). */
@@ -445,7 +448,7 @@ int tes_pool_lend(tes_pool *p, tes_future *until, long max_ms)
     return rc;
 }
 
-tes_pool *tes_current_pool(void)
+tes_pool *(tes_current_pool)(void)
 {
     tes_worker *w = tes__self;
     return w ? w->pool : NULL;

@@ -247,6 +247,10 @@ static void claim(tes_worker *w, tes_worker *v, void *x, uint32_t index)
         __atomic_store_n(&t->tes__state,
                          TES_FORK_STOLEN | (uint32_t)(w->index + 1) << 8,
                          __ATOMIC_RELAXED);
+        /* relaxed, likewise: the owner reuses the slot only after its
+         * acquire of the acknowledgement, and its inline join (tessera.h)
+         * must then not find t there. */
+        __atomic_store_n(&t->tes__slot, NULL, __ATOMIC_RELAXED);
         /* relaxed: a statistic (the owner's forks run elsewhere). */
         atomic_fetch_add_explicit(&v->deque.thief_count, 1,
                                   memory_order_relaxed);

@@ -14,9 +14,11 @@ static void read_worker(const tes_worker *w, tes_worker_stats *s)
     /* A fork counts as run by its worker unless a thief took it (the
      * thief counts it); a fork not joined yet counts already. */
     s->tasks_run = atomic_load_explicit(&w->n_run, memory_order_relaxed) +
-                   (forks > lost ? forks - lost : 0);
-    s->spawns =
-        atomic_load_explicit(&w->n_spawn, memory_order_relaxed) + forks;
+                   (forks > lost ? forks - lost : 0) +
+                   __atomic_load_n(&w->deque.own.runs, __ATOMIC_RELAXED);
+    s->spawns = atomic_load_explicit(&w->n_spawn, memory_order_relaxed) +
+                forks +
+                __atomic_load_n(&w->deque.own.spawns, __ATOMIC_RELAXED);
     s->steals = atomic_load_explicit(&w->n_steal, memory_order_relaxed);
     s->failed_steals = atomic_load_explicit(&w->n_failed, memory_order_relaxed);
     s->injected = atomic_load_explicit(&w->n_inject, memory_order_relaxed);

@@ -65,12 +65,12 @@ static inline int spawn(tes_future **out, tes_pool *pool, const char *name,
 {
     tes_worker *w = tes__self;
     tes_future *f;
-    if (TES_LIKELY(w && w->pool == pool && fn && (f = w->free_list) &&
+    if (TES_LIKELY(w && w->pool == pool && fn && (f = tes__free_list(w)) &&
                    w->deque.own.top != w->deque.own.end)) {
         /* tes__frame_pop without its prefetch: recursive spawns take the
          * frames they just freed, which are in cache. */
-        w->free_list = f->next;
-        w->free_count--;
+        tes__set_free_list(w, f->next);
+        w->deque.own.free_count--;
         /* tes__frame_setup but for ext, which plain tasks leave alone. */
         atomic_init(&f->word, (uint32_t)(out ? 2 : 1) * TES_REF);
         f->error = 0;
@@ -94,14 +94,14 @@ static inline int spawn(tes_future **out, tes_pool *pool, const char *name,
     return spawn_slow(out, pool, name, fn, arg);
 }
 
-int tes_spawn_named(tes_future **out, tes_pool *pool, const char *name,
-                    void *(*fn)(void *), void *arg)
+int(tes_spawn_named)(tes_future **out, tes_pool *pool, const char *name,
+                     void *(*fn)(void *), void *arg)
 {
     return spawn(out, pool, name, fn, arg);
 }
 
-int tes_spawn(tes_future **out, tes_pool *pool, void *(*fn)(void *),
-              void *arg)
+int(tes_spawn)(tes_future **out, tes_pool *pool, void *(*fn)(void *),
+               void *arg)
 {
     return spawn(out, pool, NULL, fn, arg);
 }
@@ -156,6 +156,12 @@ static TES_NOINLINE int owned_failed(tes_worker *w, tes_future *f, void *r,
     tes__frame_failed(f, code, msg);
     complete_owned(w, f, r);
     return outcome(f, result);
+}
+
+/* The inline await (tessera.h) ran f, and the run failed. */
+int tes_await_failed(tes_future *f, void *r, void **result)
+{
+    return owned_failed(tes__self, f, r, result);
 }
 
 /* Runs f, which w's thread has just taken from its own deque, where no
@@ -266,7 +272,7 @@ static TES_NOINLINE int await_slow(tes_future *f, void **result)
     return outcome(f, result);
 }
 
-int tes_await(tes_future *f, void **result)
+int(tes_await)(tes_future *f, void **result)
 {
     /* The common case: f is the newest item of our own private deque, and
      * the owner's (tes_worker.frame_tag): run it here, done with plain
@@ -324,7 +330,7 @@ static TES_NOINLINE void release_slow(tes_future *f, uint32_t s)
         tes__frame_free(f);
 }
 
-void tes_future_release(tes_future *f)
+void(tes_future_release)(tes_future *f)
 {
     if (!f)
         return;
@@ -338,10 +344,10 @@ void tes_future_release(tes_future *f)
     if (TES_LIKELY((s & ~(TES_CANCEL_REQ | TES_WAITERS)) ==
                        (TES_DONE | TES_REF) &&
                    w && f->home == w && f->msg == NULL &&
-                   w->free_count < TES_FREE_LIST_MAX)) {
-        f->next = w->free_list;
-        w->free_list = f;
-        w->free_count++;
+                   w->deque.own.free_count < TES_FREE_LIST_MAX)) {
+        f->next = tes__free_list(w);
+        tes__set_free_list(w, f);
+        w->deque.own.free_count++;
         return;
     }
     release_slow(f, s);
@@ -380,7 +386,8 @@ static char *vformat(const char *prefix, const char *fmt, va_list ap,
  * name in front) or its forked task (as it is: a forked task has no name of
  * its own, being part of the task that forked it). Until then the task's
  * forks and joins take the library's path (frame.h, "runs nest"): its
- * private forks are retagged so that no inline join, which would take
+ * private forks are retagged, and their frames told that they left their
+ * slots (tes__slot), so that no inline join, which would take
  * the failure as its child's, runs them. */
 static void fail_current(int code, const char *fmt, va_list ap,
                          const char *cause)
@@ -397,9 +404,13 @@ static void fail_current(int code, const char *fmt, va_list ap,
     if (o->fail_code == 0) {
         tes__failed_mode(w, true);
         for (void **p = o->split; p < o->top; p++) {
-            /* relaxed: private slots, only this thread's (deque.h). */
+            /* relaxed: private slots, only this thread's (deque.h), and
+             * forks in them, which no thief can reach. */
             void *x = __atomic_load_n(p, __ATOMIC_RELAXED);
             __atomic_store_n(p, (void *)((uintptr_t)x | 2u), __ATOMIC_RELAXED);
+            if (tes__item_is_fork(x))
+                __atomic_store_n(&tes__item_fork(x)->tes__slot, NULL,
+                                 __ATOMIC_RELAXED);
         }
     } else {
         free(o->fail_msg);

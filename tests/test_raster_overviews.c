@@ -177,6 +177,39 @@ START_TEST(overviews_refuse_other_pages)
 }
 END_TEST
 
+/* A compression level the file's codec does not take is refused before
+ * any work, in the same words as for a new file (not as a failure of the
+ * compressor), and the file is left as it was. */
+START_TEST(overviews_refuse_bad_level)
+{
+    char *p = tu_path(dir, "in.tif");
+    tes_tile src;
+    make_input(p, &src); /* deflate */
+    size_t n0;
+    uint8_t *before = tu_slurp(p, &n0);
+    tes_pool *pool = tu_pool(2);
+    tes_overview_options o = TES_OVERVIEW_OPTIONS_INIT;
+    o.min_size = 64;
+    o.level = 13;
+    tes_raster_error err;
+    ck_assert_int_eq(tes_raster_build_overviews(pool, p, &o, &err), -EINVAL);
+    ck_assert_msg(strstr(err.message, p) &&
+                      strstr(err.message, "deflate level 13 is not in 1..12"),
+                  "%s", err.message);
+    size_t n1;
+    uint8_t *after = tu_slurp(p, &n1);
+    ck_assert(n0 == n1 && memcmp(before, after, n0) == 0);
+    ck_assert_int_eq(tu_count_files(dir), 1);
+    o.level = 12; /* the top of deflate's range is fine */
+    ck_assert_int_eq(tes_raster_build_overviews(pool, p, &o, &err), 0);
+    tes_pool_destroy(pool);
+    tes_tile_free(&src);
+    free(before);
+    free(after);
+    free(p);
+}
+END_TEST
+
 /* Disk full half-way: the copy of the file fits the limit, its levels do
  * not. The file is byte for byte as before; nothing is left beside it. */
 START_TEST(overviews_failing_write_leaves_file_untouched)
@@ -270,6 +303,7 @@ static Suite *suite(void)
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, overviews_internal_then_replaced_and_external);
     tcase_add_test(tc, overviews_refuse_other_pages);
+    tcase_add_test(tc, overviews_refuse_bad_level);
     tcase_add_test(tc, overviews_failing_write_leaves_file_untouched);
     tcase_add_test(tc, overviews_agree_with_gdaladdo);
     suite_add_tcase(s, tc);

@@ -694,6 +694,60 @@ static void *mixed(void *arg)
     return (void *)1;
 }
 
+/* A fork that the forker's own await ran while helping (it sat above the
+ * awaited future), whose slot detached spawns then reused: its join must
+ * find it done, not take what now sits in its slot for it. */
+static _Atomic int helped_runs, detached_runs;
+
+static void *count_helped(void *arg)
+{
+    atomic_fetch_add(&helped_runs, 1);
+    return arg;
+}
+
+static void *count_detached(void *arg)
+{
+    atomic_fetch_add(&detached_runs, 1);
+    return arg;
+}
+
+static void *slot_reused(void *arg)
+{
+    (void)arg;
+    tes_pool *p = tes_current_pool();
+    tes_future *g;
+    EXPECT((tes_spawn(&g, p, fib, (void *)12)) == (0));
+    tes_task t;
+    EXPECT((tes_fork(&t, count_helped, (void *)5)) == (0));
+    void *r = NULL;
+    EXPECT((tes_await(g, &r)) == (0)); /* pops t first, and runs it */
+    EXPECT(((intptr_t)r) == (fib_serial(12)));
+    tes_future_release(g);
+    for (int i = 0; i < 2; i++) /* g's slot, then t's */
+        EXPECT((tes_spawn(NULL, p, count_detached, NULL)) == (0));
+    r = NULL;
+    EXPECT((tes_join(&t, &r)) == (0));
+    EXPECT((r) == ((void *)5));
+    return (void *)1;
+}
+
+START_TEST(fork_run_by_helping_is_joined_once)
+{
+    tes_pool *p = make_pool(thread_counts[_i]);
+    atomic_store(&helped_runs, 0);
+    atomic_store(&detached_runs, 0);
+    for (int k = 0; k < 50; k++) {
+        void *r;
+        ck_assert_int_eq(run_root(p, slot_reused, NULL, &r, NULL, 0), 0);
+    }
+    tes_pool_destroy(p); /* runs what is left */
+    int helped = atomic_load(&helped_runs), detached = atomic_load(&detached_runs);
+    ck_assert_int_eq(helped, 50);
+    ck_assert_int_eq(detached, 100);
+    no_surprises();
+}
+END_TEST
+
 START_TEST(fork_mixed_with_spawn_and_await)
 {
     tes_pool *p = make_pool(thread_counts[_i]);
@@ -864,6 +918,7 @@ static Suite *fork_suite(void)
     tcase_add_loop_test(tc, fork_failure_messages_and_codes, 0, 4);
     tcase_add_loop_test(tc, fork_group_cancelled_midway_stops_the_forked_trees, 0, 4);
     tcase_add_test(tc, fork_stolen_forks_fail_and_see_cancellation);
+    tcase_add_loop_test(tc, fork_run_by_helping_is_joined_once, 0, 4);
     tcase_add_loop_test(tc, fork_inside_actor_calls, 0, 4);
     tcase_add_loop_test(tc, fork_inside_parallel_for, 0, 4);
     tcase_add_loop_test(tc, fork_mixed_with_spawn_and_await, 0, 4);

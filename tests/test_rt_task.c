@@ -66,8 +66,10 @@ START_TEST(task_fib_matches_serial_at_every_thread_count)
     ck_assert_int_eq(r, 75025);
     tes_worker_stats total;
     ck_assert_int_eq(tes_pool_stats(p, &total, NULL, 0), thread_counts[_i]);
-    /* One spawn per call with n >= 2 (fib(26) - 1 of them), plus the root. */
+    /* One spawn per call with n >= 2 (fib(26) - 1 of them), plus the root
+     * (run, but spawned from outside: no worker counts it a spawn). */
     ck_assert_uint_eq(total.tasks_run, (uint64_t)fib_serial(26));
+    ck_assert_uint_eq(total.spawns, (uint64_t)fib_serial(26) - 1);
     tes_pool_destroy(p);
 }
 END_TEST
@@ -413,9 +415,13 @@ START_TEST(task_strerror_names_every_code)
 }
 END_TEST
 
+#ifndef TASK_SUITE_NAME
+#define TASK_SUITE_NAME "task"
+#endif
+
 static Suite *task_suite(void)
 {
-    Suite *s = suite_create("task");
+    Suite *s = suite_create(TASK_SUITE_NAME);
     TCase *tc = tcase_create("core");
     tcase_set_timeout(tc, 60);
     tcase_add_loop_test(tc, task_fib_matches_serial_at_every_thread_count, 0, 4);

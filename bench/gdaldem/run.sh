@@ -59,7 +59,7 @@ printf '%s\n' "nv 0 0 0 0" "0 38 115 77" "600 169 186 111" \
     "3000 255 255 255" >"$colors"
 
 echo "machine: $(nproc) CPUs, $(sed -n 's/^model name[^:]*: //p' /proc/cpuinfo | head -n 1);" \
-     "$(date -u '+%Y-%m-%d %H:%M UTC'); $(gdaldem --version | head -n 1)"
+     "$(date -u '+%Y-%m-%d %H:%M UTC'); $(gdaldem --version 2>/dev/null | head -n 1)"
 echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
 dem "$N"
 in="$WORK/dem_$N.tif"

@@ -1,6 +1,7 @@
 #!/bin/sh
 # Scheduler benchmarks (issues 2 and 16): fib, nqueens and spawn throughput
-# on tessera, with spawn/await and with fork/join, beside serial C, Lace
+# on tessera, with spawn/await and with fork/join, beside serial C (and
+# for fib the floor of the fork/join API, fib_floor.c), Lace
 # (built from ../shared/peers/lace, the fork/join peer), OpenMP tasks (gcc's
 # libgomp, LLVM's libomp) and oneTBB; fib(30) with 8 workers on the
 # machine's cores; an idle pool's CPU.
@@ -108,7 +109,7 @@ stamp="$CC|$CXX|$COPT|$CXXOPT|$san|$LLVM_LIBS|$LACE"
 # drop IMPL: removes this script's programs for IMPL.
 drop() { for p in fib nqueens spawn idle; do rm -f "$out/${p}_$1"; done; }
 [ "$(cat "$out/build.stamp" 2>/dev/null)" = "$stamp" ] ||
-    for m in serial tessera fj lace gomp llvm-omp tbb; do drop $m; done
+    for m in serial floor tessera fj lace gomp llvm-omp tbb; do drop $m; done
 printf '%s\n' "$stamp" >"$out/build.stamp"
 [ $have_tes = 1 ] || { drop tessera; drop fj; }
 [ $have_lace = 1 ] || drop lace
@@ -138,6 +139,8 @@ TES_FLAGS="-pthread -I${src%/bench/sched}/include ${san:+-fsanitize=$san}"
 TES_LIBS="$BUILD/libtessera.a -pthread ${san:+-fsanitize=$san}"
 for b in fib nqueens spawn; do
     build "${b}_serial" "$src/${b}_serial.c" "$CC" "$COPT" ""
+    [ ! -f "$src/${b}_floor.c" ] ||
+        build "${b}_floor" "$src/${b}_floor.c" "$CC" "$COPT" ""
     [ $have_tes = 0 ] || build "${b}_tessera" "$src/${b}_tessera.c" "$CC" \
         "$COPT $TES_FLAGS" "$TES_LIBS"
     [ $have_tes = 0 ] || [ ! -f "$src/${b}_fj.c" ] ||
@@ -296,6 +299,7 @@ over_r=$(fib_of "$over_n")
 echo "running (each case up to $reps times, round-robin; progress on stderr)..."
 impls=${TES_BENCH_IMPLS:-tessera fj lace gomp llvm-omp tbb}
 add_case fib serial 1 "$fib_r" "$fib_n"
+add_case fib floor 1 "$fib_r" "$fib_n"
 for m in $impls; do for t in 1 2; do
     add_case fib "$m" "$t" "$fib_r" "$fib_n"
 done; done
@@ -342,6 +346,7 @@ awk -v fib_n="$fib_n" -v nq_n="$nq_n" -v spawn_n="$spawn_n" \
     -v over_n="$over_n" -v over_w="$over_w" -v idle_ms="$idle_ms" '
 function name(m) {
     if (m == "serial") return "serial C"
+    if (m == "floor") return "fork/join floor (fib_floor.c)"
     if (m == "tessera") return "tessera spawn/await"
     if (m == "fj") return "tessera fork/join"
     if (m == "lace") return "Lace"
@@ -366,7 +371,7 @@ function target(what, have, val, best, unit, ok, okb) {
     ntask[k, m, t] = $8; st[k, m, t] = $9; rss[k, m, t] = $10
 }
 END {
-    nm = split("serial fj tessera lace gomp llvm-omp tbb", M, " ")
+    nm = split("serial floor fj tessera lace gomp llvm-omp tbb", M, " ")
     split("fib nqueens spawn", B, " ")
     title["fib"] = "fib(" fib_n ")"
     title["nqueens"] = "nqueens(" nq_n ")"
@@ -466,6 +471,9 @@ END {
             w = h ? ratio(lo[k, "fj", t], lo[k, "lace", t]) : 0
             target(title[k] " fork/join at " t " thread" (t > 1 ? "s" : "") " <= 1.5x Lace", h, v, w, "x", v <= 1.5, w <= 1.5)
         }
+        if (has(k, "floor", 1) && has(k, "lace", 1))
+            printf "| (%s: the floor of any fork/join through this API, fib_floor.c, at 1 thread) | %sx Lace | %sx Lace | - |\n", title[k],
+                fmt(ratio(med[k, "floor", 1], med[k, "lace", 1])), fmt(ratio(lo[k, "floor", 1], lo[k, "lace", 1]))
         h = has(k, "fj", 1) && has(k, "fj", 2)
         v = h ? ratio(med[k, "fj", 1], med[k, "fj", 2]) : 0
         w = h ? ratio(lo[k, "fj", 1], lo[k, "fj", 2]) : 0

@@ -284,6 +284,8 @@ static PyMethodDef module_functions[] = {
       "synth_geotransform() -> (geotransform, epsg)" },
     { "run", (PyCFunction)(void (*)(void))tpy_run,
       METH_VARARGS | METH_KEYWORDS, "run(kernel, inputs, out, **options)" },
+    { "overviews", (PyCFunction)(void (*)(void))tpy_overviews,
+      METH_VARARGS | METH_KEYWORDS, "overviews(path, **options) -> None" },
     { NULL, NULL, 0, NULL },
 };
 

@@ -1,11 +1,13 @@
 /*
  * run.c — run(): one kernel over input files or buffers, into a file, a
- * buffer, or a reduction's result, on a cached pool. The library's work
- * goes on in a helper thread while the calling thread waits with the GIL
- * released, waking a few times a second to check for Ctrl-C and to call the
- * progress callable; either stops the run through a wrapper around the
- * kernel that fails every tile once told to, so the pipeline removes its
- * temporary file and nothing is left at the output.
+ * buffer, or a reduction's result, on a cached pool; and overviews(): the
+ * library's overview builder over a file, run the same way. The library's
+ * work goes on in a helper thread while the calling thread waits with the
+ * GIL released, waking a few times a second to check for Ctrl-C and to call
+ * the progress callable; either stops the run through a wrapper around the
+ * kernel that fails every tile once told to (the overview builder: through
+ * its progress hook), so the library removes its temporary file and the
+ * output is as it was.
  */
 #include "tpy.h"
 
@@ -159,6 +161,10 @@ typedef struct run_state {
     tes_georef georef;
     void *georef_owned;
     int64_t width, height;      /* a generator's output size */
+    /* overviews(): paths[0] gets them, with these options (ovr.progress
+     * points at overview_progress, ctx s) */
+    bool overviews;
+    tes_overview_options ovr;
     /* Written by the body, read by the caller once it has ended. */
     void *result;               /* a reduction's: k->partial_size bytes */
     int rc;
@@ -341,9 +347,27 @@ static void body_buffers(run_state *s, tes_kernel *wk)
     tes_tile_free(&tmp);
 }
 
+/* The overview builder's progress, on the body's thread: the count for
+ * the waiting thread, and a stop when it has set cancel. */
+static int overview_progress(uint64_t done, uint64_t total, void *ctx)
+{
+    run_state *s = ctx;
+    set_total(s, total);
+    /* relaxed: a count for display (see tpy_control.done) */
+    atomic_store_explicit(&s->ctl.done, done, memory_order_relaxed);
+    /* relaxed: a hint (see tpy_control.cancel); the builder checks it
+     * after every tile */
+    return atomic_load_explicit(&s->ctl.cancel, memory_order_relaxed);
+}
+
 /* The library's part of the run. Touches no Python object; no GIL. */
 static void body(run_state *s)
 {
+    if (s->overviews) {
+        s->rc = tes_raster_build_overviews(s->pool, s->paths[0], &s->ovr,
+                                           &s->err);
+        return;
+    }
     wrap w = { s->k, &s->ctl, NULL };
     tes_kernel wk;
     wrap_kernel(&wk, &w);
@@ -631,6 +655,53 @@ static void state_free(run_state *s)
     PyMem_Free(s);
 }
 
+/* A zeroed state with its lock, condition and counters set up; NULL with
+ * MemoryError set. */
+static run_state *state_new(void)
+{
+    run_state *s = PyMem_Calloc(1, sizeof *s);
+    if (!s) {
+        PyErr_NoMemory();
+        return NULL;
+    }
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_mutex_init(&s->lock, NULL);
+    pthread_cond_init(&s->cond, &ca);
+    pthread_condattr_destroy(&ca);
+    atomic_init(&s->ctl.cancel, false);
+    atomic_init(&s->ctl.done, 0);
+    atomic_init(&s->total, 0);
+    return s;
+}
+
+/* After execute(): raises what stopped the run (Ctrl-C, an exception in
+ * progress or in a tile) or the library's error, else makes the final
+ * progress call. 0, or -1 with an exception set. */
+static int conclude(run_state *s, PyObject *progress)
+{
+    if (control_raise(&s->ctl))
+        return -1;
+    if (s->rc) {
+        if (s->rc == -EEXIST) {
+            size_t l = strlen(s->err.message);
+            snprintf(s->err.message + l, sizeof s->err.message - l,
+                     " (use overwrite=True)");
+        }
+        tpy_raise(s->rc, s->err.message);
+        return -1;
+    }
+    if (progress != Py_None && total_of(s)) {
+        /* the output is complete by now: an exception raised here
+         * propagates, but the file stays */
+        report(s, progress, total_of(s));
+        if (control_raise(&s->ctl))
+            return -1;
+    }
+    return 0;
+}
+
 /* run(kernel, inputs, out, *, threads, tile_width, tile_height, compress,
  *     level, predictor, bigtiff, overwrite, geotransform, epsg, width,
  *     height, progress, cog, overview_resampling, rgb, alpha) -> None, or a
@@ -664,18 +735,9 @@ PyObject *tpy_run(PyObject *self, PyObject *args, PyObject *kw)
         PyErr_SetString(PyExc_RuntimeError, "run: the kernel is in use");
         return NULL;
     }
-    run_state *s = PyMem_Calloc(1, sizeof *s);
+    run_state *s = state_new();
     if (!s)
-        return PyErr_NoMemory();
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_mutex_init(&s->lock, NULL);
-    pthread_cond_init(&s->cond, &ca);
-    pthread_condattr_destroy(&ca);
-    atomic_init(&s->ctl.cancel, false);
-    atomic_init(&s->ctl.done, 0);
-    atomic_init(&s->total, 0);
+        return NULL;
     s->k = &ko->k;
     s->kind = ko->kind;
     s->width = width;
@@ -726,27 +788,76 @@ PyObject *tpy_run(PyObject *self, PyObject *args, PyObject *kw)
     if (ko->py)
         tpy_pytiles_attach(ko->py, NULL);
     ko->busy = false;
-    if (control_raise(&s->ctl))
+    if (conclude(s, progress))
         goto done;
-    if (s->rc) {
-        if (s->rc == -EEXIST) {
-            size_t l = strlen(s->err.message);
-            snprintf(s->err.message + l, sizeof s->err.message - l,
-                     " (use overwrite=True)");
-        }
-        tpy_raise(s->rc, s->err.message);
-        goto done;
-    }
-    if (progress != Py_None) {
-        /* the output is complete by now: an exception raised here
-         * propagates, but the file stays */
-        report(s, progress, total_of(s));
-        if (control_raise(&s->ctl))
-            goto done;
-    }
     ret = reduction ? PyBytes_FromStringAndSize(s->result,
                                                 (Py_ssize_t)ko->k.partial_size)
                     : Py_NewRef(Py_None);
+done:
+    state_free(s);
+    return ret;
+}
+
+/* overviews(path: bytes, *, resampling, external, min_size, tile, level,
+ *           threads, progress) -> None. The Python layer has checked the
+ * values; the library checks them again and reports in its own words. */
+PyObject *tpy_overviews(PyObject *self, PyObject *args, PyObject *kw)
+{
+    (void)self;
+    static char *names[] = { "path", "resampling", "external", "min_size",
+                             "tile", "level", "threads", "progress", NULL };
+    const char *path, *resampling = "nearest";
+    int external = 0, min_size = 0, tile = 0, level = 0, threads = 0;
+    PyObject *progress = Py_None;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "y|$spiiiiO:overviews", names,
+                                     &path, &resampling, &external,
+                                     &min_size, &tile, &level, &threads,
+                                     &progress))
+        return NULL;
+    tes_overview_options o = TES_OVERVIEW_OPTIONS_INIT;
+    if (tes_resampling_parse(resampling, &o.resampling)) {
+        PyErr_Format(PyExc_ValueError,
+                     "resampling '%s': expects nearest, average, bilinear, "
+                     "cubic, mode or auto", resampling);
+        return NULL;
+    }
+    if (progress != Py_None && !PyCallable_Check(progress)) {
+        PyErr_SetString(PyExc_TypeError, "progress: expects a callable");
+        return NULL;
+    }
+    if (tes_current_pool()) {
+        /* the builder must not run on a pool's worker (it waits for the
+         * pool's tasks), and this thread cannot hand it to another one
+         * while its own pool waits for it */
+        PyErr_SetString(PyExc_RuntimeError,
+                        "overviews: cannot run inside a map_tiles "
+                        "function");
+        return NULL;
+    }
+    o.external = external;
+    o.min_size = min_size;
+    o.tile_size = tile;
+    o.level = level;
+    run_state *s = state_new();
+    if (!s)
+        return NULL;
+    PyObject *ret = NULL;
+    s->overviews = true;
+    s->files = true;
+    s->ovr = o;
+    s->ovr.progress = overview_progress;
+    s->ovr.progress_ctx = s;
+    if (!(s->paths[0] = strdup(path))) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    s->n_in = 1;
+    if (!(s->pool = tpy_pool(threads)))
+        goto done;
+    execute(s, progress == Py_None ? NULL : progress);
+    if (conclude(s, progress))
+        goto done;
+    ret = Py_NewRef(Py_None);
 done:
     state_free(s);
     return ret;

@@ -8,8 +8,9 @@
  *   module.c   the module: TesseraError, the pool cache, info, version,
  *              stats results
  *   kernel.c   the Kernel type: tes_kernel constructors, convert, sources
- *   run.c      run(): one kernel over files or buffers, with the GIL
- *              released, cancellable by Ctrl-C and by the progress callable
+ *   run.c      run(): one kernel over files or buffers, and overviews():
+ *              the overview builder, with the GIL released, cancellable by
+ *              Ctrl-C and by the progress callable
  *   pytiles.c  the kernel behind map_tiles: a Python callable per tile
  *
  * The GIL: every function here that takes PyObject arguments runs with the
@@ -118,6 +119,9 @@ typedef struct tpy_control {
 void tpy_control_stash(tpy_control *c);
 
 PyObject *tpy_run(PyObject *self, PyObject *args, PyObject *kw);
+
+/* overviews(path, ...): tes_raster_build_overviews, run as run() runs. */
+PyObject *tpy_overviews(PyObject *self, PyObject *args, PyObject *kw);
 
 /* ---- pytiles.c ----------------------------------------------------------- */
 

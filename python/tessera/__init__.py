@@ -51,6 +51,7 @@ Errors
     KeyboardInterrupt   Ctrl-C stops any call within a moment; no output
                         file is left
 
+overviews(path) adds overviews to an existing GeoTIFF, as gdaladdo does.
 See raster-tool(1) for the command-line twin of every function.
 """
 
@@ -68,7 +69,7 @@ __version__ = _tessera.version
 __all__ = [
     "TesseraError", "__version__", "default_threads", "hillshade", "slope",
     "aspect", "tri", "tpi", "roughness", "color_relief", "calc", "convolve",
-    "blur", "stats", "convert", "info", "map_tiles", "synth",
+    "blur", "stats", "convert", "info", "overviews", "map_tiles", "synth",
 ]
 
 # ---------------------------------------------------------------------------
@@ -988,6 +989,78 @@ def info(path):
     Raises TesseraError for a file tessera cannot read, with the reason.
     """
     return _tessera.info(_fspath(path, "path"))
+
+
+def overviews(path, *, resampling="nearest", external=False, min_size=256,
+              tile=None, level=None, threads=None, progress=None):
+    """Adds overviews to the GeoTIFF at path, as gdaladdo (and raster-tool
+    overviews) does: reduced-resolution images, each half the size of the
+    one above (rounded up) and computed from it, until both sides are at
+    most min_size pixels. QGIS, GDAL and web map servers then draw a large
+    raster at a small scale from these instead of the full resolution.
+
+    path        the GeoTIFF (str, bytes or os.PathLike), changed in place
+    resampling  how a level is made from the one above: "nearest" (the
+                default, as gdaladdo), "average", "bilinear", "cubic",
+                "mode", or "auto" (nearest for a palette image, else
+                cubic, as GDAL's COG driver and overview_resampling=None);
+                the formulas are GDAL's, see tessera_raster(3)
+    external    write path + ".ovr" (gdaladdo -ro) and leave path's bytes
+                as they are, instead of storing the levels inside path
+                (where they replace the overviews it had)
+    min_size    stop once both sides are at most this many pixels
+    tile        the levels' tile size, a multiple of 16; None: path's
+                own when it is tiled with square tiles, else 256
+    level       compression level for path's codec (the levels use
+                path's compression when it is none, deflate, lzw or
+                zstd, else deflate, and its predictor); None: the codec's
+                default
+
+    Atomic: path (or path.ovr) is rewritten beside itself and renamed into
+    place only when complete, so an error, an exception raised in
+    progress, or Ctrl-C (KeyboardInterrupt, within a moment) leaves it as
+    it was. A raster already at most min_size on both sides gets no level
+    and is left alone. The bytes written are raster-tool overviews' with
+    the same options, at any thread count; info(path)["overviews"] lists
+    the levels.
+
+    Returns None. Raises TesseraError with the library's line (a missing
+    or unreadable file, a folder it cannot write in, a TIFF with pages or
+    masks after its image, which takes external=True only), TypeError or
+    ValueError (bad arguments, before any work). threads and progress: see
+    help(tessera); progress counts the levels' tiles.
+
+    >>> tessera.overviews("dem.tif", resampling="average")
+    >>> tessera.overviews("scene.tif", external=True, min_size=128)
+    """
+    p = _fspath(path, "path")
+    if not isinstance(resampling, str):
+        raise TypeError(f"resampling: expects a name, got "
+                        f"{type(resampling).__name__}")
+    r = resampling.lower()
+    if r not in _RESAMPLINGS + ("auto",):
+        raise ValueError(f"resampling: {resampling!r}: expects nearest, "
+                         f"average, bilinear, cubic, mode or auto")
+    o = {"resampling": r, "external": _flag(external, "external"),
+         "min_size": _integer(min_size, "min_size", 1, 2**30)}
+    if tile is not None:
+        if isinstance(tile, (tuple, list)) and len(tile) == 2:
+            if tile[0] != tile[1]:
+                raise ValueError(f"tile: {tile[0]}x{tile[1]}: overviews "
+                                 f"take square tiles")
+            tile = tile[0]
+        tile = _integer(tile, "tile", 16, 65536)
+        if tile % 16:
+            raise ValueError(f"tile: {tile} is not a multiple of 16")
+        o["tile"] = tile
+    if level is not None:
+        o["level"] = _integer(level, "level", 1, 22)
+    if threads is not None:
+        o["threads"] = _integer(threads, "threads", 1, 4096)
+    if progress is not None and not callable(progress):
+        raise TypeError("progress: expects a callable(done, total)")
+    _tessera.overviews(p, progress=progress, **o)
+    return None
 
 
 def synth(dst=None, *, size, seed=1, type="float32", relief=2500.0,

@@ -200,6 +200,12 @@ def convert(src: Source, dst: PathLike | None, *,
             cog: bool = False,
             overview_resampling: Resampling | None = None) -> npt.NDArray[Any] | None: ...
 def info(path: PathLike) -> Info: ...
+def overviews(path: PathLike, *,
+              resampling: Resampling | Literal["auto"] = "nearest",
+              external: bool = False, min_size: int = 256,
+              tile: Tile | None = None, level: int | None = None,
+              threads: int | None = None,
+              progress: Progress | None = None) -> None: ...
 def map_tiles(fn: Callable[..., npt.NDArray[Any]],
               src: Source | Sequence[Source], dst: PathLike | None, *,
               halo: int = 0, dtype: DTypeLike | None = None,

@@ -7,6 +7,7 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
 
 import numpy as np
 import pytest
@@ -56,6 +57,29 @@ def raster_tool(*args):
 
 def raster_tool_json(*args):
     return json.loads(raster_tool(*args))
+
+
+class Counter:
+    """A Python thread that counts as fast as it can while the with block
+    runs (.count): it advances only while the GIL is free for it, so a
+    call that holds the GIL stops it."""
+
+    def __init__(self):
+        self.count = 0
+        self._running = True
+        self._thread = threading.Thread(target=self._run)
+
+    def _run(self):
+        while self._running:
+            self.count += 1
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._running = False
+        self._thread.join()
 
 
 def same_bytes(a, b):

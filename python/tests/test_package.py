@@ -17,7 +17,7 @@ from conftest import SANITIZED, child_env
 
 PUBLIC = ["default_threads", "hillshade", "slope", "aspect", "tri", "tpi",
           "roughness", "color_relief", "calc", "convolve", "blur", "stats",
-          "convert", "info", "map_tiles", "synth"]
+          "convert", "info", "overviews", "map_tiles", "synth"]
 
 
 def without_added(sig, added):
@@ -45,6 +45,9 @@ def test_fixed_api_signatures():
     assert str(sig["map_tiles"]) == ("(fn, src, dst, *, halo=0, dtype=None, "
                                      "out_bands=None, **kw)")
     assert str(sig["stats"]) == "(src, *, bins=0, range=None, **kw)"
+    assert str(sig["overviews"]) == (
+        "(path, *, resampling='nearest', external=False, min_size=256, "
+        "tile=None, level=None, threads=None, progress=None)")
     assert issubclass(tessera.TesseraError, Exception)
     assert isinstance(tessera.__version__, str)
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import tessera
-from conftest import SANITIZERS
+from conftest import SANITIZERS, Counter
 
 
 @pytest.fixture(scope="module")
@@ -19,28 +19,15 @@ def big_dem(tmp_path_factory):
 
 
 def test_a_python_thread_keeps_running_during_a_call(big_dem):
-    count = 0
-    running = True
-
-    def counter():
-        nonlocal count
-        while running:
-            count += 1
-
-    th = threading.Thread(target=counter)
-    th.start()
-    try:
+    with Counter() as c:
         time.sleep(0.3)                 # alone: its rate
-        t0, c0 = time.perf_counter(), count
+        t0, c0 = time.perf_counter(), c.count
         time.sleep(0.3)
-        rate = (count - c0) / (time.perf_counter() - t0)
-        t0, c0 = time.perf_counter(), count
+        rate = (c.count - c0) / (time.perf_counter() - t0)
+        t0, c0 = time.perf_counter(), c.count
         tessera.hillshade(big_dem, threads=2)
         seconds = time.perf_counter() - t0
-        during = count - c0
-    finally:
-        running = False
-        th.join()
+        during = c.count - c0
     # Were the GIL held for the call, the counter would stand still but
     # for the call's few milliseconds of Python; released, it keeps a good
     # part of its rate (it shares the CPUs with the workers).
