@@ -385,6 +385,16 @@ static int index_of(const tes__color_entry *e, int n, double v, int lower)
     }
 }
 
+/* An interpolated component as a byte, d = (0.45 + a) + ratio * (b - a)
+ * truncated as gdaldem does. d is NaN where ratio is inf / inf (an
+ * infinite value between an infinite entry and a finite one, or entries
+ * so far apart that their difference overflows): 0 then, where converting
+ * NaN to int would be undefined (found by fuzz_color). */
+static inline unsigned char component_byte(double d)
+{
+    return d >= 0 ? (d < 256 ? (unsigned char)(int)d : 255) : 0;
+}
+
 /* The colour of v, whose index_of is i. */
 static void color_at(const tes__color_entry *e, int n, int i, double v,
                      tes_color_mode mode, unsigned char out[4])
@@ -419,8 +429,7 @@ static void color_at(const tes__color_entry *e, int n, int i, double v,
     double ratio = (v - e[i - 1].value) / (e[i].value - e[i - 1].value);
     for (int c = 0; c < 4; c++) {
         int a = e[i - 1].rgba[c], b = e[i].rgba[c];
-        int x = (int)(0.45 + a + ratio * (b - a));
-        out[c] = (unsigned char)(x < 0 ? 0 : x > 255 ? 255 : x);
+        out[c] = component_byte(0.45 + a + ratio * (b - a));
     }
 }
 
@@ -466,10 +475,8 @@ static void lookup_row(const tes_color_relief_state *st, const double *v,
             /* color_at's interpolation, from the span's constants */
             const tes__color_span *s = &sp[i];
             double ratio = (v[x] - s->lo) / s->width;
-            for (int b = 0; b < nb; b++) {
-                int k = (int)(s->base[b] + ratio * s->step[b]);
-                o[b][x] = (unsigned char)(k < 0 ? 0 : k > 255 ? 255 : k);
-            }
+            for (int b = 0; b < nb; b++)
+                o[b][x] = component_byte(s->base[b] + ratio * s->step[b]);
             continue;
         }
         if (count && v[x] == v[x])
