@@ -52,6 +52,12 @@ ifneq ($(SANITIZE),)
 CFLAGS += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
 LDFLAGS += -fsanitize=$(SANITIZE)
 endif
+# GCC's "undefined" leaves out float-to-integer conversions that overflow
+# (NaN or out of range: undefined in C), which clang's includes.
+ifneq ($(findstring undefined,$(SANITIZE)),)
+CFLAGS += -fsanitize=float-cast-overflow
+LDFLAGS += -fsanitize=float-cast-overflow
+endif
 
 PKG_CONFIG ?= pkg-config
 RASTER_PKGS := libtiff-4 zlib libzstd libdeflate
