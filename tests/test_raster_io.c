@@ -7,6 +7,7 @@
 #include <check.h>
 #include <math.h>
 #include <pthread.h>
+#include <zlib.h>
 
 #include "raster_test_util.h"
 #include "suite_main.h"
@@ -486,6 +487,67 @@ START_TEST(raster_io_plain_tiff_has_no_georef)
 }
 END_TEST
 
+/* A deflate stream that holds more than its tile (found by fuzz_tiff: two
+ * reads of one tile differed). The tile reads as the stream's first bytes,
+ * as zlib's inflate gives them; libtiff built with libdeflate reported
+ * such a tile whole but left its end unwritten. In the host's byte order
+ * the reader decodes the stream itself; a byte-swapped file goes through
+ * libtiff, whose unwritten bytes must read as 0, never as what the buffer
+ * held before (the tile to its left, all 0xEE, is read first). */
+START_TEST(raster_io_deflate_stream_longer_than_block)
+{
+    char *dir = tu_tmpdir();
+    char *path = tu_path(dir, "long.tif");
+    enum { S = 16, N = S * S, EXTRA = 200 };
+    uint8_t raw[N + EXTRA], full[N];
+    /* a run across the tile's end: one long match past it */
+    for (int i = 0; i < N + EXTRA; i++)
+        raw[i] = i < N - 40 ? (uint8_t)(i * 7 + i / 13) : 0x55;
+    memset(full, 0xEE, sizeof full);
+    uLongf zn = compressBound(sizeof raw), fn = compressBound(N);
+    uint8_t *z = malloc(zn), *zf = malloc(fn);
+    ck_assert_int_eq(compress2(z, &zn, raw, sizeof raw, 9), Z_OK);
+    ck_assert_int_eq(compress2(zf, &fn, full, N, 9), Z_OK);
+    for (int swapped = 0; swapped < 2; swapped++) {
+        TIFF *t = TIFFOpen(path, swapped ? "wb" : "wl");
+        ck_assert_ptr_nonnull(t);
+        TIFFSetField(t, TIFFTAG_IMAGEWIDTH, 2 * S);
+        TIFFSetField(t, TIFFTAG_IMAGELENGTH, S);
+        TIFFSetField(t, TIFFTAG_TILEWIDTH, S);
+        TIFFSetField(t, TIFFTAG_TILELENGTH, S);
+        TIFFSetField(t, TIFFTAG_BITSPERSAMPLE, 8);
+        TIFFSetField(t, TIFFTAG_SAMPLESPERPIXEL, 1);
+        TIFFSetField(t, TIFFTAG_PHOTOMETRIC, PHOTOMETRIC_MINISBLACK);
+        TIFFSetField(t, TIFFTAG_COMPRESSION, COMPRESSION_ADOBE_DEFLATE);
+        ck_assert_int_eq(TIFFWriteRawTile(t, 0, zf, (tmsize_t)fn),
+                         (tmsize_t)fn);
+        ck_assert_int_eq(TIFFWriteRawTile(t, 1, z, (tmsize_t)zn),
+                         (tmsize_t)zn);
+        TIFFClose(t);
+        tes_raster *r;
+        tes_raster_error err;
+        ck_assert_int_eq(tes_raster_open(&r, path, &err), 0);
+        tes_tile got;
+        ck_assert_int_eq(tes_tile_alloc(&got, TES_U8, 2 * S, S, 1), 0);
+        ck_assert_int_eq(tes_raster_read(r, 0, 0, &got, TES_EDGE_REPLICATE,
+                                         0, &err), 0);
+        for (int i = 0; i < N; i++) {
+            int g = (int)tes_tile_get(&got, 0, S + i % S, i / S);
+            ck_assert_int_eq((int)tes_tile_get(&got, 0, i % S, i / S), 0xEE);
+            ck_assert_msg(g == raw[i] || (swapped && g == 0),
+                          "%s order, byte %d: %d, not %u",
+                          swapped ? "swapped" : "host", i, g, raw[i]);
+        }
+        tes_tile_free(&got);
+        tes_raster_close(r);
+    }
+    free(z);
+    free(zf);
+    free(path);
+    tu_rmdir(dir);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     tu_quiet_libtiff();
@@ -503,6 +565,7 @@ static Suite *suite(void)
     tcase_add_test(tc, raster_io_names_parse);
     tcase_add_test(tc, raster_io_concurrent_reads_agree);
     tcase_add_test(tc, raster_io_plain_tiff_has_no_georef);
+    tcase_add_test(tc, raster_io_deflate_stream_longer_than_block);
     suite_add_tcase(s, tc);
     return s;
 }
