@@ -62,11 +62,13 @@ static const struct {
     { "violet", 127, 0, 255 },  { "indigo", 0, 127, 255 },
 };
 
+/* A finite number, the whole field: "inf", "nan" and values beyond
+ * double's range (strtod's infinities) are not colour file values. */
 static bool parse_number(const char *s, double *v)
 {
     char *end;
     *v = strtod(s, &end);
-    return end != s && *end == 0;
+    return end != s && *end == 0 && isfinite(*v);
 }
 
 typedef struct parse_ctx {
@@ -334,7 +336,11 @@ static int process_entries(tes__color_entry *e, int n, bool has_nd,
                 total = cur->value - prev->value;
             }
             int count = i - rep + 1;
-            if (total > fabs(prev->value) * count * DBL_EPSILON) {
+            /* finite values far apart can overflow the differences:
+             * inf / inf would make the run NaN and unsort the table
+             * (found by fuzz_color), so such a run stays as it is */
+            if (isfinite(total) && isfinite(left) &&
+                total > fabs(prev->value) * count * DBL_EPSILON) {
                 double mult = 0.5 - count * left / total;
                 double base = fabs(prev->value);
                 for (int j = rep - 1; j < i; j++) {
