@@ -136,4 +136,18 @@ static inline int fuzz_image(tes_tile *t, tes_sample_type type, int w, int h,
     return 0;
 }
 
+/* Runs k over in (n_in images) into out (NULL for a reduction, then
+ * result) on the calling thread, in tile x tile pieces, so that edge
+ * tiles and several tiles run. Returns as tes_raster_run_memory_opts. */
+static inline int fuzz_run(const tes_kernel *k, const tes_tile *in, int n_in,
+                           tes_tile *out, void *result, int tile,
+                           tes_raster_error *err)
+{
+    tes_memory_options mo = TES_MEMORY_OPTIONS_INIT;
+    mo.tile_width = mo.tile_height = tile;
+    *err = (tes_raster_error){ 0, "" };
+    return tes_raster_run_memory_opts(NULL, k, in, n_in, out, result, &mo,
+                                      err);
+}
+
 #endif

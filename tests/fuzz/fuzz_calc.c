@@ -81,11 +81,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         fuzz_fail("no output format for a compiled expression");
     if (tes_tile_alloc(&out, ot, W, H, ob))
         goto out;
-    tes_memory_options mo = TES_MEMORY_OPTIONS_INIT;
-    mo.tile_width = mo.tile_height = 8;
-    err = (tes_raster_error){ 0, "" };
-    rc = tes_raster_run_memory_opts(NULL, &k, in, o.n_inputs, &out, NULL, &mo,
-                                    &err);
+    rc = fuzz_run(&k, in, o.n_inputs, &out, NULL, 8, &err);
     if (rc)
         fuzz_check_refusal(rc, &err, "tes_raster_run_memory (calc)");
     if (rc && bands_ok)

@@ -51,12 +51,6 @@ int __wrap_cli_raster_run(tes_pool *pool, const tes_kernel *k,
                           const char *out_path,
                           const tes_raster_create_options *out_opts,
                           void *result, const tes_pipeline_options *po,
-                          tes_raster_error *err);
-int __wrap_cli_raster_run(tes_pool *pool, const tes_kernel *k,
-                          tes_raster *const *inputs, int n_in,
-                          const char *out_path,
-                          const tes_raster_create_options *out_opts,
-                          void *result, const tes_pipeline_options *po,
                           tes_raster_error *err)
 {
     int64_t w = po ? po->width : 0, h = po ? po->height : 0;
@@ -77,7 +71,6 @@ int __wrap_cli_raster_run(tes_pool *pool, const tes_kernel *k,
 }
 
 int __real_tes_pool_create(tes_pool **pool, const tes_pool_options *opts);
-int __wrap_tes_pool_create(tes_pool **pool, const tes_pool_options *opts);
 int __wrap_tes_pool_create(tes_pool **pool, const tes_pool_options *opts)
 {
     tes_pool_options o = TES_POOL_OPTIONS_INIT;

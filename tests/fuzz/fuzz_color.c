@@ -73,12 +73,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (ot != TES_U8 || ob != (o.alpha ? 4 : 3))
         fuzz_fail("colour relief makes %d bands of type %d", ob, (int)ot);
     if (tes_tile_alloc(&out, ot, W, H, ob) == 0) {
-        tes_memory_options mo = TES_MEMORY_OPTIONS_INIT;
-        mo.tile_width = mo.tile_height = 8;
-        err = (tes_raster_error){ 0, "" };
-        rc = tes_raster_run_memory_opts(NULL, &k, &in, 1, &out, NULL, &mo,
-                                        &err);
-        if (rc)
+        if (fuzz_run(&k, &in, 1, &out, NULL, 8, &err))
             fuzz_fail("colour relief in memory: %s", err.message);
         /* each pixel is the lookup of its value (nodata pixels included:
          * the lookup knows the nodata entry too) */

@@ -38,21 +38,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (fuzz_image(&in, type, W, H, 2, true, -9999.0, 3))
         goto out;
     if (tes_tile_alloc(&out, type, W, H, 2) == 0) {
-        tes_memory_options mo = TES_MEMORY_OPTIONS_INIT;
-        mo.tile_width = mo.tile_height = 8;
-        err = (tes_raster_error){ 0, "" };
-        rc = tes_raster_run_memory_opts(NULL, &k, &in, 1, &out, NULL, &mo,
-                                        &err);
-        if (rc)
+        if (fuzz_run(&k, &in, 1, &out, NULL, 8, &err))
             fuzz_fail("convolution in memory: %s", err.message);
         /* 8x8 tiles and one whole tile agree */
         tes_tile one;
         if (tes_tile_alloc(&one, type, W, H, 2) == 0) {
-            mo.tile_width = W;
-            mo.tile_height = H;
-            rc = tes_raster_run_memory_opts(NULL, &k, &in, 1, &one, NULL,
-                                            &mo, &err);
-            if (rc)
+            if (fuzz_run(&k, &in, 1, &one, NULL, W > H ? W : H, &err))
                 fuzz_fail("convolution in one tile: %s", err.message);
             if (memcmp(one.data, out.data,
                        (size_t)W * H * 2 * tes_sample_size(type)))
