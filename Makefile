@@ -9,11 +9,14 @@
 #   make demo         builds, then runs the demo
 #   make bench        benchmarks against serial C and the installed peers
 #                     (BENCH="sched raster" picks sections of bench/)
+#   make python       the tessera Python package, in build/python (use it
+#                     with PYTHONPATH=build/python); make check tests it
 #   make fuzz         builds the libFuzzer harnesses of tests/fuzz/ with
 #                     clang (ASan + UBSan, in build/fuzz) and runs each for
 #                     FUZZ_SECONDS (60); FUZZ="tiff cli" picks harnesses
 #   make install / uninstall   (PREFIX, DESTDIR)
 #   make SANITIZE=thread check, make SANITIZE=address,undefined check
+#   make DEBUG=1      runtime rule checks (fork/join order...); implied by SANITIZE
 #   make MPI=1        the MPI build in build/mpi: libtessera_mpi and an
 #                     MPI-enabled raster-tool (installed as raster-tool-mpi)
 #   CC=clang works as well as gcc.
@@ -39,12 +42,17 @@ MPI ?=
 
 comma := ,
 ifeq ($(SANITIZE),)
-B := build$(if $(MPI),/mpi)
+DEBUG ?=
+B := build$(if $(MPI),/mpi)$(if $(DEBUG),$(if $(MPI),-debug,/debug))
 else
+DEBUG ?= 1
 B := build/$(if $(MPI),mpi-)san-$(subst $(comma),-,$(SANITIZE))
 endif
 
 CPPFLAGS += -Iinclude -D_GNU_SOURCE
+ifneq ($(DEBUG),)
+CPPFLAGS += -DTES_DEBUG
+endif
 CFLAGS ?= $(OPT) -gdwarf-4
 CFLAGS += -std=c11 -Wall -Wextra -Werror -fPIC -fvisibility=hidden -pthread
 LDFLAGS += -pthread
@@ -119,7 +127,8 @@ MPI_A := $(if $(MPI),$(B)/libtessera_mpi.a)
 
 LIBS_ALL := $(RT_SO) $(RT_A) $(if $(RASTER_SRC),$(RASTER_SO) $(RASTER_A)) $(MPI_SO) $(MPI_A)
 
-.PHONY: all check demo bench examples install uninstall clean deps lint man-lint fuzz
+.PHONY: all check demo bench examples install uninstall clean deps lint man-lint \
+	python python-check fuzz
 .DEFAULT_GOAL := all
 
 PC_FILES := $(B)/tessera.pc $(if $(RASTER_SRC),$(B)/tessera_raster.pc) $(if $(MPI),$(B)/tessera_mpi.pc)
@@ -228,6 +237,8 @@ $(B)/tests/test_rt_%: tests/test_rt_%.c $(TEST_HELPERS) $(RT_A)
 $(PUBLIC_TESTS): $(B)/tests/%: tests/%.c $(RASTER_SO) $(RT_SO)
 	@mkdir -p $(@D)
 	$(CC) -Iinclude -D_GNU_SOURCE $(CFLAGS) $(CHECK_CFLAGS) -o $@ $< -L$(B) -ltessera_raster -ltessera $(RPATH_SUB) $(LDFLAGS) $(CHECK_LIBS) -lm
+# The fork suite again with TES_NO_INLINE: it includes test_rt_fork.c.
+$(B)/tests/test_rt_fork_calls: tests/test_rt_fork.c
 # the quicklook suite decodes PNGs with libpng
 $(B)/tests/test_cli_quicklook: TEST_CFLAGS = $(PNG_CFLAGS)
 $(B)/tests/test_cli_quicklook: TEST_LIBS = $(PNG_LIBS)
@@ -244,6 +255,7 @@ check: deps
 	@TES_BUILD=$(B) TES_MPI_BUILD=$(MPI_CHECK) sh tests/run.sh $(TEST_BIN)
 	@TES_BUILD=$(B) sh tests/fuzz/replay.sh $(FUZZ_NAMES)
 	@$(MAKE) --no-print-directory check-library
+	@$(MAKE) --no-print-directory python-check
 
 # What a program outside the project sees: only tes_ names exported, and
 # an install into a scratch PREFIX that pkg-config builds against and that
@@ -291,6 +303,55 @@ fuzz:
 	  exit 0; fi; \
 	$(MAKE) --no-print-directory B=build/fuzz CC=$(FUZZ_CC) SANITIZE=fuzzer-no-link,address,undefined fuzz-build && \
 	TES_BUILD=build/fuzz FUZZ_SECONDS=$(FUZZ_SECONDS) sh tests/fuzz/run.sh $(FUZZ)
+
+# ---- the Python package (python/) ------------------------------------------
+# A CPython extension over the public headers and the shared libraries, and
+# the Python layer around it. The interpreter: PYTHON, else Debian's
+# /usr/bin/python3 (where python3-numpy and python3-dev install), else the
+# first python3 on PATH that imports numpy; looked up once, when needed.
+PY_FIND = for p in /usr/bin/python3 python3; do "$$p" -c 'import numpy' \
+	>/dev/null 2>&1 && { command -v "$$p"; break; }; done
+PYTHON ?= $(eval PYTHON := $$(shell $$(PY_FIND)))$(PYTHON)
+PY_INCLUDE = $(eval PY_INCLUDE := $$(if $$(PYTHON),$$(shell $$(PYTHON) -c \
+	'import sysconfig; print(sysconfig.get_paths()["include"])')))$(PY_INCLUDE)
+PY_SRC := $(sort $(wildcard python/src/*.c))
+PY_OBJ := $(PY_SRC:python/src/%.c=$(B)/pyobj/%.o)
+PY_PKG := $(B)/python/tessera
+PY_FILES := $(addprefix $(PY_PKG)/,$(notdir $(wildcard python/tessera/*.py \
+	python/tessera/*.pyi python/tessera/py.typed)))
+# ".so" is an extension suffix every CPython on Linux imports.
+PY_EXT := $(PY_PKG)/_tessera.so
+
+python: $(PY_EXT) $(PY_FILES)
+
+$(B)/pyobj/%.o: python/src/%.c
+	@mkdir -p $(@D)
+	@test -n "$(PYTHON)" || { echo "make python: no python3 that imports" \
+	  "numpy (apt-get install python3-numpy python3-dev)" >&2; exit 1; }
+	$(CC) $(CPPFLAGS) -I$(PY_INCLUDE) $(CFLAGS) -MMD -MP -c $< -o $@
+$(PY_EXT): $(PY_OBJ) $(RASTER_SO) $(RT_SO)
+	@mkdir -p $(@D)
+	$(CC) -shared $(LDFLAGS) -o $@ $(PY_OBJ) -L$(B) -ltessera_raster -ltessera \
+	  -Wl,-rpath,'$$ORIGIN/../..'
+$(PY_PKG)/%: python/tessera/%
+	@mkdir -p $(@D)
+	cp $< $@
+
+# The package's tests (pytest). Under SANITIZE the interpreter, which is
+# not instrumented, loads the sanitizers' runtimes first (LD_PRELOAD), so
+# that the extension and the libraries are checked too; the tests that
+# measure memory or build with pip then skip.
+comma_split = $(subst $(comma), ,$(SANITIZE))
+PY_SAN_LIBS = $(foreach s,$(comma_split),$(shell $(CC) \
+	-print-file-name=lib$(patsubst address,asan,$(patsubst undefined,ubsan,$(patsubst thread,tsan,$(s)))).so))
+PY_SAN_ENV = $(if $(SANITIZE),LD_PRELOAD="$(strip $(PY_SAN_LIBS))" \
+	ASAN_OPTIONS=detect_leaks=0 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+	TSAN_OPTIONS="halt_on_error=1 suppressions=$(CURDIR)/python/tests/tsan.supp" \
+	TESSERA_TEST_SANITIZED=$(SANITIZE))
+python-check:
+	@$(MAKE) --no-print-directory all python
+	@TES_BUILD=$(B) PYTHONPATH=$(B)/python PYTHONDONTWRITEBYTECODE=1 \
+	  $(PY_SAN_ENV) $(PYTHON) -m pytest -q -p no:cacheprovider python/tests
 
 # ---- demo and benchmarks ---------------------------------------------------
 demo: deps
@@ -353,8 +414,13 @@ lint:
 	cppcheck --quiet --error-exitcode=1 --enable=warning,portability,performance \
 	  --std=c11 -Iinclude -D__GNUC__ --suppress=missingIncludeSystem runtime lib kernels cli \
 	  $(if $(MPI_PKG),mpi $(filter -I%,$(shell $(PKG_CONFIG) --cflags $(MPI_PKG))))
+	cppcheck --quiet --error-exitcode=1 --enable=warning,portability,performance \
+	  --std=c11 -Iinclude -D__GNUC__ --suppress=missingIncludeSystem \
+	  '-DPy_BEGIN_ALLOW_THREADS={' '-DPy_END_ALLOW_THREADS=}' \
+	  '-DPy_RETURN_NONE=return Py_None' python/src
 
 clean:
 	rm -rf build
 
--include $(RT_OBJ:.o=.d) $(RASTER_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(MPI_OBJ:.o=.d)
+-include $(RT_OBJ:.o=.d) $(RASTER_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(MPI_OBJ:.o=.d) \
+	$(PY_OBJ:.o=.d)

@@ -5,6 +5,8 @@
 # `deps.sh fuzz` adds clang and its libFuzzer runtime, for make fuzz.
 set -u
 need="gcc make pkg-config check libtiff-dev libtiff-tools zlib1g-dev libzstd-dev libdeflate-dev time libpng-dev gnuplot-nox"
+# the Python package (make python, its tests in make check)
+need="$need python3 python3-dev python3-numpy python3-pytest python3-pip"
 for a in "$@"; do
     case "$a" in
     mpi) need="$need libopenmpi-dev openmpi-bin" ;;

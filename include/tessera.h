@@ -50,6 +50,21 @@ extern "C" {
 typedef struct tes_pool tes_pool;     /* opaque */
 typedef struct tes_future tes_future; /* opaque, reference counted */
 
+/* A caller-owned frame for a forked task (tes_fork, tes_join below). Its
+ * size is public so that it can live on the stack of the task that forks;
+ * its fields are the runtime's: a program never reads or writes them, and
+ * needs no initializer (tes_fork sets up what the runtime uses); the
+ * prefix tes__ marks them so. */
+typedef struct tes_task {
+    void *(*tes__fn)(void *);
+    void *tes__arg;          /* the argument, then the result */
+    void *tes__scope;        /* the forking task's frame */
+    char *tes__msg;          /* the failure message, while tes__error != 0 */
+    uint32_t tes__state;     /* accessed atomically */
+    int32_t tes__error;
+    uintptr_t tes__debug[3]; /* rule checks of debug builds */
+} tes_task;
+
 /* Pool configuration. Always start from TES_POOL_OPTIONS_INIT so that fields
  * added later get their defaults. */
 typedef struct tes_pool_options {
@@ -76,8 +91,10 @@ typedef struct tes_pool_options {
 #define TES_POOL_OPTIONS_INIT { 0, NULL, 0, NULL, NULL, NULL, 0, NULL }
 
 /* Creates a pool and starts its workers. opts may be NULL (all defaults).
- * Returns 0 and sets *pool, or -EINVAL (threads < 0), -ENOMEM, or the
- * error pthread_create gave (negated). */
+ * Returns 0 and sets *pool; -EINVAL (pool NULL, threads < 0 or more than
+ * 4096 lend slots; *pool is then NULL when pool is not); -ENOMEM; or the
+ * error pthread_create gave, negated (-EAGAIN when the system is out of
+ * threads). */
 TES_API int tes_pool_create(tes_pool **pool, const tes_pool_options *opts);
 
 /* Runs every task already queued or spawned (including what those tasks
@@ -94,7 +111,7 @@ TES_API tes_pool *tes_current_pool(void);
  * lent host thread threads + its lend slot. Elsewhere -1. */
 TES_API int tes_worker_index(void);
 
-/* The number of workers the pool has. */
+/* The number of workers the pool has; -EINVAL for NULL. */
 TES_API int tes_pool_threads(const tes_pool *pool);
 
 /* The thread count a pool gets by default: TESSERA_NUM_THREADS when set to a
@@ -107,7 +124,20 @@ TES_API int tes_default_threads(void);
  * warm); from any other thread through the pool's injection queue.
  * f == NULL spawns detached: its result and error are dropped.
  * Otherwise *f holds one reference, which the caller must release.
- * Returns 0, -EINVAL, -ENOMEM or TES_ESHUTDOWN. */
+ * Returns 0; -EINVAL (NULL pool or fn); -ENOMEM; TES_ESHUTDOWN (from
+ * outside the pool while it is being destroyed); TES_EFORKED (from a
+ * fork() child, for its parent's pool). *f is NULL on failure.
+ *
+ * Sharing a future. The common case — spawned by a task, awaited by that
+ * task, released once — costs no atomic read-modify-write: the future
+ * belongs to the spawner, which may await, query, cancel and release it
+ * from its own thread. Before another task or thread may use it (await
+ * it, wait for it, cancel it, pass it to tes_spawn_after, read it), the
+ * owner shares it: it calls tes_future_retain and hands over the new
+ * reference, which the receiver releases when done. A future used by
+ * another thread without a reference of its own may miss its completion.
+ * Futures spawned from outside the pool's tasks are shared from the start
+ * (still, each user holds a reference). */
 TES_API int tes_spawn(tes_future **f, tes_pool *pool, void *(*fn)(void *),
                       void *arg);
 
@@ -117,16 +147,19 @@ TES_API int tes_spawn_named(tes_future **f, tes_pool *pool, const char *name,
                             void *(*fn)(void *), void *arg);
 
 /* Waits for f like pthread_join: returns 0 and stores the task's result in
- * *result (when result is not NULL), or returns the task's error code and
- * stores NULL. Inside a task the worker keeps working while it waits; from
- * any other thread the caller sleeps. May be called any number of times,
- * from any threads, while a reference to f is held. -EINVAL if f is NULL. */
+ * *result (when result is not NULL), or returns the task's error code
+ * (whatever it failed with, -ECANCELED when cancelled) and stores NULL.
+ * Inside a task the worker keeps working while it waits; from any other
+ * thread the caller sleeps. May be called any number of times, by holders
+ * of a reference (see "sharing a future" above). -EINVAL if f is NULL;
+ * TES_EFORKED in a fork() child for its parent's unfinished future. */
 TES_API int tes_await(tes_future *f, void **result);
 
 /* True once f has completed (successfully or not); never waits. */
 TES_API bool tes_future_done(const tes_future *f);
 
-/* Adds a reference to f (for handing it to another owner). Returns f. */
+/* Adds a reference to f, for handing it to another task or thread (see
+ * "sharing a future" above). Returns f (NULL for NULL). */
 TES_API tes_future *tes_future_retain(tes_future *f);
 
 /* Drops one reference; the future is freed with its last one (a running
@@ -136,8 +169,9 @@ TES_API void tes_future_release(tes_future *f);
 /* Inside a task: marks it failed with code (a negative errno or TES_E...;
  * a positive errno is negated, 0 becomes TES_EFAIL) and a printf-style
  * message, and returns NULL so that a task can `return tes_fail(...)`.
- * The message is prefixed with the task's name. Outside a task it does
- * nothing and returns NULL. */
+ * The message is prefixed with the task's name; inside a forked task
+ * (tes_fork), which has no name of its own, it fails that task, without a
+ * prefix. Outside a task it does nothing and returns NULL. */
 TES_API void *tes_fail(int code, const char *fmt, ...) TES_PRINTF(2, 3);
 
 /* Inside a task: fails it with the code of the failed future cause and a
@@ -147,15 +181,22 @@ TES_API void *tes_fail(int code, const char *fmt, ...) TES_PRINTF(2, 3);
 TES_API void *tes_fail_from(const tes_future *cause, const char *fmt, ...)
     TES_PRINTF(2, 3);
 
+/* Inside a task: the same with a joined forked task as the cause (see
+ * tes_fork): its code and message. */
+TES_API void *tes_fail_from_task(const tes_task *cause, const char *fmt, ...)
+    TES_PRINTF(2, 3);
+
 /* The failure message of a completed future, or NULL if it did not fail (or
  * has not completed). Valid while a reference to f is held. */
 TES_API const char *tes_future_error(const tes_future *f);
 
-/* The error code of a completed future: 0, or its failure code. */
+/* The error code of a completed future: 0, or its failure code; 0 for NULL
+ * or a future not yet completed. */
 TES_API int tes_future_status(const tes_future *f);
 
 /* Waits for all n futures. Returns 0, or the first failure's code in array
- * order. NULL entries are skipped. */
+ * order (as tes_await returns it). NULL entries are skipped. -EINVAL when
+ * fs is NULL and n is not 0. */
 TES_API int tes_wait_all(tes_future *const *fs, size_t n);
 
 /* Waits until at least one of the n futures has completed or timeout_ms
@@ -165,6 +206,164 @@ TES_API int tes_wait_all(tes_future *const *fs, size_t n);
  * consumed: the futures stay as they were. */
 TES_API int tes_wait_any(tes_future *const *fs, size_t n, long timeout_ms,
                          size_t *ready);
+
+/* ---- fork/join -------------------------------------------------------------
+ *
+ * Structured fork/join, the cheapest way to run fine-grained recursive work
+ * (Cilk's spawn/sync, Lace's SPAWN/SYNC): a task forks a child into a
+ * tes_task frame on its own stack, does other work, and joins the child.
+ * A fork costs a few plain stores and no allocation; a join whose child
+ * no other worker took calls it inline, like a function call. Only a child
+ * that an idle worker stole costs atomic operations, and its join helps
+ * (runs other work, leapfrogging to the thief's) until it is done.
+ *
+ *     static void *fib(void *arg) {
+ *         intptr_t n = (intptr_t)arg;
+ *         if (n < 2) return arg;
+ *         tes_task t;
+ *         tes_fork(&t, fib, (void *)(n - 1));
+ *         void *y = fib((void *)(n - 2)), *x;
+ *         if (tes_join(&t, &x) != 0)
+ *             return tes_fail_from_task(&t, "fib(%ld)", (long)n);
+ *         return (void *)((intptr_t)x + (intptr_t)y);
+ *     }
+ *
+ * The rules (checked in debug builds, `make DEBUG=1`, and in the
+ * sanitizer builds, which print the broken rule and abort):
+ *  - Fork and join inside a task (a task of any kind, a forked one
+ *    included, on a worker or a lent thread), both on the same task: a
+ *    fork elsewhere is refused with -EINVAL.
+ *  - Join the forks of a task in the reverse order of the forks (LIFO),
+ *    every one of them, before the task returns.
+ *  - A frame is not forked again, moved or freed before its join.
+ * A forked task is part of the task that forked it: tes_cancelled() inside
+ * it reports that task's cancellation (its own or its group's), so that a
+ * cancelled recursion can stop early; it is never skipped (its join runs
+ * it as a call would). Forked tasks count in the statistics as spawns and
+ * tasks run, appear in the trace as spans named "fork", and may spawn,
+ * await, fork, call actors and run parallel loops. */
+
+/* Inside a task: makes fn(arg) available to idle workers (no allocation,
+ * no lock). Returns 0, or -EINVAL outside a task (or with a NULL t or fn).
+ * When the worker's deque is full (a fork depth of about 130,000), t is
+ * not offered to other workers: its join runs it. */
+TES_API int tes_fork(tes_task *t, void *(*fn)(void *), void *arg);
+
+/* Inside the task that forked t, in LIFO order of its forks: runs t inline
+ * if no other worker took it, else helps until it is done. Returns 0 and
+ * stores fn's result in *result (when result is not NULL), or returns t's
+ * failure code (tes_fail inside t) and stores NULL; -EINVAL outside a
+ * task or for a NULL t. tes_task_error(t) then says why, and
+ * tes_fail_from_task chains it. */
+TES_API int tes_join(tes_task *t, void **result);
+
+/* After tes_join returned a failure: t's message (as tes_future_error),
+ * kept at least until the next fork on t (until t fails again, or the
+ * top-level task that forked it ends: the task its worker took from the
+ * pool, with whatever that forked or awaited inside); NULL when t did not
+ * fail. Only in the task that joined t. */
+TES_API const char *tes_task_error(const tes_task *t);
+
+/* ---- the ABI of the inline fork/join ---------------------------------------
+ *
+ * tes_fork and tes_join have inline fast paths (below), compiled into the
+ * program; they reach the library through the names in this block, which
+ * are therefore part of libtessera's ABI, stable for the life of its
+ * soname (libtessera.so.0) — with the layouts of tes_task and tes_fj, the
+ * want word's offset and the state (1) an inline fork stores. They are
+ * called by the inline code below; not for direct use: a program calls
+ * tes_fork and tes_join only.
+ *
+ * tes_fj: the calling thread's fork/join record, one cache line read and
+ * written only by that thread (the deque slots it points at are accessed
+ * atomically: thieves read them). TES_FJ_WANT_OFFSET bytes before it lies
+ * the word thieves raise (relaxed) to ask the owner for work. On threads
+ * that are no workers tes_fj_self points at a record whose every fork and
+ * join goes to the library's tes_fork and tes_join (which refuse them). */
+typedef struct tes_fj {
+    void **top;      /* the deque's next free slot */
+    void **split;    /* slots below it are offered to thieves */
+    void **fork_end; /* forks inline while top < fork_end (NULL: none) */
+    void *scope;     /* the frame being run (forks' tes__scope) */
+    uint64_t forks;  /* forks made, for the statistics */
+    void **end;      /* the deque's end */
+    char *fail_msg;  /* the failure (tes_fail) of the innermost task */
+    int fail_code;   /* running here, until its run ends: 0 = none */
+} tes_fj;
+#define TES_FJ_WANT_OFFSET 64
+
+/* Called by the inline code below; not for direct use. After an inline
+ * fork pushed, when the want word was raised: offers the calling worker's
+ * oldest private forks to the workers that asked. */
+TES_API void tes_fork_share(void);
+
+/* Called by the inline code below; not for direct use. After an inline
+ * join ran t and the run left a failure in the record: moves the failure
+ * into t (kept for tes_task_error), stores NULL in *result (when result is
+ * not NULL) and returns t's code. */
+TES_API int tes_join_failed(tes_task *t, void **result);
+
+/* The fast paths of tes_fork and tes_join, inline so that a fork costs a
+ * few stores and a join a few loads and an indirect call (the library's
+ * functions take every other case). Define TES_NO_INLINE before including
+ * this header to always call the library (compilers other than gcc and
+ * clang always do). tes_fj_self (the calling thread's record, defined by
+ * the library), tes_fj_want, tes_fork_inline and tes_join_inline are
+ * called by the inline code; not for direct use. */
+#if !defined(TES_NO_INLINE) && defined(__GNUC__)
+TES_API extern __thread tes_fj *tes_fj_self;
+
+static inline uint32_t tes_fj_want(const tes_fj *w)
+{
+    return __atomic_load_n(
+        (const uint32_t *)(const void *)((const char *)w - TES_FJ_WANT_OFFSET),
+        __ATOMIC_RELAXED);
+}
+
+static inline int tes_fork_inline(tes_task *t, void *(*fn)(void *),
+                                  void *arg)
+{
+    tes_fj *w = tes_fj_self;
+    void **p = w->top;
+    if (__builtin_expect(p >= w->fork_end || !t || !fn, 0))
+        return (tes_fork)(t, fn, arg);
+    t->tes__fn = fn;
+    t->tes__arg = arg;
+    t->tes__scope = w->scope;
+    t->tes__state = 1; /* pushed; private until published */
+    t->tes__error = 0;
+    __atomic_store_n(p, (void *)t, __ATOMIC_RELAXED);
+    w->top = p + 1;
+    __atomic_store_n(&w->forks, __atomic_load_n(&w->forks, __ATOMIC_RELAXED) + 1,
+                     __ATOMIC_RELAXED);
+    if (__builtin_expect(tes_fj_want(w) != 0, 0))
+        tes_fork_share(); /* idle workers asked: offer them some work */
+    return 0;
+}
+
+static inline int tes_join_inline(tes_task *t, void **result)
+{
+    tes_fj *w = tes_fj_self;
+    void **p = w->top;
+    if (__builtin_expect(p > w->split &&
+                             __atomic_load_n(p - 1, __ATOMIC_RELAXED) ==
+                                 (void *)t &&
+                             tes_fj_want(w) == 0,
+                         1)) {
+        w->top = p - 1;
+        void *r = t->tes__fn(t->tes__arg);
+        if (__builtin_expect(w->fail_code != 0, 0))
+            return tes_join_failed(t, result);
+        if (result)
+            *result = r;
+        return 0;
+    }
+    return (tes_join)(t, result);
+}
+
+#define tes_fork(t, fn, arg) tes_fork_inline(t, fn, arg)
+#define tes_join(t, result) tes_join_inline(t, result)
+#endif
 
 /* A constant string naming code (any value this library returns). */
 TES_API const char *tes_strerror(int code);
@@ -187,8 +386,16 @@ TES_API int tes_pool_stats(const tes_pool *pool, tes_worker_stats *total,
                            tes_worker_stats *workers, size_t n);
 
 /* Writes a human-readable table of the pool's counters to out.
- * Returns 0 or -EIO. */
+ * Returns 0, -EINVAL (NULL pool or out) or -EIO (a write failed). */
 TES_API int tes_pool_stats_print(const tes_pool *pool, FILE *out);
+
+/* Writes what each worker (and lent thread) of pool is doing to out, one
+ * line each: running a task, looking for work or parked; the work its
+ * deque offers to others, whether thieves asked it for more, whether actor
+ * turns wait for it; its counters. For explaining a pool that seems stuck
+ * (a watchdog's report): read without stopping anyone, so approximate.
+ * Any thread. Returns 0, -EINVAL (NULL pool or out) or -EIO. */
+TES_API int tes_pool_dump(const tes_pool *pool, FILE *out);
 
 /* ---- cancellation ---------------------------------------------------------
  *
@@ -220,15 +427,15 @@ typedef struct tes_group tes_group; /* opaque */
 #define TES_GROUP_CANCEL_ON_FAILURE 1u
 
 /* Creates an empty group whose tasks run on pool. flags: 0 or
- * TES_GROUP_CANCEL_ON_FAILURE. Returns 0 and sets *group, -EINVAL or
- * -ENOMEM. */
+ * TES_GROUP_CANCEL_ON_FAILURE. Returns 0 and sets *group; -EINVAL (group
+ * or pool NULL, or an unknown flag); -ENOMEM. */
 TES_API int tes_group_create(tes_group **group, tes_pool *pool,
                              unsigned flags);
 
 /* Spawns fn(arg) as a task of group, like tes_spawn_named (name may be
  * NULL; it must outlive the future). f == NULL: detached. Any thread, and
- * tasks of the group may add more tasks to it. Returns 0, -EINVAL, -ENOMEM,
- * TES_ESHUTDOWN or TES_EFORKED. */
+ * tasks of the group may add more tasks to it. Returns 0; -EINVAL (group or
+ * fn NULL); -ENOMEM; TES_ESHUTDOWN or TES_EFORKED (as tes_spawn). */
 TES_API int tes_group_spawn(tes_future **f, tes_group *group,
                             const char *name, void *(*fn)(void *), void *arg);
 
@@ -242,9 +449,10 @@ TES_API void tes_group_cancel(tes_group *group);
 TES_API bool tes_group_cancelled(const tes_group *group);
 
 /* Waits until every task spawned into the group so far has completed
- * (inside a task the worker keeps working meanwhile). Returns 0; the code of
- * the first task that failed (in time) when one did; else -ECANCELED when
- * the group was cancelled. */
+ * (inside a task, of any pool, the worker keeps working meanwhile).
+ * Returns 0; the code of the first task that failed (in time) when one
+ * did; else -ECANCELED when the group was cancelled; -EINVAL for NULL;
+ * TES_EFORKED in a fork() child for its parent's unfinished group. */
 TES_API int tes_group_wait(tes_group *group);
 
 /* The message of the group's first failure, or NULL. Valid until the group
@@ -293,13 +501,19 @@ TES_API int tes_spawn_after(tes_future **f, tes_pool *pool, const char *name,
  * task again. Such a task waits for the worker that queued it, whose cache
  * holds the calls; another worker takes it over once it has waited about
  * 20 microseconds (or, when every other worker sleeps, when one wakes: at
- * most 50 ms later). Method bodies may spawn, await, and call actors.
- * A caller pays one compare-and-swap on the actor's mailbox per call. */
+ * most 50 ms later). Method bodies may spawn, await, fork and call actors.
+ * While a method waits (await, join, group or parallel loop), its worker
+ * runs only the method's own work (what it forked or spawned) and the
+ * calls of the actor it awaits, and otherwise idles: running an unrelated
+ * task there could make that task wait for this very actor, whose turn the
+ * method holds (a deadlock). Actors that wait for each other in a circle
+ * deadlock, as anywhere. A caller pays one compare-and-swap on the actor's
+ * mailbox per call. */
 typedef struct tes_actor tes_actor; /* opaque */
 
 /* Creates an actor owning state, whose calls run on pool. destroy (may be
  * NULL) is called with state by tes_actor_destroy after the pending calls.
- * Returns 0 and sets *actor, -EINVAL or -ENOMEM. */
+ * Returns 0 and sets *actor; -EINVAL (actor or pool NULL); -ENOMEM. */
 TES_API int tes_actor_create(tes_actor **actor, tes_pool *pool, void *state,
                              void (*destroy)(void *state));
 
@@ -308,7 +522,9 @@ TES_API int tes_actor_create(tes_actor **actor, tes_pool *pool, void *state,
  * The method may fail with tes_fail and see tes_cancelled like any task;
  * a call cancelled before its turn does not run and the next one goes on.
  * Any thread (tasks, other actors' methods, outside threads), concurrently.
- * Returns 0, -EINVAL, -ENOMEM, TES_ESHUTDOWN or TES_EFORKED. */
+ * Returns 0; -EINVAL (actor or method NULL); -ENOMEM; TES_ESHUTDOWN or
+ * TES_EFORKED (called from outside the actor's pool while it is being
+ * destroyed, or in a fork() child). */
 TES_API int tes_actor_call(tes_future **f, tes_actor *actor,
                            void *(*method)(void *state, void *arg), void *arg);
 

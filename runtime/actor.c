@@ -22,12 +22,10 @@
  *  4. The holder keeps the turn while it finds calls; it gives the turn up
  *     (invariant 2) only when ready and the stack are both empty.
  */
-#include "internal.h"
+#include "scheduler.h"
 
 #include <assert.h>
 #include <stdlib.h>
-
-#include "frame.h"
 
 #define TURN ((uintptr_t)1)
 
@@ -47,7 +45,8 @@ static void *call_run(tes_future *f);
 static void *call_finish(tes_future *f);
 static void call_after(void *next);
 static void queue_turn(tes_actor *a, tes_future *f);
-static const tes_frame_ops call_ops = {call_run, call_finish, call_after};
+static const tes_frame_ops call_ops = {call_run, call_finish, call_after,
+                                       true};
 
 /* Marks the call made by tes_actor_destroy: after it, the actor is freed. */
 static void *destroy_method(void *state, void *arg)
@@ -58,10 +57,22 @@ static void *destroy_method(void *state, void *arg)
     return NULL;
 }
 
+/* Runs a method: while it runs, the thread's waits are isolated (see
+ * sched.c): an unrelated task run on top of the method could wait for
+ * this very actor, whose turn the method holds underneath it. */
+static inline void *method(tes_worker *w, tes_actor *a, tes_future *f)
+{
+    struct tes_iso outer = w->iso;
+    w->iso.actor = a;
+    w->iso.floor = w->deque.own.top;
+    void *r = f->method(a->state, f->arg);
+    w->iso = outer;
+    return r;
+}
+
 static void *call_run(tes_future *f)
 {
-    tes_actor *a = f->ext;
-    return f->method(a->state, f->arg);
+    return method(tes__self, f->ext, f);
 }
 
 /* Turn holder only, ready empty: moves the mailbox's calls to ready and
@@ -155,20 +166,41 @@ static void *call_finish(tes_future *f)
 }
 
 /* One call of the drain loop: what tes__run_frame does with it (whose
- * call_finish returns NULL inside the loop), without the indirect calls.
- * Tracing and the destroy call take the general path. Returns false when
- * the call was the destroy call: the actor is gone. */
+ * call_finish returns NULL inside the loop), without the indirect calls
+ * and with the thread's state saved once for the whole loop (call_after):
+ * the scope and the isolation's floor change per call. Tracing, the
+ * destroy call, a cancelled call and a failure pending from the runs
+ * under the loop take the general path. Returns false when the call was
+ * the destroy call: the actor is gone. */
 static inline bool drain_one(tes_worker *w, drain *d, tes_future *f)
 {
     tes_actor *a = d->actor;
-    if (TES_UNLIKELY(w->trace != NULL || f->method == destroy_method)) {
+    tes_fj *o = &w->deque.own;
+    /* relaxed: as in tes__frame_start. */
+    if (TES_UNLIKELY(w->trace != NULL || f->method == destroy_method ||
+                     o->fail_code != 0 ||
+                     (atomic_load_explicit(&f->word, memory_order_relaxed) &
+                      TES_CANCEL_REQ))) {
         tes__run_frame(w, f);
         return !d->gone;
     }
-    tes_future *prev;
-    if (tes__frame_start(w, f, &prev))
-        f->result = f->method(a->state, f->arg);
-    tes__frame_stop(w, prev);
+    o->scope = f;
+    w->iso.floor = o->top;
+#ifdef TES_DEBUG
+    tes_task *dbg = w->dbg_top;
+    w->dbg_top = NULL;
+#endif
+    f->result = f->method(a->state, f->arg);
+#ifdef TES_DEBUG
+    if (w->dbg_top)
+        tes__debug_unjoined(w->dbg_top);
+    w->dbg_top = dbg;
+#endif
+    char *msg;
+    int code = tes__take_failure(w, &msg);
+    if (TES_UNLIKELY(code != 0))
+        tes__frame_failed(f, code, msg);
+    tes__count(&w->n_run);
     tes__frame_complete(f);
     return true;
 }
@@ -187,6 +219,10 @@ static void call_after(void *arg)
     }
     drain mine = {a, false}, *outer = tes__drain;
     tes__drain = &mine;
+    /* What each call's run would save and put back, saved once. */
+    void *scope = w->deque.own.scope;
+    struct tes_iso iso = w->iso;
+    w->iso.actor = a;
     for (int i = 0; next; i++) {
         if (!drain_one(w, &mine, next)) {
             next = NULL;
@@ -196,6 +232,8 @@ static void call_after(void *arg)
         if (i + 1 == DRAIN_BATCH)
             break;
     }
+    w->iso = iso;
+    w->deque.own.scope = scope;
     tes__drain = outer;
     if (next) /* the turn is still ours: queue the next call as a task */
         queue_turn(a, next);
@@ -239,17 +277,11 @@ static bool push_call(tes_actor *a, tes_future *f)
 }
 
 /* Queues the actor's turn, whose next call is f, as a task: on a worker
- * of the actor's pool, for this worker (see "actor turns" in pool.c);
- * elsewhere (a lent or outside thread) as any task. */
+ * of the actor's pool, held for this worker (see "held turns" in
+ * sched.c); elsewhere (a lent or outside thread) as any task. */
 static void queue_turn(tes_actor *a, tes_future *f)
 {
-    tes_pool *p = a->pool;
-    tes_worker *w = tes__self;
-    if (w && w->pool == p && w->index < p->nworkers) {
-        tes__affine_push(w, f);
-        return;
-    }
-    tes__submit_always(p, f);
+    tes__hold(a->pool, f);
 }
 
 /* The caller took the turn: the oldest call becomes a task. */
@@ -296,12 +328,18 @@ static TES_NOINLINE int call_slow(tes_future **out, tes_actor *a,
     return 0;
 }
 
-/* How far down the mailbox a call's walk_hint points (a power of 2, at
- * most the size of tes_worker.pushed_ring). */
+/* How far down the mailbox a call's walk_hint points (a power of 2). */
 #define TES_WALK_AHEAD 16u
-_Static_assert(TES_WALK_AHEAD <= sizeof(((tes_worker *)0)->pushed_ring) /
-                                     sizeof(tes_future *),
-               "the ring holds TES_WALK_AHEAD frames");
+
+/* The last calls this thread made, newest at pushed - 1 (mod
+ * TES_WALK_AHEAD): the source of walk_hint. Per thread, for any actor:
+ * when its last TES_WALK_AHEAD calls went to one actor, the frame in the
+ * ring's slot lies that far below the new call in that actor's mailbox
+ * (and otherwise the hint is merely useless). */
+static TES_TLS struct walk_ring {
+    tes_future *frame[TES_WALK_AHEAD];
+    unsigned pushed;
+} tes__walk;
 
 /* The fast path: a task of the actor's pool with a warm free list; no
  * lock, no malloc, one CAS. */
@@ -314,11 +352,10 @@ static inline int call(tes_future **out, tes_actor *a, const char *name,
                      !(f = tes__frame_pop(w))))
         return call_slow(out, a, name, method, arg);
     tes__frame_setup(f, a->pool, out ? 2 : 1, &call_ops, a, name);
-    /* If this worker's last TES_WALK_AHEAD calls went to this actor too,
-     * the frame in the ring's slot lies that far below f in its mailbox. */
-    unsigned k = w->pushed++ & (TES_WALK_AHEAD - 1);
-    f->walk_hint = w->pushed_ring[k];
-    w->pushed_ring[k] = f;
+    struct walk_ring *ring = &tes__walk;
+    unsigned k = ring->pushed++ & (TES_WALK_AHEAD - 1);
+    f->walk_hint = ring->frame[k];
+    ring->frame[k] = f;
     if (out)
         *out = f; /* before the push: the call may complete at once */
     queue_call(f, a, method, arg);
@@ -343,8 +380,8 @@ void tes_actor_destroy(tes_actor *a)
         return;
     tes_worker *w = tes__self;
     /* From one of its own methods: the call cannot wait for itself. */
-    bool own = w && w->current && w->current->ops == &call_ops &&
-               w->current->ext == a;
+    tes_future *cur = w ? tes__current(w) : NULL;
+    bool own = cur && cur->ops == &call_ops && cur->ext == a;
     tes_future *f = NULL;
     int rc = call(own ? NULL : &f, a, "actor destroy", destroy_method, a);
     if (rc != 0) {

@@ -3,13 +3,10 @@
  * task groups, which are waited for and cancelled as a whole and may cancel
  * themselves at their first failure (TBB's task_group_context).
  */
-#include "internal.h"
+#include "scheduler.h"
 
 #include <stdlib.h>
 #include <string.h>
-
-#include "frame.h"
-#include "futex.h"
 
 #define GROUP_SLEEPER 0x80000000u
 
@@ -18,7 +15,8 @@ struct tes_group {
     unsigned flags;
     /* Tasks spawned and not finished (low bits), plus GROUP_SLEEPER once an
      * outside waiter may sleep on the word (futex). Raised by
-     * tes_group_spawn, lowered (release) by group_finish. */
+     * tes_group_spawn, lowered (release) by group_after, once the task's
+     * future is complete. */
     _Atomic uint32_t pending;
     _Atomic int cancelled; /* set once, never cleared */
     /* The first failure: claimed once by CAS on failed; code and msg are
@@ -29,12 +27,14 @@ struct tes_group {
     char *msg;
 };
 
+static bool group_cancelled_frame(const tes_future *f);
+
 int tes_cancel(tes_future *f)
 {
     if (!f)
         return -EINVAL;
     /* relaxed: a request, no data travels with it; the runner's check in
-     * tes__run_frame and tes_cancelled read it on their own. The DONE bit
+     * tes__frame_start and tes_cancelled read it on their own. The DONE bit
      * we get back is only reported, never relied on for other memory. */
     uint32_t old =
         atomic_fetch_or_explicit(&f->word, TES_CANCEL_REQ, memory_order_relaxed);
@@ -44,22 +44,24 @@ int tes_cancel(tes_future *f)
 bool tes_cancelled(void)
 {
     tes_worker *w = tes__self;
-    if (!w || !w->current)
+    tes_future *f = w ? tes__current(w) : NULL;
+    if (!f)
         return false;
-    tes_future *f = w->current;
     /* relaxed: see tes_cancel. */
     if (atomic_load_explicit(&f->word, memory_order_relaxed) & TES_CANCEL_REQ)
         return true;
-    return tes__group_cancelled_frame(f);
+    return group_cancelled_frame(f);
 }
 
 /* ---- groups ---------------------------------------------------------------- */
 
 static void *group_run(tes_future *f);
 static void *group_finish(tes_future *f);
-static const tes_frame_ops group_ops = {group_run, group_finish, NULL};
+static void group_after(void *g);
+static const tes_frame_ops group_ops = {group_run, group_finish, group_after,
+                                        false};
 
-bool tes__group_cancelled_frame(const tes_future *f)
+static bool group_cancelled_frame(const tes_future *f)
 {
     if (f->ops != &group_ops)
         return false;
@@ -72,7 +74,7 @@ static void record_failure(tes_group *g, tes_future *f)
 {
     int expected = 0;
     /* relaxed: only one thread wins; what it writes is published to the
-     * waiter by the release decrement of pending in group_finish. */
+     * waiter by the release decrement of pending in group_after. */
     if (atomic_compare_exchange_strong_explicit(&g->failed, &expected, 1,
                                                 memory_order_relaxed,
                                                 memory_order_relaxed)) {
@@ -87,20 +89,30 @@ static void record_failure(tes_group *g, tes_future *f)
 static void *group_run(tes_future *f)
 {
     tes_group *g = f->ext;
-    /* relaxed: as in tes__group_cancelled_frame. */
+    /* relaxed: as in group_cancelled_frame. */
     if (atomic_load_explicit(&g->cancelled, memory_order_relaxed))
         return tes_fail(-ECANCELED, "cancelled with its group");
-    void *r = f->fn(f->arg);
-    if (f->error && f->error != -ECANCELED)
-        record_failure(g, f);
-    return r;
+    return f->fn(f->arg);
 }
 
+/* Before the task's completion, its result final: a failure is the
+ * group's; then hand the group on to group_after, which must run after
+ * the future is done (tes_group_wait promises that every task's future is
+ * complete when it returns). */
 static void *group_finish(tes_future *f)
 {
     tes_group *g = f->ext;
-    /* acq_rel: release publishes this task's effects (and a recorded
-     * failure) to the acquire loads of pending in group_done and
+    if (f->error && f->error != -ECANCELED)
+        record_failure(g, f);
+    return g;
+}
+
+static void group_after(void *ctx)
+{
+    tes_group *g = ctx;
+    /* acq_rel: release publishes this task's effects, its future's
+     * completion (tes__frame_complete ran before this on this thread) and a
+     * recorded failure to the acquire loads of pending in group_done and
      * tes_group_wait; acquire orders it after the waiter's CAS that set
      * GROUP_SLEEPER, which we then see. This RMW is the last access to g
      * but for the wake: the group may be freed as soon as it lands. A
@@ -110,7 +122,6 @@ static void *group_finish(tes_future *f)
         atomic_fetch_sub_explicit(&g->pending, 1, memory_order_acq_rel);
     if (prev == (GROUP_SLEEPER | 1u))
         tes__futex_wake(&g->pending, INT32_MAX);
-    return NULL;
 }
 
 int tes_group_create(tes_group **out, tes_pool *pool, unsigned flags)
@@ -175,7 +186,7 @@ bool tes_group_cancelled(const tes_group *g)
 static bool group_done(void *ctx)
 {
     tes_group *g = ctx;
-    /* acquire: pairs with the release decrement in group_finish. */
+    /* acquire: pairs with the release decrement in group_after. */
     return (atomic_load_explicit(&g->pending, memory_order_acquire) &
             ~GROUP_SLEEPER) == 0;
 }
@@ -185,7 +196,10 @@ int tes_group_wait(tes_group *g)
     if (!g)
         return -EINVAL;
     tes_worker *w = tes__self;
-    if (w && w->pool == g->pool) {
+    if (w) {
+        /* A worker keeps working (in its own pool, whichever pool the
+         * group's is): blocking here could leave its pool's work, on which
+         * the group's tasks may wait, with nobody to run it. */
         tes__help_until(w, group_done, g);
     } else {
         if (tes__forked(g->pool) && !group_done(g))
@@ -195,7 +209,7 @@ int tes_group_wait(tes_group *g)
         while (n & ~GROUP_SLEEPER) {
             if (!(n & GROUP_SLEEPER)) {
                 /* acquire on both outcomes: as in group_done; release:
-                 * pairs with the acquire half of group_finish's RMW. */
+                 * pairs with the acquire half of group_after's RMW. */
                 if (!atomic_compare_exchange_weak_explicit(
                         &g->pending, &n, n | GROUP_SLEEPER,
                         memory_order_acq_rel, memory_order_acquire))

@@ -5,7 +5,7 @@
  * A failed input makes the frame fail with a chained message instead of
  * running its function.
  */
-#include "internal.h"
+#include "scheduler.h"
 
 #include <stdlib.h>
 
@@ -31,7 +31,7 @@ struct dep {
 
 static void *dep_run(tes_future *f);
 static void *dep_finish(tes_future *f);
-static const tes_frame_ops dep_ops = {dep_run, dep_finish, NULL};
+static const tes_frame_ops dep_ops = {dep_run, dep_finish, NULL, false};
 
 static void arrive(dep *d)
 {

@@ -1,6 +1,14 @@
 /*
- * internal.h — private: the shapes of pools, workers and task frames shared
- * by the runtime's modules, and the hot-path helpers they inline.
+ * internal.h — private: the shapes the runtime's modules share (task
+ * frames, forked tasks as seen from inside, workers, pools) and the few
+ * one-line helpers on them. Functions live in each module's own header:
+ * frame.h, scheduler.h (sched.c), trace.h, fork.h.
+ *
+ * Modules, lowest first; each calls only those before it (no circles):
+ *   platform, deque, trace, stats, error  <  frame  <  sched
+ *   <  task, fork  <  cancel, depend, actor, parallel  <  pool
+ * Frames of other kinds reach higher modules only through the function
+ * pointers they carry (tes_frame_ops, tes_cont).
  */
 #ifndef TES_INTERNAL_H
 #define TES_INTERNAL_H
@@ -14,30 +22,18 @@
 #include <stdint.h>
 
 #include "deque.h"
-
-#if defined(__GNUC__)
-#define TES_LIKELY(x) __builtin_expect(!!(x), 1)
-#define TES_UNLIKELY(x) __builtin_expect(!!(x), 0)
-#define TES_NOINLINE __attribute__((noinline))
-#define TES_TLS _Thread_local __attribute__((tls_model("initial-exec")))
-#else
-#define TES_LIKELY(x) (x)
-#define TES_UNLIKELY(x) (x)
-#define TES_NOINLINE
-#define TES_TLS _Thread_local
-#endif
+#include "platform.h"
 
 /*
- * A task frame is the task and its future in one allocation. Its state word
- * packs the flags below and the reference count (in units of TES_REF):
- * each handle the user holds is one reference, and a task that has not yet
- * completed holds one more, so a frame is freed exactly when it has
- * completed and its last handle is released.
+ * A task frame is a spawned task and its future in one allocation. Its
+ * state word packs the flags below and the reference count (in units of
+ * TES_REF): each handle the user holds is one reference, and a task that
+ * has not yet completed holds one more, so a frame is freed exactly when it
+ * has completed and its last handle is released.
  */
 #define TES_DONE 1u         /* completed: result/error are final */
 #define TES_WAITERS 2u      /* a thread sleeps on the word: wake on DONE */
 #define TES_CANCEL_REQ 4u   /* tes_cancel asked it not to run / to stop */
-#define TES_STARTED 8u      /* its function has begun (set by the runner) */
 #define TES_CONT 16u        /* continuations are registered: fire on DONE */
 #define TES_REF (1u << 8)   /* one reference */
 
@@ -74,7 +70,9 @@ struct tes_future {
          * the mailbox prefetches. Only a hint: any value is harmless. */
         tes_future *walk_hint;
     };
-    char *msg;                 /* malloc'd failure message or NULL */
+    /* malloc'd failure message or NULL. NULL in every free frame (the
+     * free path clears it), so that set-up need not. */
+    char *msg;
     /* The worker that malloc'd the frame, or NULL (another thread): a
      * frame freed by another worker of the same pool goes back to it
      * (frame.h). Set once, never reset by reuse; compared, and
@@ -87,7 +85,9 @@ struct tes_future {
     const tes_frame_ops *ops;  /* NULL: a plain task */
     void *ext;                 /* owned by ops (actor call, dependency...) */
     const char *name;          /* not owned */
-    _Atomic int thief;         /* worker index that stole it, or -1 */
+    /* The worker index that stole it, or anything (a hint for awaiters'
+     * leapfrogging, never trusted: not reset by reuse). */
+    _Atomic int thief;
     /* Registered continuations (pushed with a release CAS by
      * tes__on_complete, taken with an acquire exchange by the completer),
      * or TES_CONTS_CLOSED once taken. Valid only while TES_CONT is set. */
@@ -107,50 +107,136 @@ struct tes_frame_ops {
     void *(*run)(tes_future *f);
     void *(*finish)(tes_future *f);
     void (*after)(void *ctx);
+    bool actor_call; /* frames of an actor's calls: ext is the actor */
 };
 
-/* A worker: the deque thieves read, then state only its thread touches. */
+/*
+ * Forked tasks (fork.c). A tes_task is the caller's; its fields (declared
+ * in tessera.h, named tes__*) are the runtime's. tes__state is accessed
+ * with the __atomic builtins (the public header cannot say _Atomic, for
+ * C++): set at fork while the frame is private, then read by its owner and
+ * changed by whoever runs it.
+ */
+#define TES_FORK_PUSHED 1u   /* in its owner's deque */
+#define TES_FORK_INLINE 2u   /* not pushed (deque full): its join runs it */
+#define TES_FORK_STOLEN 4u   /* taken by a thief: | (thief index + 1) << 8 */
+#define TES_FORK_DONE 8u     /* run by a thief or by its owner's helping */
+#define TES_FORK_WAITER 16u  /* its owner may sleep on the word: wake */
+
+/* The deque slots of a worker: the most forks and spawned tasks it holds
+ * at once (a fork depth); a fork beyond it is run by its join without
+ * being offered to thieves, a spawn goes to the injection queue. 1 MiB of
+ * address space per worker, paged in only as deep as it is used. */
+#define TES_DEQUE_DEPTH (1u << 17)
+
+/* Work items (deque slots, and what the scheduler hands around): forked
+ * tasks as their plain pointers, which the inline fork and join handle
+ * (tessera.h); frames (tes_future *, 64-byte aligned) with bit 0 set.
+ * Bit 1 marks items that the inline join and the owner's await must leave
+ * to the general path (tracing, debug builds, frames with behaviour, a
+ * pending failure: tes_worker.fork_tag, frame_tag). */
+_Static_assert(TES_FORK_PUSHED == 1, "tessera.h's inline fork stores 1");
+static inline bool tes__item_is_fork(const void *x)
+{
+    return ((uintptr_t)x & 1u) == 0;
+}
+
+static inline tes_task *tes__item_fork(void *x)
+{
+    return (tes_task *)((uintptr_t)x & ~(uintptr_t)2u);
+}
+
+static inline void *tes__frame_item(tes_future *f)
+{
+    return (void *)((uintptr_t)f | 1u);
+}
+
+/* A frame's item for the general path only. */
+static inline void *tes__frame_item_slow(tes_future *f)
+{
+    return (void *)((uintptr_t)f | 3u);
+}
+
+static inline tes_future *tes__item_frame(void *x)
+{
+    return (tes_future *)((uintptr_t)x & ~(uintptr_t)3u);
+}
+
+/* A worker: the deque thieves read (whose owner line also holds the
+ * fork path's fields, deque.own), then state only its thread touches. */
 struct tes_worker {
     tes_deque deque;
+    /* Private to the worker's thread: what spawn and await touch. */
+    alignas(TES_CACHE_LINE) tes_pool *pool;
+    tes_trace_buf *trace;    /* NULL: tracing off (the one branch it costs) */
+    tes_future *free_list;   /* recycled frames */
+    int free_count;
+    int index;
+    /* Failure messages of joined forked tasks (fork.c); NULL: none. */
+    struct tes_fork_msgs *fork_msgs;
+    /* deque.own.fork_end while a task runs: the deque's end, or NULL to
+     * send every fork to the library (tracing, debug builds). */
+    void **fork_end;
+    /* The tags of the deque items of forks and of spawned frames: 0 and
+     * 1, or 2 and 3 in that same case, which the inline join and the
+     * owner's await never take (tessera.h, task.c). */
+    uint32_t fork_tag, frame_tag;
     /* Counters: written by this worker only (relaxed load + store, no RMW),
      * read by tes_pool_stats from any thread (relaxed loads). */
     alignas(TES_CACHE_LINE) _Atomic uint64_t n_run, n_spawn, n_steal,
         n_failed, n_inject, n_park;
-    /* Actor turns waiting for this worker (pool.c, "actor turns"): a stack
-     * of frames through next, pushed by any worker (release CAS), taken
-     * whole by an acquire exchange. affine_since: when it last became
-     * non-empty, in TSC ticks (relaxed: a hint for other workers). */
-    alignas(TES_CACHE_LINE) _Atomic(tes_future *) affine;
-    _Atomic uint64_t affine_since;
+    /* Turns held for this worker (sched.c, "held turns"): a stack of
+     * frames through next, pushed by any worker (release CAS), taken whole
+     * by an acquire exchange. held_since: when it last became non-empty,
+     * in ticks (relaxed: a hint for other workers). */
+    alignas(TES_CACHE_LINE) _Atomic(tes_future *) held;
+    _Atomic uint64_t held_since;
     /* Frames of this worker returned by other workers of its pool
-     * (frame.h): a stack of batches, each described by its first frame
-     * (task.c), pushed with a release CAS, taken whole with an acquire
-     * exchange. */
+     * (frame.c): a stack of batches, each described by its first frame,
+     * pushed with a release CAS, taken whole with an acquire exchange. */
     _Atomic(tes_future *) returned;
-    /* Private to the worker's thread. */
-    alignas(TES_CACHE_LINE) tes_pool *pool;
-    int index;
-    uint64_t rng;            /* xorshift state for victim choice */
-    tes_future *current;     /* frame being run, for tes_fail / cancelled */
-    /* The last actor calls this worker made, newest at pushed - 1 (mod
-     * TES_WALK_AHEAD): the source of walk_hint (actor.c). */
-    tes_future *pushed_ring[16];
-    unsigned pushed;
-    tes_future *free_list;   /* recycled frames */
+    /* Private to the worker's thread, colder. */
+    alignas(TES_CACHE_LINE) uint64_t rng; /* xorshift state for victims */
     unsigned tiny_steals;    /* stolen tasks in a row that were tiny */
-    int free_count;
+    int nspill;
     tes_future *spill;       /* frames beyond the free list's cap, gathered
                                 into a batch for the pool's spare list */
-    int nspill;
     /* Per slot of the pool: frames of that worker freed here, gathered
-     * into a batch to send back (frame.h); nworkers + nlend entries. */
+     * into a batch to send back (frame.c); nworkers + nlend entries. */
     struct tes_frame_return { tes_future *head; int n; } *ret;
+#ifdef TES_DEBUG
+    tes_task *dbg_top;       /* the newest unjoined fork of the current run */
+#endif
+    /* Set while the thread runs an actor's method (actor.c): its waits
+     * then help only with work of their own (sched.c, "isolation"). */
+    struct tes_iso {
+        const void *actor; /* the innermost such actor, or NULL */
+        void **floor;      /* the deque's top when its method began */
+    } iso;
     pthread_t thread;
-    tes_trace_buf *trace;    /* NULL: tracing off (the one branch it costs) */
     /* Lend slots only: 1 while a host thread occupies the slot (claimed by
      * CAS in tes_pool_lend, released with a release store). */
     _Atomic int lent;
+    /* What the worker does, for tes_pool_dump: TES_PHASE_... (relaxed
+     * stores by the worker, relaxed loads by the dump). */
+    _Atomic int phase;
 };
+enum { TES_PHASE_LOOKING, TES_PHASE_RUNNING, TES_PHASE_PARKED,
+       TES_PHASE_GONE };
+
+/* The worker whose deque's owner line o is (tes_fj_self of a worker). */
+static inline tes_worker *tes__worker_of(tes_fj *o)
+{
+    return (tes_worker *)(void *)tes__deque_of(o); /* the first member */
+}
+_Static_assert(offsetof(tes_worker, deque) == 0, "tes__worker_of");
+
+/* The frame w runs (the scope of the forked tasks it runs, and
+ * tes_cancelled's source), or NULL outside tasks. */
+static inline tes_future *tes__current(const tes_worker *w)
+{
+    return (tes_future *)w->deque.own.scope;
+}
 
 struct tes_pool {
     int nworkers;
@@ -158,9 +244,10 @@ struct tes_pool {
                             one failed to start (set before stopping is) */
     int nlend;           /* lend slots, after the workers in workers[] */
     tes_worker *workers; /* nworkers + nlend, cache-line aligned */
-    unsigned fork_gen;   /* tes__fork_gen when created: a forked child's
-                            copy of the pool sees a different value */
+    unsigned fork_gen;   /* tes__fork_generation() when created: a forked
+                            child's copy of the pool sees a different one */
     long long t0_ns;     /* creation time, the trace's zero */
+    uint64_t ticks_per_us;
     char *trace_path;    /* malloc'd; NULL: no trace */
     tes_pool_options opts;
     char name[32];
@@ -198,67 +285,24 @@ struct tes_pool {
     int nspare; /* batches */
 };
 
+/* The worker (or lend slot) the calling thread is, or NULL (frame.c). */
 extern TES_TLS tes_worker *tes__self;
 
-/* task.c */
-void tes__run_frame(tes_worker *w, tes_future *f);
-/* Registers c to fire when f completes. Returns true when registered, false
- * when f has already completed (c will not fire: the caller acts itself). */
-bool tes__on_complete(tes_future *f, tes_cont *c);
-/* Runs other work of w's pool until done(ctx) is true; naps briefly when
- * there is nothing to run. */
-void tes__help_until(tes_worker *w, bool (*done)(void *), void *ctx);
-/* Submits f, falling back to the injection queue if tes__submit refuses
- * (shutdown): for frames whose turn comes from a completion. */
-void tes__submit_always(tes_pool *pool, tes_future *f);
-/* A frame set up as tes__frame_setup does (from the calling worker's free
- * list, else malloc), or NULL when out of memory. */
-tes_future *tes__frame_new(tes_pool *pool, int refs, const tes_frame_ops *ops,
-                           void *ext, const char *name);
-int tes__submit(tes_pool *pool, tes_future *f);
-
-/* pool.c */
-extern _Atomic unsigned tes__fork_gen;
-void tes__wake_one(tes_pool *pool);
 /* Slots thieves look at: workers, plus lend slots while a host is lent. */
 static inline int tes__nslots(tes_pool *p)
 {
     /* relaxed: a hint; a lent thread's deque drains before it leaves and
-     * its own take is exact, so a missed look only delays a steal. */
+     * its own pop is exact, so a missed look only delays a steal. */
     return p->nworkers +
            (atomic_load_explicit(&p->lenders, memory_order_relaxed) ? p->nlend
                                                                     : 0);
 }
+
 /* True in a forked child for a pool its parent created. */
 static inline bool tes__forked(const tes_pool *p)
 {
-    /* relaxed: written only by the fork child handler, which runs on the
-     * sole thread of the child before anything else. */
-    return p->fork_gen !=
-           atomic_load_explicit(&tes__fork_gen, memory_order_relaxed);
+    return p->fork_gen != tes__fork_generation();
 }
-
-/* trace.c */
-enum { TES_EV_BEGIN, TES_EV_END, TES_EV_STEAL, TES_EV_PARK, TES_EV_UNPARK };
-void tes__trace_event(tes_worker *w, int kind, const char *name, int arg);
-int tes__trace_init(tes_pool *p);
-void tes__trace_finish(tes_pool *p);
-
-/* cancel.c */
-bool tes__group_cancelled_frame(const tes_future *f);
-tes_future *tes__find_work(tes_worker *w);
-/* Queues actor turn f (a call frame) for worker t of t's pool: t runs it
- * at its next look for work; others only when t is slow to (pool.c). */
-void tes__affine_push(tes_worker *t, tes_future *f);
-/* A turn from w's own affine list, or NULL; w is the calling thread's. */
-tes_future *tes__affine_own(tes_worker *w);
-/* Whether turns wait on w's affine list (a hint). */
-static inline bool tes__affine_pending(tes_worker *w)
-{
-    /* relaxed: a hint; tes__affine_own decides. */
-    return atomic_load_explicit(&w->affine, memory_order_relaxed) != NULL;
-}
-void tes__inject(tes_pool *pool, tes_future *f);
 
 /* Counter bump for a counter only its worker writes. */
 static inline void tes__count(_Atomic uint64_t *c)

@@ -1,10 +1,10 @@
 /*
  * parallel.c — parallel_for (1-D, 2-D) and parallel_reduce by recursive
- * binary splitting: spawn the right half, run the left half, await. The
+ * binary splitting: fork the right half, run the left half, join. The
  * split points are a function of the range and the grain only (the middle
  * leaf boundary), which is what makes reductions bit-identical at any
  * thread count. Work items live on the splitting task's stack, which
- * outlives them because it awaits them.
+ * outlives them because it joins them.
  */
 #include "internal.h"
 
@@ -51,7 +51,6 @@ typedef struct pf1 {
     void (*body)(size_t, size_t, void *);
     void *ctx;
     size_t grain;
-    tes_pool *pool;
 } pf1;
 
 typedef struct pf1_item {
@@ -76,16 +75,16 @@ static void pf1_range(const pf1 *c, size_t b, size_t e)
     }
     size_t m = split_point(b, e, c->grain);
     pf1_item right = {c, m, e};
-    tes_future *f;
-    if (tes_spawn_named(&f, c->pool, "parallel_for", pf1_task, &right) != 0) {
-        /* No frame to spare: do both halves here, the same leaves. */
+    tes_task t;
+    if (tes_fork(&t, pf1_task, &right) != 0) {
+        /* Not inside a task (a thread hook): both halves here, the same
+         * leaves. */
         pf1_range(c, b, m);
         pf1_range(c, m, e);
         return;
     }
     pf1_range(c, b, m);
-    tes_await(f, NULL);
-    tes_future_release(f);
+    tes_join(&t, NULL);
 }
 
 static void *pf1_root(void *arg)
@@ -102,7 +101,7 @@ int tes_parallel_for(tes_pool *pool, size_t begin, size_t end, size_t grain,
         return -EINVAL;
     if (end <= begin)
         return 0;
-    pf1 c = {body, ctx, grain ? grain : auto_grain(end - begin), pool};
+    pf1 c = {body, ctx, grain ? grain : auto_grain(end - begin)};
     pf1_item it = {&c, begin, end};
     return run_in(pool, pf1_root, &it);
 }
@@ -113,7 +112,6 @@ typedef struct pf2 {
     void (*body)(size_t, size_t, size_t, size_t, void *);
     void *ctx;
     size_t gr, gc;
-    tes_pool *pool;
 } pf2;
 
 typedef struct pf2_item {
@@ -150,15 +148,14 @@ static void pf2_block(const pf2 *c, size_t r0, size_t r1, size_t c0, size_t c1)
         left.c1 = m;
         right.c0 = m;
     }
-    tes_future *f;
-    if (tes_spawn_named(&f, c->pool, "parallel_for", pf2_task, &right) != 0) {
+    tes_task t;
+    if (tes_fork(&t, pf2_task, &right) != 0) {
         pf2_task(&left);
         pf2_task(&right);
         return;
     }
     pf2_task(&left);
-    tes_await(f, NULL);
-    tes_future_release(f);
+    tes_join(&t, NULL);
 }
 
 int tes_parallel_for_2d(tes_pool *pool, size_t rows, size_t cols,
@@ -188,7 +185,7 @@ int tes_parallel_for_2d(tes_pool *pool, size_t rows, size_t cols,
     } else if (!gc) {
         gc = auto_grain(cols);
     }
-    pf2 c = {body, ctx, gr, gc ? gc : 1, pool};
+    pf2 c = {body, ctx, gr, gc ? gc : 1};
     pf2_item it = {&c, 0, rows, 0, cols};
     return run_in(pool, pf2_task, &it);
 }
@@ -202,7 +199,6 @@ typedef struct red {
     void (*combine)(void *, const void *, void *);
     void *ctx;
     size_t grain, size;
-    tes_pool *pool;
     _Atomic int err; /* -ENOMEM once a temporary could not be had */
 } red;
 
@@ -239,15 +235,13 @@ static void red_range(red *c, size_t b, size_t e, void *acc)
         }
     }
     red_item right = {c, m, e, tmp};
-    tes_future *f;
-    if (tes_spawn_named(&f, c->pool, "parallel_reduce", red_task, &right) !=
-        0) {
+    tes_task t;
+    if (tes_fork(&t, red_task, &right) != 0) {
         red_range(c, b, m, acc);
         red_range(c, m, e, tmp);
     } else {
         red_range(c, b, m, acc);
-        tes_await(f, NULL);
-        tes_future_release(f);
+        tes_join(&t, NULL);
     }
     c->combine(acc, tmp, c->ctx); /* left then right: a fixed order */
     if (tmp != local)
@@ -268,7 +262,7 @@ int tes_parallel_reduce(tes_pool *pool, size_t begin, size_t end, size_t grain,
         return 0;
     }
     red c = {leaf, combine, ctx, grain ? grain : auto_grain(end - begin),
-             size, pool, 0};
+             size, 0};
     red_item it = {&c, begin, end, result};
     int rc = run_in(pool, red_task, &it);
     /* relaxed: every task that could store it has been awaited. */

@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "futex.h"
+#include "trace.h"
 
 /* Kinds of our own, after those of internal.h. */
 enum { TES_EV_COUNTER = 100 };

@@ -16,13 +16,22 @@ for t in "$@"; do
     line=$(printf '%s\n' "$out" | grep -E '^[0-9]+%: Checks' | tail -n 1)
     n=$(printf '%s' "$line" | sed -n 's/.*Checks: \([0-9]*\).*/\1/p')
     f=$(printf '%s' "$line" | sed -n 's/.*Failures: \([0-9]*\), Errors: \([0-9]*\).*/\1 \2/p')
-    nf=$(( ${f% *} + ${f#* } )) 2>/dev/null || nf=1
+    # no summary (the binary crashed or would not start): one failure;
+    # dash stops the whole script on an empty arithmetic operand
+    case "$f" in
+        [0-9]*' '[0-9]*) nf=$(( ${f% *} + ${f#* } )) ;;
+        *) nf=1 ;;
+    esac
     if [ "$rc" -ne 0 ] || [ -z "$line" ]; then
-        [ -z "$line" ] && printf '%s\n' "$out" | tail -n 20
+        # the whole tail: a failure message may span lines (a captured
+        # stderr), which the summary filter above cuts to its first
+        printf '%s\n' "$out" | grep -vE '^[0-9]+%: Checks|^Running suite' |
+            tail -n 40
         echo "FAILED: $t (exit $rc)"
         fail=1
     fi
-    passed=$((passed + ${n:-0} - nf)); failed=$((failed + nf))
+    [ "${n:-0}" -ge "$nf" ] && passed=$((passed + ${n:-0} - nf))
+    failed=$((failed + nf))
 done
 echo "tests: $passed passed, $failed failed"
 exit $fail

@@ -273,6 +273,60 @@ START_TEST(cancel_group_waited_inside_tasks)
 }
 END_TEST
 
+/* Issue 15: tes_group_wait returned while some of the group's futures were
+ * not yet done (the group's count dropped before the future completed).
+ * Right after every wait, each of the group's futures must be done. From
+ * an outside thread (which sleeps on the group) and from a task (which
+ * helps), on 2 workers. */
+static void *add_one(void *arg)
+{
+    return (void *)((intptr_t)arg + 1);
+}
+
+static int check_group_waits(tes_pool *p, int groups)
+{
+    int not_done = 0;
+    for (int i = 0; i < groups; i++) {
+        tes_group *g;
+        ck_assert_int_eq(tes_group_create(&g, p, 0), 0);
+        tes_future *fs[4];
+        for (int k = 0; k < 4; k++)
+            ck_assert_int_eq(tes_group_spawn(&fs[k], g, NULL, add_one,
+                                             (void *)(intptr_t)k), 0);
+        ck_assert_int_eq(tes_group_wait(g), 0);
+        for (int k = 0; k < 4; k++) {
+            if (!tes_future_done(fs[k]))
+                not_done++;
+            void *r = NULL;
+            ck_assert_int_eq(tes_await(fs[k], &r), 0);
+            ck_assert_ptr_eq(r, (void *)(intptr_t)(k + 1));
+            tes_future_release(fs[k]);
+        }
+        tes_group_destroy(g);
+    }
+    return not_done;
+}
+
+static void *group_waits_task(void *arg)
+{
+    return (void *)(intptr_t)check_group_waits(tes_current_pool(),
+                                               (int)(intptr_t)arg);
+}
+
+START_TEST(cancel_group_wait_returns_with_every_future_done)
+{
+    tes_pool *p = make_pool(2);
+    ck_assert_int_eq(check_group_waits(p, 20000), 0);
+    tes_future *f;
+    ck_assert_int_eq(tes_spawn(&f, p, group_waits_task, (void *)20000), 0);
+    void *not_done = (void *)1;
+    ck_assert_int_eq(tes_await(f, &not_done), 0);
+    ck_assert_ptr_null(not_done);
+    tes_future_release(f);
+    tes_pool_destroy(p);
+}
+END_TEST
+
 static void *pass(void *arg, void *const *in, size_t n)
 {
     (void)in;
@@ -312,6 +366,7 @@ static Suite *cancel_suite(void)
     tcase_add_test(tc, cancel_group_without_flag_runs_everything_and_reports_failure);
     tcase_add_loop_test(tc, cancel_group_waited_inside_tasks, 0, 4);
     tcase_add_test(tc, cancel_dependent_task_before_its_inputs_are_ready);
+    tcase_add_test(tc, cancel_group_wait_returns_with_every_future_done);
     suite_add_tcase(s, tc);
     return s;
 }

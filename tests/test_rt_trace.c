@@ -2,8 +2,8 @@
  * test_rt_trace.c — tracing: the file written at pool destroy is valid JSON
  * (checked by a strict parser here), has one named track per worker, task
  * spans that nest properly per worker with their names, steal events that
- * match the steal counters, and parks; TESSERA_TRACE turns it on; with no
- * path nothing is written.
+ * match the steal counters, and parks, for spawned and for forked tasks;
+ * TESSERA_TRACE turns it on; with no path nothing is written.
  */
 #include <check.h>
 #include <stdint.h>
@@ -218,36 +218,19 @@ static void make_path(void)
     snprintf(path, sizeof path, "/tmp/tes-trace-%d.json", (int)getpid());
 }
 
-START_TEST(trace_file_is_valid_json_with_nested_spans_per_worker)
+/* Checks a trace of a pool of `threads` workers whose counters were st:
+ * valid JSON, a named track per worker, spans that nest per worker and
+ * close, one span per task run (named by the task, "fork" for forked
+ * ones: nforks of them), one steal event per steal, and parks. */
+static void check_trace(int threads, const tes_worker_stats *st, long nforks)
 {
-    make_path();
-    const int threads = 3;
-    tes_pool *p;
-    tes_pool_options o = TES_POOL_OPTIONS_INIT;
-    o.threads = threads;
-    o.name = "traced";
-    o.trace_path = path;
-    ck_assert_int_eq(tes_pool_create(&p, &o), 0);
-    ck_assert_str_eq(tes_pool_trace_path(p), path);
-    tes_future *f;
-    ck_assert_int_eq(tes_spawn_named(&f, p, "root \"quoted\"", fib, (void *)18), 0);
-    void *r;
-    ck_assert_int_eq(tes_await(f, &r), 0);
-    ck_assert_int_eq((intptr_t)r, 2584);
-    tes_future_release(f);
-    struct timespec idle = {0, 30000000}; /* long enough to park */
-    nanosleep(&idle, NULL);
-    tes_worker_stats st;
-    tes_pool_stats(p, &st, NULL, 0);
-    tes_pool_destroy(p);
-
     struct jp j = parse_file(path);
     unlink(path);
     int stacks[8][256];
     int depth[8] = {0};
     double last_ts[8];
     bool named[8] = {false};
-    long spans = 0, steals = 0, parks = 0, roots = 0;
+    long spans = 0, steals = 0, parks = 0, roots = 0, forks = 0;
     for (int t = 0; t < 8; t++)
         last_ts[t] = -1;
     for (size_t k = 0; k < j.nev; k++) {
@@ -271,6 +254,7 @@ START_TEST(trace_file_is_valid_json_with_nested_spans_per_worker)
             stacks[t][depth[t]++] = (int)k;
             spans += strcmp(e->name, "park") != 0;
             parks += strcmp(e->name, "park") == 0;
+            forks += strcmp(e->name, "fork") == 0;
             roots += strcmp(e->name, "root ?quoted?") == 0 ||
                      strcmp(e->name, "root \"quoted\"") == 0;
         } else if (!strcmp(e->ph, "E")) {
@@ -289,12 +273,65 @@ START_TEST(trace_file_is_valid_json_with_nested_spans_per_worker)
         ck_assert_int_eq(depth[t], 0);
     }
     ck_assert_int_eq(roots, 1);
-    /* Every task is a span: fib(18) spawns fib(19) - 1 tasks, plus root. */
-    ck_assert_int_eq(spans, (long)st.tasks_run);
-    ck_assert_int_eq(spans, 4181);
-    ck_assert_int_eq(steals, (long)st.steals);
+    ck_assert_int_eq(spans, (long)st->tasks_run);
+    ck_assert_int_eq(forks, nforks);
+    ck_assert_int_eq(steals, (long)st->steals);
     ck_assert_int_gt(parks, 0);
     free(j.evs);
+}
+
+/* Runs fn(18) as the root of a traced pool of 3 workers, then checks the
+ * trace. */
+static void traced_fib(void *(*fn)(void *), long nforks)
+{
+    make_path();
+    const int threads = 3;
+    tes_pool *p;
+    tes_pool_options o = TES_POOL_OPTIONS_INIT;
+    o.threads = threads;
+    o.name = "traced";
+    o.trace_path = path;
+    ck_assert_int_eq(tes_pool_create(&p, &o), 0);
+    ck_assert_str_eq(tes_pool_trace_path(p), path);
+    tes_future *f;
+    ck_assert_int_eq(tes_spawn_named(&f, p, "root \"quoted\"", fn, (void *)18), 0);
+    void *r;
+    ck_assert_int_eq(tes_await(f, &r), 0);
+    ck_assert_int_eq((intptr_t)r, 2584);
+    tes_future_release(f);
+    struct timespec idle = {0, 30000000}; /* long enough to park */
+    nanosleep(&idle, NULL);
+    tes_worker_stats st;
+    tes_pool_stats(p, &st, NULL, 0);
+    tes_pool_destroy(p);
+    /* Every task is a span: fib(18) makes fib(19) - 1 tasks, plus root. */
+    ck_assert_int_eq((long)st.tasks_run, 4181);
+    check_trace(threads, &st, nforks);
+}
+
+START_TEST(trace_file_is_valid_json_with_nested_spans_per_worker)
+{
+    traced_fib(fib, 0);
+}
+END_TEST
+
+/* fib by fork/join: forked tasks are spans named "fork". */
+static void *fork_fib(void *arg)
+{
+    intptr_t n = (intptr_t)arg;
+    if (n < 2)
+        return arg;
+    tes_task t;
+    tes_fork(&t, fork_fib, (void *)(n - 1));
+    intptr_t b = (intptr_t)fork_fib((void *)(n - 2));
+    void *a = NULL;
+    tes_join(&t, &a);
+    return (void *)((intptr_t)a + b);
+}
+
+START_TEST(trace_forked_tasks_are_spans)
+{
+    traced_fib(fork_fib, 4180);
 }
 END_TEST
 
@@ -341,6 +378,7 @@ static Suite *trace_suite(void)
     TCase *tc = tcase_create("core");
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, trace_file_is_valid_json_with_nested_spans_per_worker);
+    tcase_add_test(tc, trace_forked_tasks_are_spans);
     tcase_add_test(tc, trace_environment_variable_turns_it_on);
     tcase_add_test(tc, trace_off_writes_nothing);
     suite_add_tcase(s, tc);

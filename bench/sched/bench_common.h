@@ -46,6 +46,18 @@ static inline long bench_arg(int argc, char **argv, int i, long def,
     return v;
 }
 
+/* The nqueens programs' board size: argv[2], 12 by default, at most 16
+ * (the column masks' width). Exits with status 2 and a line otherwise. */
+static inline long bench_nqueens_n(int argc, char **argv, const char *usage)
+{
+    long n = bench_arg(argc, argv, 2, 12, usage);
+    if (n > 16) {
+        fprintf(stderr, "%s: N must be at most 16\n", argv[0]);
+        exit(2);
+    }
+    return n;
+}
+
 /* Prints the RESULT line. */
 static inline void bench_report(const char *bench, const char *impl,
                                 long threads, long n, long long result,

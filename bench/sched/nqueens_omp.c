@@ -41,11 +41,7 @@ int main(int argc, char **argv)
 {
     const char *usage = "THREADS [N]";
     long threads = bench_arg(argc, argv, 1, 1, usage);
-    long n = bench_arg(argc, argv, 2, 12, usage);
-    if (n > 16) {
-        fprintf(stderr, "%s: N must be at most 16\n", argv[0]);
-        return 2;
-    }
+    long n = bench_nqueens_n(argc, argv, usage);
     long r = 0;
     omp_set_dynamic(0);
 #pragma omp parallel num_threads((int)threads)

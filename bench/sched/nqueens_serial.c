@@ -25,12 +25,8 @@ int main(int argc, char **argv)
 {
     const char *usage = "[THREADS] [N]";
     long threads = bench_arg(argc, argv, 1, 1, usage);
-    long n = bench_arg(argc, argv, 2, 12, usage);
+    long n = bench_nqueens_n(argc, argv, usage);
     (void)threads;
-    if (n > 16) {
-        fprintf(stderr, "%s: N must be at most 16\n", argv[0]);
-        return 2;
-    }
     double t0 = bench_now();
     long r = nq((int)n, 0, 0, 0, 0);
     double t1 = bench_now();

@@ -39,11 +39,7 @@ int main(int argc, char **argv)
 {
     const char *usage = "THREADS [N]";
     long threads = bench_arg(argc, argv, 1, 1, usage);
-    long n = bench_arg(argc, argv, 2, 12, usage);
-    if (n > 16) {
-        fprintf(stderr, "%s: N must be at most 16\n", argv[0]);
-        return 2;
-    }
+    long n = bench_nqueens_n(argc, argv, usage);
     tbb::global_control gc(tbb::global_control::max_allowed_parallelism,
                            (size_t)threads);
     tbb::task_arena arena((int)threads);

@@ -57,11 +57,7 @@ int main(int argc, char **argv)
 {
     const char *usage = "THREADS [N]";
     long threads = bench_arg(argc, argv, 1, 1, usage);
-    long n = bench_arg(argc, argv, 2, 12, usage);
-    if (n > 16) {
-        fprintf(stderr, "%s: N must be at most 16\n", argv[0]);
-        return 2;
-    }
+    long n = bench_nqueens_n(argc, argv, usage);
     const char *order = getenv("TES_BENCH_AWAIT");
     await_forward = order != NULL && strcmp(order, "forward") == 0;
     nq_arg root = {(int)n, 0, 0, 0, 0};

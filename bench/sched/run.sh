@@ -1,7 +1,9 @@
 #!/bin/sh
-# Scheduler benchmarks (issue 2): fib, nqueens and spawn throughput on
-# tessera beside serial C, OpenMP tasks (gcc's libgomp, LLVM's libomp) and
-# oneTBB; fib(30) with 8 workers on the machine's cores; an idle pool's CPU.
+# Scheduler benchmarks (issues 2 and 16): fib, nqueens and spawn throughput
+# on tessera, with spawn/await and with fork/join, beside serial C, Lace
+# (built from ../shared/peers/lace, the fork/join peer), OpenMP tasks (gcc's
+# libgomp, LLVM's libomp) and oneTBB; fib(30) with 8 workers on the
+# machine's cores; an idle pool's CPU.
 # Builds the programs into $TES_BUILD/bench/sched with -O2, skips a peer whose
 # compiler or library is missing, runs every case several times, checks
 # each result, and prints Markdown tables (median, min-max, ns per task,
@@ -10,9 +12,10 @@
 # Environment: TES_BUILD (default build), TES_BENCH_REPS (runs per case,
 # default 5; a case whose first run takes over TES_BENCH_SLOW_S seconds,
 # default 2, gets 3), TES_BENCH_QUICK=1 (small sizes, 3 runs: a smoke test),
-# TES_BENCH_IMPLS (default "tessera gomp llvm-omp tbb": which to run beside
-# serial C), CC (for serial and tessera, default cc), CXX (for oneTBB,
-# default g++).
+# TES_BENCH_IMPLS (default "tessera fj lace gomp llvm-omp tbb": which to run
+# beside serial C; fj is tessera's fork/join), TES_LACE_DIR (default
+# ../shared/peers/lace beside the repository), CC (for serial, tessera and
+# Lace, default cc), CXX (for oneTBB, default g++).
 # Exit status: 0, or 1 when a program failed or gave a wrong result;
 # missing a target is reported, not an error.
 set -u
@@ -59,7 +62,7 @@ log=$out/build.log
 : >"$log"
 printf '#include <omp.h>\nint main(void) { return omp_get_max_threads() > 0 ? 0 : 1; }\n' >"$probe.c"
 
-have_tes=0 have_gomp=0 have_llvm=0 have_tbb=0 LLVM_LIBS=""
+have_tes=0 have_gomp=0 have_llvm=0 have_tbb=0 have_lace=0 LLVM_LIBS=""
 if [ -f "$BUILD/libtessera.a" ]; then
     have_tes=1
 else
@@ -84,6 +87,12 @@ if command -v clang >/dev/null 2>&1; then
 fi
 [ $have_llvm = 1 ] ||
     echo "skip LLVM libomp: clang -fopenmp=libomp does not build and run (apt-get install clang libomp-dev)"
+LACE=${TES_LACE_DIR:-$(cd "$src/../.." && pwd)/../shared/peers/lace}
+if [ -f "$LACE/src/lace.c" ] && [ -f "$LACE/src/lace.h" ]; then
+    have_lace=1
+else
+    echo "skip Lace: $LACE/src/lace.c not found (the peer is kept in ../shared/peers/lace)"
+fi
 printf '#include <oneapi/tbb/task_group.h>\nint main() { tbb::task_group g; g.run([]{}); g.wait(); }\n' >"$probe.cpp"
 if $CXX -std=c++17 -o "$probe" "$probe.cpp" -ltbb >>"$log" 2>&1 && "$probe"; then
     have_tbb=1
@@ -95,13 +104,14 @@ fi
 failed=0
 # Programs built with other compilers or flags, or for a peer that is gone,
 # are removed so that they are rebuilt or not run.
-stamp="$CC|$CXX|$COPT|$CXXOPT|$san|$LLVM_LIBS"
+stamp="$CC|$CXX|$COPT|$CXXOPT|$san|$LLVM_LIBS|$LACE"
 # drop IMPL: removes this script's programs for IMPL.
 drop() { for p in fib nqueens spawn idle; do rm -f "$out/${p}_$1"; done; }
 [ "$(cat "$out/build.stamp" 2>/dev/null)" = "$stamp" ] ||
-    for m in serial tessera gomp llvm-omp tbb; do drop $m; done
+    for m in serial tessera fj lace gomp llvm-omp tbb; do drop $m; done
 printf '%s\n' "$stamp" >"$out/build.stamp"
-[ $have_tes = 1 ] || drop tessera
+[ $have_tes = 1 ] || { drop tessera; drop fj; }
+[ $have_lace = 1 ] || drop lace
 [ $have_gomp = 1 ] || drop gomp
 [ $have_llvm = 1 ] || drop llvm-omp
 [ $have_tbb = 1 ] || drop tbb
@@ -130,6 +140,12 @@ for b in fib nqueens spawn; do
     build "${b}_serial" "$src/${b}_serial.c" "$CC" "$COPT" ""
     [ $have_tes = 0 ] || build "${b}_tessera" "$src/${b}_tessera.c" "$CC" \
         "$COPT $TES_FLAGS" "$TES_LIBS"
+    [ $have_tes = 0 ] || [ ! -f "$src/${b}_fj.c" ] ||
+        build "${b}_fj" "$src/${b}_fj.c" "$CC" "$COPT $TES_FLAGS" "$TES_LIBS"
+    # Lace's own source, with its own settings (it defines _GNU_SOURCE).
+    [ $have_lace = 0 ] || [ ! -f "$src/${b}_lace.c" ] ||
+        build "${b}_lace" "$src/${b}_lace.c" "$CC" \
+            "-std=gnu11 -O2 -pthread -I$LACE/src" "$LACE/src/lace.c"
     [ $have_gomp = 0 ] || build "${b}_gomp" "$src/${b}_omp.c" gcc \
         "$COPT -fopenmp -DIMPL=\"gomp\"" ""
     [ $have_llvm = 0 ] || build "${b}_llvm-omp" "$src/${b}_omp.c" clang \
@@ -278,7 +294,7 @@ nq_r=$(nq_of "$nq_n")
 over_r=$(fib_of "$over_n")
 
 echo "running (each case up to $reps times, round-robin; progress on stderr)..."
-impls=${TES_BENCH_IMPLS:-tessera gomp llvm-omp tbb}
+impls=${TES_BENCH_IMPLS:-tessera fj lace gomp llvm-omp tbb}
 add_case fib serial 1 "$fib_r" "$fib_n"
 for m in $impls; do for t in 1 2; do
     add_case fib "$m" "$t" "$fib_r" "$fib_n"
@@ -291,7 +307,9 @@ add_case spawn serial 1 "$spawn_n" "$spawn_n"
 for m in $impls; do for t in 1 2; do
     add_case spawn "$m" "$t" "$spawn_n" "$spawn_n"
 done; done
-for m in $impls; do [ "$m" = tbb ] && continue; for t in 2 $over_w; do
+# (Not oneTBB, whose arena has its own size, nor Lace, whose idle workers
+# spin.)
+for m in $impls; do case $m in tbb | lace) continue ;; esac; for t in 2 $over_w; do
     add_case "fib$over_n" "$m" "$t" "$over_r" "$over_n"
 done; done
 round=1
@@ -324,6 +342,9 @@ awk -v fib_n="$fib_n" -v nq_n="$nq_n" -v spawn_n="$spawn_n" \
     -v over_n="$over_n" -v over_w="$over_w" -v idle_ms="$idle_ms" '
 function name(m) {
     if (m == "serial") return "serial C"
+    if (m == "tessera") return "tessera spawn/await"
+    if (m == "fj") return "tessera fork/join"
+    if (m == "lace") return "Lace"
     if (m == "gomp") return "OpenMP (libgomp)"
     if (m == "llvm-omp") return "OpenMP (LLVM libomp)"
     if (m == "tbb") return "oneTBB"
@@ -345,7 +366,7 @@ function target(what, have, val, best, unit, ok, okb) {
     ntask[k, m, t] = $8; st[k, m, t] = $9; rss[k, m, t] = $10
 }
 END {
-    split("serial tessera gomp llvm-omp tbb", M, " ")
+    nm = split("serial fj tessera lace gomp llvm-omp tbb", M, " ")
     split("fib nqueens spawn", B, " ")
     title["fib"] = "fib(" fib_n ")"
     title["nqueens"] = "nqueens(" nq_n ")"
@@ -355,7 +376,7 @@ END {
         printf "\n### %s: %d tasks\n\n", title[k], ntask[k, "serial", 1]
         print "| implementation | threads | median s | min-max s | runs | ns/task | time / serial | 2t speedup | peak RSS MiB |"
         print "|---|---:|---:|---:|---:|---:|---:|---:|---:|"
-        for (mi = 1; mi <= 5; mi++) for (t = 1; t <= 2; t++) {
+        for (mi = 1; mi <= nm; mi++) for (t = 1; t <= 2; t++) {
             m = M[mi]
             if (!seen(k, m, t)) continue
             if (st[k, m, t] != "ok") {
@@ -369,23 +390,26 @@ END {
                 sp, rss[k, m, t] / 1024
         }
     }
-    print "\n### tessera against the peers: peer time / tessera time, same threads\n"
-    print "| benchmark | threads | vs OpenMP (libgomp) | vs OpenMP (LLVM libomp) | vs oneTBB |"
-    print "|---|---:|---:|---:|---:|"
-    for (bi = 1; bi <= 3; bi++) for (t = 1; t <= 2; t++) {
-        k = B[bi]
-        if (!has(k, "tessera", t)) continue
-        line = sprintf("| %s | %d |", title[k], t)
-        for (mi = 3; mi <= 5; mi++)
-            line = line " " (has(k, M[mi], t) ? fmt(ratio(med[k, M[mi], t], med[k, "tessera", t])) "x" : "n/a") " |"
+    print "\n### tessera against the peers: peer time / tessera time, same threads (above 1: tessera is faster)\n"
+    print "| benchmark | tessera | threads | vs Lace | vs OpenMP (libgomp) | vs OpenMP (LLVM libomp) | vs oneTBB |"
+    print "|---|---|---:|---:|---:|---:|---:|"
+    split("fj tessera", TV, " ")
+    split("lace gomp llvm-omp tbb", PV, " ")
+    for (bi = 1; bi <= 3; bi++) for (ti = 1; ti <= 2; ti++) for (t = 1; t <= 2; t++) {
+        k = B[bi]; T = TV[ti]
+        if (!has(k, T, t)) continue
+        line = sprintf("| %s | %s | %d |", title[k], T == "fj" ? "fork/join" : "spawn/await", t)
+        for (pi = 1; pi <= 4; pi++)
+            line = line " " (has(k, PV[pi], t) ? fmt(ratio(med[k, PV[pi], t], med[k, T, t])) "x" : "n/a") " |"
         print line
     }
     k = "fib" over_n
     printf "\n### Oversubscription: fib(%d) with %d workers against 2\n\n", over_n, over_w
     print "| implementation | 2 workers s | " over_w " workers s | " over_w "w / 2w |"
     print "|---|---:|---:|---:|"
-    for (mi = 2; mi <= 4; mi++) {
-        m = M[mi]
+    split("fj tessera gomp llvm-omp", OV, " ")
+    for (mi = 1; mi <= 4; mi++) {
+        m = OV[mi]
         if (!seen(k, m, 2)) continue
         a = has(k, m, 2) ? tfmt(med[k, m, 2]) " (" tfmt(lo[k, m, 2]) "-" tfmt(hi[k, m, 2]) ")" : st[k, m, 2]
         b = has(k, m, over_w) ? tfmt(med[k, m, over_w]) " (" tfmt(lo[k, m, over_w]) "-" tfmt(hi[k, m, over_w]) ")" : st[k, m, over_w]
@@ -395,8 +419,9 @@ END {
     printf "\n### Idle: CPU used in %.1f s of sleep after some work, 2 workers, default settings\n\n", idle_ms / 1000
     print "| implementation | % of one CPU |"
     print "|---|---:|"
-    for (mi = 2; mi <= 5; mi++) if (seen("idle", M[mi], 2))
-        printf "| %s | %s |\n", name(M[mi]), st["idle", M[mi], 2] == "ok" ? sprintf("%.2f", med["idle", M[mi], 2]) : st["idle", M[mi], 2]
+    split("tessera gomp llvm-omp tbb", IV, " ")
+    for (mi = 1; mi <= 4; mi++) if (seen("idle", IV[mi], 2))
+        printf "| %s | %s |\n", name(IV[mi]), st["idle", IV[mi], 2] == "ok" ? sprintf("%.2f", med["idle", IV[mi], 2]) : st["idle", IV[mi], 2]
     print "\n### Targets (issue 2)\n"
     print "Measured from the medians, and from the best (fastest) runs, which other load on the machine disturbs least.\n"
     print "| target | median | best runs | met |"
@@ -429,6 +454,36 @@ END {
     target("fib(" over_n ") " over_w " workers <= 1.2x the 2-worker time", h, v, w, "x", v <= 1.2, w <= 1.2)
     h = has("idle", T, 2); v = h ? med["idle", T, 2] : 0
     target("idle pool of 2 workers < 1% of a CPU", h, v, v, "%", v < 1, v < 1)
+
+    print "\n### Targets (issue 16)\n"
+    print "| target | median | best runs | met |"
+    print "|---|---:|---:|---|"
+    for (bi = 1; bi <= 2; bi++) {
+        k = B[bi]
+        for (t = 1; t <= 2; t++) {
+            h = has(k, "fj", t) && has(k, "lace", t)
+            v = h ? ratio(med[k, "fj", t], med[k, "lace", t]) : 0
+            w = h ? ratio(lo[k, "fj", t], lo[k, "lace", t]) : 0
+            target(title[k] " fork/join at " t " thread" (t > 1 ? "s" : "") " <= 1.5x Lace", h, v, w, "x", v <= 1.5, w <= 1.5)
+        }
+        h = has(k, "fj", 1) && has(k, "fj", 2)
+        v = h ? ratio(med[k, "fj", 1], med[k, "fj", 2]) : 0
+        w = h ? ratio(lo[k, "fj", 1], lo[k, "fj", 2]) : 0
+        target(title[k] " fork/join 2 threads >= 1.9x own 1 thread", h, v, w, "x", v >= 1.9, w >= 1.9)
+        for (t = 1; t <= 2; t++) {
+            h = has(k, "tessera", t) && has(k, "lace", t)
+            v = h ? ratio(med[k, "tessera", t], med[k, "lace", t]) : 0
+            w = h ? ratio(lo[k, "tessera", t], lo[k, "lace", t]) : 0
+            target(title[k] " spawn/await at " t " thread" (t > 1 ? "s" : "") " <= 3x Lace", h, v, w, "x", v <= 3, w <= 3)
+        }
+    }
+    k = "fib" over_n
+    for (ti = 1; ti <= 2; ti++) {
+        T = TV[ti]; h = has(k, T, 2) && has(k, T, over_w)
+        v = h ? ratio(med[k, T, over_w], med[k, T, 2]) : 0
+        w = h ? ratio(lo[k, T, over_w], lo[k, T, 2]) : 0
+        target("fib(" over_n ") " name(T) " " over_w " workers <= 1.1x the 2-worker time", h, v, w, "x", v <= 1.1, w <= 1.1)
+    }
 }' "$data"
 
 # Our children's CPU seconds, from the second line of `times`
