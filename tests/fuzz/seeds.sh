@@ -74,6 +74,60 @@ for i in range(n):
 open(p, "wb").write(b)
 PY
 
+# the kinds GDAL reads beyond plain samples (refused or read, as the reader
+# stands): RGB, palette, YCbCr JPEG, 1-bit (PackBits, CCITT G3 and G4,
+# dithered), 2- and 4-bit
+/usr/bin/python3 - "$tmp" <<'PY'
+import struct, sys
+d = sys.argv[1]
+w, h = 24, 18
+rgb = bytes(v for y in range(h) for x in range(w)
+            for v in ((x * 11) % 256, (y * 14) % 256, ((x + y) * 5) % 256))
+open(d + "/rgb.ppm", "wb").write(b"P6 %d %d 255\n" % (w, h) + rgb)
+bits = bytearray()
+for y in range(h):
+    row = 0
+    for x in range(w):
+        row = row << 1 | ((x // 3 + y // 2) % 2)
+    bits += row.to_bytes(w // 8, "big")
+open(d + "/m.pbm", "wb").write(b"P4 %d %d\n" % (w, h) + bytes(bits))
+# 2- and 4-bit grey, one strip, uncompressed, little-endian, by hand
+def tiff(path, bps, rows):
+    data = b"".join(rows)
+    tags = [(256, 3, 1, w), (257, 3, 1, h), (258, 3, 1, bps), (259, 3, 1, 1),
+            (262, 3, 1, 1), (273, 4, 1, 8), (277, 3, 1, 1), (278, 3, 1, h),
+            (279, 4, 1, len(data))]
+    ifd = 8 + len(data)
+    out = b"II*\0" + struct.pack("<I", ifd) + data + struct.pack("<H", len(tags))
+    for t, ty, n, v in tags:
+        out += struct.pack("<HHI", t, ty, n) + (struct.pack("<HH", v, 0) if ty == 3 else struct.pack("<I", v))
+    open(path, "wb").write(out + b"\0\0\0\0")
+for bps in (2, 4):
+    per = 8 // bps
+    rows = []
+    for y in range(h):
+        r = bytearray()
+        for x0 in range(0, w, per):
+            b = 0
+            for x in range(x0, x0 + per):
+                b = b << bps | ((x + y) % (1 << bps))
+            r.append(b)
+        rows.append(bytes(r))
+    tiff("%s/grey%d.tif" % (d, bps), bps, rows)
+PY
+ppm2tiff -c none -r 6 "$tmp/rgb.ppm" "$t/rgb-strips-none.tif" 2>/dev/null
+tiffcp -c lzw:2 -t -w 16 -l 16 "$t/rgb-strips-none.tif" "$t/rgb-tiled-lzw-pred2.tif"
+tiffmedian -c packbits -r 6 "$t/rgb-strips-none.tif" "$t/palette-strips-packbits.tif" 2>/dev/null
+tiffcp -c jpeg -r 16 "$t/rgb-strips-none.tif" "$t/ycbcr-strips-jpeg.tif" 2>/dev/null || true
+tiffcp -c jpeg -t -w 16 -l 16 "$t/rgb-strips-none.tif" "$t/ycbcr-tiled-jpeg.tif" 2>/dev/null || true
+ppm2tiff "$tmp/m.pbm" "$t/bit1-packbits.tif" 2>/dev/null
+tiffcp -c g4 "$t/bit1-packbits.tif" "$t/bit1-g4.tif"
+tiffcp -c g3 -r 9 "$t/bit1-packbits.tif" "$t/bit1-g3.tif"
+tiffcp -s -c none "$tmp/u8.tif" "$tmp/u8s.tif"
+tiffdither "$tmp/u8s.tif" "$t/bit1-dithered.tif" 2>/dev/null || true
+cp "$tmp/grey2.tif" "$t/bit2-strip-none.tif"
+cp "$tmp/grey4.tif" "$t/bit4-strip-none.tif"
+
 # ---- expressions: byte 0 picks the options (fuzz_calc.c) -------------------
 n=0
 calc() { n=$((n + 1)); printf '%b%s' "$1" "$2" > "$seeds/calc/$(printf %02d $n)"; }
