@@ -299,6 +299,21 @@ static void sort_entries(tes__color_entry *e, int n)
     qsort(e, (size_t)n, sizeof *e, cmp_entry);
 }
 
+/* Whether spreading entries from..to-1 by (base * mult) * DBL_EPSILON, mult
+ * rising by 1 an entry, leaves every value finite. Values far apart
+ * overflow that arithmetic (inf / inf, count * left, base * mult): the
+ * run turned NaN or infinite and unsorted the table, so that the lookup
+ * and the tiles disagreed (found by fuzz_color). Such a run is not
+ * spread. */
+static bool spread_fits(const tes__color_entry *e, int from, int to,
+                        double base, double mult)
+{
+    for (int j = from; j < to; j++, mult += 1.0)
+        if (!isfinite(e[j].value + (base * mult) * DBL_EPSILON))
+            return false;
+    return true;
+}
+
 /* gdaldem's GDALColorReliefProcessColors: entries next to the nodata
  * value get a twin just beside it (so interpolation does not bleed the
  * nodata colour), and runs of equal values are spread by a few ulps in
@@ -336,17 +351,14 @@ static int process_entries(tes__color_entry *e, int n, bool has_nd,
                 total = cur->value - prev->value;
             }
             int count = i - rep + 1;
-            /* finite values far apart can overflow the differences:
-             * inf / inf would make the run NaN and unsort the table
-             * (found by fuzz_color), so such a run stays as it is */
-            if (isfinite(total) && isfinite(left) &&
-                total > fabs(prev->value) * count * DBL_EPSILON) {
+            if (total > fabs(prev->value) * count * DBL_EPSILON) {
                 double mult = 0.5 - count * left / total;
                 double base = fabs(prev->value);
-                for (int j = rep - 1; j < i; j++) {
-                    e[j].value += (base * mult) * DBL_EPSILON;
-                    mult += 1.0;
-                }
+                if (spread_fits(e, rep - 1, i, base, mult))
+                    for (int j = rep - 1; j < i; j++) {
+                        e[j].value += (base * mult) * DBL_EPSILON;
+                        mult += 1.0;
+                    }
             }
             rep = 0;
         }

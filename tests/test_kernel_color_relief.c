@@ -362,6 +362,15 @@ START_TEST(color_relief_repeated_values_and_nodata_twins)
     expect(&k, -1.6e308, 255, 0, 0, 255);
     expect(&k, 7e307, 255, 255, 255, 255);
     tes_kernel_release(&k);
+    /* and where count * left overflows (a run of 4 at 0 after -5e307):
+     * 0 * inf was NaN */
+    ck_assert_int_eq(tes_kernel_color_relief(&k, "-5e307 red\n0 blue\n"
+                                                 "0 green\n0 aqua\n0 white\n"
+                                                 "5 yellow\n",
+                                             &o, NULL), 0);
+    expect(&k, -40, 0, 0, 255, 255);
+    expect(&k, 5, 255, 255, 0, 255);
+    tes_kernel_release(&k);
 }
 END_TEST
 
