@@ -242,7 +242,7 @@ $(B)/tests/test_rt_fork_calls: tests/test_rt_fork.c
 # the quicklook suite decodes PNGs with libpng
 $(B)/tests/test_cli_quicklook: TEST_CFLAGS = $(PNG_CFLAGS)
 $(B)/tests/test_cli_quicklook: TEST_LIBS = $(PNG_LIBS)
-$(B)/tests/test_%: tests/test_%.c $(TEST_HELPERS) $(RASTER_A) $(RT_A)
+$(B)/tests/test_%: tests/test_%.c $(TEST_HELPERS) $(wildcard tests/*.h) $(RASTER_A) $(RT_A)
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) -Itests $(CFLAGS) $(RASTER_CFLAGS) $(TEST_CFLAGS) $(CHECK_CFLAGS) -o $@ $< $(TEST_HELPERS) $(RASTER_A) $(RT_A) $(LDFLAGS) $(RASTER_LIBS) $(TEST_LIBS) $(CHECK_LIBS) -lm
 

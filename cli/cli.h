@@ -44,6 +44,7 @@ extern const cli_command cli_cmd_convert;   /* cmd_convert.c */
 extern const cli_command cli_cmd_convolve;  /* cmd_convolve.c */
 extern const cli_command cli_cmd_hillshade; /* cmd_terrain.c */
 extern const cli_command cli_cmd_info;      /* cmd_info.c */
+extern const cli_command cli_cmd_overviews; /* cmd_overviews.c */
 extern const cli_command cli_cmd_quicklook; /* cmd_quicklook.c */
 extern const cli_command cli_cmd_roughness; /* cmd_terrain.c */
 extern const cli_command cli_cmd_slope;     /* cmd_terrain.c */
@@ -72,6 +73,9 @@ enum {
     CLI_OPT_QUIET,
     CLI_OPT_HELP,
     CLI_OPT_VERSION,
+    CLI_OPT_COG,
+    CLI_OPT_RESAMPLING,
+    CLI_OPT_STATS,
     CLI_OPT_CO,
     CLI_OPT_FORMAT,
     CLI_OPT_PROGRESS,
@@ -94,6 +98,9 @@ enum {
     { "bigtiff", required_argument, NULL, CLI_OPT_BIGTIFF },                 \
     { "predictor", required_argument, NULL, CLI_OPT_PREDICTOR },             \
     { "overwrite", no_argument, NULL, CLI_OPT_OVERWRITE },                   \
+    { "cog", no_argument, NULL, CLI_OPT_COG },                               \
+    { "overview-resampling", required_argument, NULL, CLI_OPT_RESAMPLING },  \
+    { "stats", no_argument, NULL, CLI_OPT_STATS },                           \
     { "co", required_argument, NULL, CLI_OPT_CO },                           \
     { "format", required_argument, NULL, CLI_OPT_FORMAT }
 
@@ -113,6 +120,12 @@ enum {
     "      --tile N[xM]     output tile size, multiples of 16 (256)\n"       \
     "      --bigtiff B      auto (default), yes or no\n"                     \
     "      --overwrite      replace an existing output\n"                    \
+    "      --cog            a Cloud-Optimized GeoTIFF, with overviews\n"     \
+    "      --overview-resampling R\n"                                        \
+    "                       nearest, average, bilinear, cubic or mode (default:\n" \
+    "                       nearest for palette images, cubic otherwise)\n"  \
+    "      --stats          print what the run did (tiles, blocks decoded,\n" \
+    "                       bytes spilled to temporary files) on stderr\n"   \
     "      --co NAME=VALUE  a GDAL creation option: COMPRESS, PREDICTOR,\n"  \
     "                       ZLEVEL, ZSTD_LEVEL, TILED, BLOCKXSIZE,\n"        \
     "                       BLOCKYSIZE, BIGTIFF, NUM_THREADS (also -co)\n"   \
@@ -124,6 +137,7 @@ enum { CLI_PROGRESS_BAR = 0, CLI_PROGRESS_GDAL, CLI_PROGRESS_NONE };
 typedef struct cli_common {
     int threads;            /* 0: default */
     bool quiet;
+    bool stats;             /* --stats */
     int progress;           /* CLI_PROGRESS_... */
     const char *trace;      /* --trace FILE, or NULL */
     tes_raster_create_options out;
@@ -159,6 +173,9 @@ int cli_pool(const cli_common *c, tes_pool **pool);
 void cli_progress_setup(const cli_common *c, tes_pipeline_options *po,
                         uint64_t pixels, const char *what);
 void cli_progress_end(const tes_pipeline_options *po);
+
+/* Prints a run's statistics on stderr when --stats asked for them. */
+void cli_stats_print(const cli_common *c, const tes_run_stats *st);
 
 /* Writes w x h pixels of 8-bit samples, channels 1 (grey), 2 (grey and
  * alpha), 3 (RGB) or 4 (RGBA) interleaved, row after row, as a PNG at path,
@@ -207,6 +224,8 @@ int cli_dist_end(int status);
 /* Whether a progress bar may be drawn: stderr is a terminal, or, on rank
  * 0 under a launcher that pipes it, the launcher's stderr is one. */
 bool cli_dist_terminal(void);
+/* The ranks of the job this process is one of (1 in the plain build). */
+int cli_dist_ranks(void);
 /* Whether this process writes what is not a raster (quicklook's PNG): rank
  * 0, or the only process in the plain build. */
 bool cli_dist_leader(void);

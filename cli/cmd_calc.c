@@ -384,6 +384,8 @@ static int run(int argc, char **argv)
             rc = CLI_EXIT_FAIL;
         } else {
             tes_pipeline_options po = TES_PIPELINE_OPTIONS_INIT;
+            tes_run_stats rs;
+            po.stats = &rs;
             cli_progress_setup(
                 &c, &po,
                 (uint64_t)tes_raster_info_get(run_in[0])->width *
@@ -395,6 +397,8 @@ static int run(int argc, char **argv)
             tes_pool_destroy(pool);
             if (prc)
                 rc = cli_fail_err(&err);
+            else
+                cli_stats_print(&c, &rs);
         }
         tes_kernel_release(&k);
     }

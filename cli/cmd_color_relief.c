@@ -151,6 +151,10 @@ static int run(int argc, char **argv)
         rc = colors_fail(colors_path, &err);
         goto out;
     }
+    /* red, green, blue (PHOTOMETRIC_RGB) and alpha, as gdaldem writes
+     * them: GDAL shows ColorInterp Red, Green, Blue, Alpha */
+    c.out.rgb = true;
+    c.out.alpha = o.alpha;
     rc = cli_run_on(&c, pool, &k, r, out_path);
     tes_kernel_release(&k);
 out:

@@ -17,7 +17,8 @@ const cli_command cli_cmd_convert = {
     "Usage: raster-tool convert [OPTIONS] IN OUT\n"
     "\n"
     "Copies IN to OUT as a tiled GeoTIFF, keeping its georeferencing and\n"
-    "nodata. Decoding, conversion and compression run on every thread; the\n"
+    "nodata, its colour table (unless --type changes the type) and RGB\n"
+    "colour. Decoding, conversion and compression run on every thread; the\n"
     "output is the same, byte for byte, at any thread count.\n"
     "\n"
     "Options:\n"
@@ -124,6 +125,18 @@ static int run(int argc, char **argv)
         for (int i = 0; i < st.n; i++)
             st.band[i] = i;
     }
+    /* The output band means what the input band meant: a palette band
+     * keeps its colour table while its type is kept, RGB stays RGB while
+     * the bands stay in order, */
+    if (info->colormap && st.n == 1 && (!type || type == info->type))
+        c.out.colormap = info->colormap;
+    if (info->rgb && st.n >= 3 && st.band[0] == 0 && st.band[1] == 1 &&
+        st.band[2] == 2)
+        c.out.rgb = true;
+    /* and an alpha band stays alpha as the last of two or more */
+    if (info->alpha_band && st.n >= (c.out.rgb ? 4 : 2) &&
+        st.band[st.n - 1] == info->alpha_band - 1)
+        c.out.alpha = true;
     tes_kernel k = TES_KERNEL_INIT;
     k.name = "convert";
     k.out_type = type ? type : info->type;

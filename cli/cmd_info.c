@@ -1,6 +1,7 @@
 /*
  * cmd_info.c — `raster-tool info [--json] FILE`: size, bands, type, layout,
- * compression, BigTIFF, georeferencing and nodata of a raster.
+ * compression, BigTIFF, georeferencing, nodata, colour table and
+ * overviews of a raster.
  */
 #include <math.h>
 #include <stdio.h>
@@ -17,7 +18,7 @@ const cli_command cli_cmd_info = {
     "\n"
     "Prints the size, bands, sample type, layout (tiles or strips, chunky or\n"
     "planar), compression, BigTIFF or not, georeferencing (origin, pixel size,\n"
-    "EPSG code) and nodata value of FILE.\n"
+    "EPSG code), nodata value, colour table and overviews of FILE.\n"
     "\n"
     "Options:\n"
     "      --json           one JSON object on stdout, for scripts\n"
@@ -91,7 +92,31 @@ static void print_json(const char *path, const tes_raster_info *in)
         printf("%d", in->epsg);
     else
         printf("null");
-    printf("}\n");
+    printf(", \"bits\": %d, \"rgb\": %s, \"alpha_band\": ", in->bits,
+           in->rgb ? "true" : "false");
+    if (in->alpha_band)
+        printf("%d", in->alpha_band);
+    else
+        printf("null");
+    printf(", \"color_table\": ");
+    if (in->colormap) {
+        /* As GDAL shows it: 8-bit entries (the stored value / 256). */
+        const tes_colormap *c = in->colormap;
+        printf("{\"count\": %d, \"entries\": [", c->n);
+        for (int i = 0; i < c->n; i++)
+            printf("%s[%d, %d, %d, 255]", i ? ", " : "", c->red[i] >> 8,
+                   c->green[i] >> 8, c->blue[i] >> 8);
+        printf("]}");
+    } else {
+        printf("null");
+    }
+    printf(", \"overviews\": [");
+    for (int i = 0; i < in->n_overviews; i++)
+        printf("%s{\"width\": %lld, \"height\": %lld, \"external\": %s}",
+               i ? ", " : "", (long long)in->overviews[i].width,
+               (long long)in->overviews[i].height,
+               in->overviews[i].external ? "true" : "false");
+    printf("]}\n");
 }
 
 static void print_text(const char *path, const tes_raster_info *in)
@@ -124,6 +149,27 @@ static void print_text(const char *path, const tes_raster_info *in)
         printf("CRS:         EPSG:%d\n", in->epsg);
     if (in->has_nodata)
         printf("NoData:      %.17g\n", in->nodata);
+    if (in->bits != (int)(8 * tes_sample_size(in->type)))
+        printf("Bits:        %d per sample, read as %s\n", in->bits,
+               tes_sample_type_name(in->type));
+    if (in->rgb)
+        printf("Colour:      RGB%s\n",
+               in->photometric == 6 /* PHOTOMETRIC_YCBCR */
+                   ? " (stored as YCbCr)"
+                   : "");
+    if (in->alpha_band)
+        printf("Alpha:       band %d\n", in->alpha_band);
+    if (in->colormap)
+        printf("Colour table: %d entries\n", in->colormap->n);
+    if (in->n_overviews) {
+        printf("Overviews:   ");
+        for (int i = 0; i < in->n_overviews; i++)
+            printf("%s%lldx%lld%s", i ? ", " : "",
+                   (long long)in->overviews[i].width,
+                   (long long)in->overviews[i].height,
+                   in->overviews[i].external ? " (.ovr)" : "");
+        printf("\n");
+    }
 }
 
 static int run(int argc, char **argv)

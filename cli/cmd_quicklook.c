@@ -24,9 +24,10 @@ const cli_command cli_cmd_quicklook = {
     "Writes a preview of IN whose longer side is --size pixels (never more\n"
     "than IN's), each pixel the average of the input pixels it covers (as\n"
     "an average overview), read in one streaming pass with flat memory.\n"
-    "Nodata is transparent. One band is grey; three bands red, green,\n"
-    "blue (the default for 8-bit images of 3 or more bands; of 4, the\n"
-    "fourth is alpha).\n"
+    "Nodata is transparent. One band is grey, or its colour table's colours\n"
+    "when it has one (a palette band; an index past the table is\n"
+    "transparent); three bands red, green, blue (the default for 8-bit\n"
+    "images of 3 or more bands; of 4, the fourth is alpha).\n"
     "\n"
     "Options:\n"
     "      --size N         the longer side of the PNG (1024)\n"
@@ -73,6 +74,10 @@ typedef struct ql_geom {
     int nch;
     bool alpha;           /* channel nch - 1 is an alpha band */
     int band[MAX_CH];
+    /* A palette band: channels 0-2 are its entries' red, green, blue (as
+     * GDAL shows them, the stored value / 256) of band[0]'s indices; an
+     * index outside the table is a hole, as nodata is. */
+    const tes_colormap *palette;
     bool shade;           /* a second input */
     int maxw, maxh;       /* output boxes one tile touches, at most */
     size_t partial_size;
@@ -128,6 +133,28 @@ static inline int64_t box_of(int64_t x, int64_t n, int64_t W)
     return x * n / W;
 }
 
+/* Row y of a palette band: its entries' colours summed into the boxes. */
+static void palette_row(const ql_geom *g, const tes_tile *t, int y, double *v,
+                        const int *col, ql_part *hd, size_t row, double *cnt)
+{
+    const tes_colormap *p = g->palette;
+    const uint16_t *rgb[3] = { p->red, p->green, p->blue };
+    double *sum[3];
+    for (int c = 0; c < 3; c++)
+        sum[c] = ql_sums(hd, g, false, c) + row;
+    tes_convert_samples(v, TES_F64, tes_tile_row(t, g->band[0], y), t->type,
+                        (size_t)t->width);
+    for (int x = 0; x < t->width; x++) {
+        double a = v[x];
+        if ((t->has_nodata && a == t->nodata) || !(a >= 0 && a < p->n))
+            continue;
+        int i = (int)a;
+        for (int c = 0; c < 3; c++)
+            sum[c][col[x]] += rgb[c][i] >> 8;
+        cnt[col[x]]++;
+    }
+}
+
 static int ql_reduce(tes_tile_job *job)
 {
     const ql_geom *g = job->arg;
@@ -161,6 +188,10 @@ static int ql_reduce(tes_tile_job *job)
             const tes_tile *t = &job->in[s];
             bool nd = t->has_nodata, fl = tes_sample_type_is_float(t->type);
             double *cnt = ql_counts(hd, g, false, s) + row;
+            if (s == 0 && g->palette) {
+                palette_row(g, t, y, v, col, hd, row, cnt);
+                continue;
+            }
             int nc = s == 0 ? g->nch : 1;
             for (int c = 0; c < nc; c++) {
                 double *sum = ql_sums(hd, g, false, s == 0 ? c : g->nch) +
@@ -484,14 +515,17 @@ static int run(int argc, char **argv)
         }
     }
     /* which bands: --rgb, --band, or RGB for 8-bit images of 3 bands (and
-     * the fourth of 4 as alpha, as color-relief --alpha writes it) */
+     * the fourth of 4 as alpha, as color-relief --alpha writes it), or a
+     * palette band's colours */
     if (!o.band && !o.rgb[0] && !o.colors && info->bands >= 3 &&
         info->type == TES_U8) {
         for (int i = 0; i < 3; i++)
             o.rgb[i] = i + 1;
         g.alpha = info->bands == 4;
     }
-    g.nch = o.rgb[0] ? 3 : 1;
+    if (!o.rgb[0] && !o.colors && info->colormap && info->bands == 1)
+        g.palette = info->colormap;
+    g.nch = o.rgb[0] || g.palette ? 3 : 1;
     if (g.alpha)
         g.band[g.nch++] = 3;
     for (int i = 0; i < g.nch - (g.alpha ? 1 : 0); i++) {
@@ -555,8 +589,9 @@ static int run(int argc, char **argv)
     }
     /* partial_init cleared only the head of the result: it was calloc'd */
     int channels = 1;
-    if ((rc = render(&g, acc, &o, info->type, o.colors, colors, &px,
-                     &channels)))
+    /* a palette's colours are bytes: no stretch by default */
+    if ((rc = render(&g, acc, &o, g.palette ? TES_U8 : info->type, o.colors,
+                     colors, &px, &channels)))
         goto out;
     /* across MPI ranks, every rank has the result; one writes it */
     if (cli_dist_leader())

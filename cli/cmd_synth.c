@@ -162,6 +162,8 @@ static int run(int argc, char **argv)
     tes_pipeline_options po = TES_PIPELINE_OPTIONS_INIT;
     po.width = w;
     po.height = h;
+    tes_run_stats rs;
+    po.stats = &rs;
     cli_progress_setup(&c, &po, (uint64_t)w * (uint64_t)h, NULL);
     tes_raster_error err;
     int rc = cli_raster_run(pool, &k, NULL, 0, out_path, &c.out, NULL, &po,
@@ -170,5 +172,7 @@ static int run(int argc, char **argv)
     tes_pool_destroy(pool);
     tes_georef_release(&g, owned);
     tes_kernel_release(&k);
+    if (!rc)
+        cli_stats_print(&c, &rs);
     return rc ? cli_fail_err(&err) : CLI_EXIT_OK;
 }

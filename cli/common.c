@@ -177,6 +177,16 @@ int cli_common_option(const cli_command *cmd, cli_common *c, int opt,
     case CLI_OPT_OVERWRITE:
         c->out.overwrite = true;
         return 0;
+    case CLI_OPT_COG:
+        c->out.cog = true;
+        return 0;
+    case CLI_OPT_RESAMPLING:
+        if (tes_resampling_parse(arg, &c->out.overview_resampling))
+            goto bad;
+        return 0;
+    case CLI_OPT_STATS:
+        c->stats = true;
+        return 0;
     case '?':
         *done = true;
         fprintf(stderr, "Try 'raster-tool %s --help'.\n", cmd->name);
@@ -344,17 +354,34 @@ void cli_progress_end(const tes_pipeline_options *po)
         fputc('\n', stderr);
 }
 
+void cli_stats_print(const cli_common *c, const tes_run_stats *st)
+{
+    if (!c->stats)
+        return;
+    fprintf(stderr,
+            "raster-tool: stats: %llu tiles, %llu input blocks decoded, "
+            "%llu bytes spilled to temporary files, %llu read back\n",
+            (unsigned long long)st->tiles,
+            (unsigned long long)st->blocks_decoded,
+            (unsigned long long)st->spill_written,
+            (unsigned long long)st->spill_read);
+}
+
 int cli_run_on(const cli_common *c, tes_pool *pool, const tes_kernel *k,
                tes_raster *r, const char *out_path)
 {
     tes_raster_error err = {0};
     tes_pipeline_options po = TES_PIPELINE_OPTIONS_INIT;
     const tes_raster_info *info = tes_raster_info_get(r);
+    tes_run_stats st;
+    po.stats = &st;
     cli_progress_setup(c, &po, (uint64_t)info->width * (uint64_t)info->height,
                        NULL);
     int rc = cli_raster_run(pool, k, &r, 1, out_path, &c->out, NULL, &po,
                             &err);
     cli_progress_end(&po);
+    if (!rc)
+        cli_stats_print(c, &st);
     return rc ? cli_fail_err(&err) : CLI_EXIT_OK;
 }
 

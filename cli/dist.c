@@ -121,6 +121,10 @@ static bool launcher_terminal(void)
            strncmp(target, "/dev/tty", 8) == 0;
 }
 
+int cli_dist_ranks(void)
+{
+    return job ? tes_mpi_size(job) : 1;
+}
 bool cli_dist_leader(void) { return !job || tes_mpi_rank(job) == 0; }
 
 bool cli_dist_terminal(void)
@@ -158,6 +162,7 @@ int cli_raster_run(tes_pool *pool, const tes_kernel *k,
 
 bool cli_dist_terminal(void) { return isatty(STDERR_FILENO) != 0; }
 
+int cli_dist_ranks(void) { return 1; }
 bool cli_dist_leader(void) { return true; }
 
 #endif

@@ -134,6 +134,10 @@ int cli_creation_option(const cli_command *cmd, cli_common *c,
         if (cli_parse_long(v, 1, 12, &x))
             return cli_usage(cmd, "-co ZLEVEL=%s: expects 1..12", v);
         c->zlevel = (int)x;
+    } else if (strcasecmp(name, "LEVEL") == 0) { /* the COG driver's */
+        if (cli_parse_long(v, 1, 22, &x))
+            return cli_usage(cmd, "-co LEVEL=%s: expects 1..22", v);
+        c->level = (int)x;
     } else if (strcasecmp(name, "ZSTD_LEVEL") == 0) {
         if (cli_parse_long(v, 1, 22, &x))
             return cli_usage(cmd, "-co ZSTD_LEVEL=%s: expects 1..22", v);
@@ -151,6 +155,16 @@ int cli_creation_option(const cli_command *cmd, cli_common *c,
             c->out.tile_width = (int)x;
         else
             c->out.tile_height = (int)x;
+    } else if (strcasecmp(name, "BLOCKSIZE") == 0) { /* the COG driver's */
+        if (cli_parse_long(v, 16, 65536, &x) || x % 16)
+            return cli_usage(cmd, "-co %s=%s: expects a multiple of 16",
+                             name, v);
+        c->out.tile_width = c->out.tile_height = (int)x;
+    } else if (strcasecmp(name, "RESAMPLING") == 0 ||
+               strcasecmp(name, "OVERVIEW_RESAMPLING") == 0) {
+        if (tes_resampling_parse(v, &c->out.overview_resampling))
+            return cli_usage(cmd, "-co %s=%s: expects NEAREST, AVERAGE, "
+                                  "BILINEAR, CUBIC or MODE", name, v);
     } else if (strcasecmp(name, "BIGTIFF") == 0) {
         if (yes(v))
             c->out.bigtiff = TES_BIGTIFF_YES;
@@ -174,7 +188,9 @@ int cli_creation_option(const cli_command *cmd, cli_common *c,
         return cli_usage(cmd, "-co %s: creation option not supported "
                               "(COMPRESS, PREDICTOR, ZLEVEL, ZSTD_LEVEL, "
                               "TILED, BLOCKXSIZE, BLOCKYSIZE, BIGTIFF, "
-                              "NUM_THREADS are)", name);
+                              "NUM_THREADS are, and for COG BLOCKSIZE, "
+                              "LEVEL, RESAMPLING, OVERVIEW_RESAMPLING)",
+                         name);
     }
     cli_settle_level(c);
     return 0;
@@ -183,9 +199,12 @@ int cli_creation_option(const cli_command *cmd, cli_common *c,
 int cli_output_format(const cli_command *cmd, cli_common *c,
                       const char *format)
 {
-    (void)c;
-    if (strcasecmp(format, "GTiff") == 0)
+    /* COG: --cog (our defaults stay: deflate, 256 x 256 tiles, where
+     * GDAL's COG driver has LZW and 512; -co says otherwise) */
+    if (strcasecmp(format, "GTiff") == 0 || strcasecmp(format, "COG") == 0) {
+        c->out.cog = strcasecmp(format, "COG") == 0;
         return 0;
-    return cli_usage(cmd, "-of %s: raster-tool writes GeoTIFF (GTiff)",
+    }
+    return cli_usage(cmd, "-of %s: raster-tool writes GeoTIFF (GTiff or COG)",
                      format);
 }

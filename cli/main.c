@@ -19,6 +19,7 @@ static const cli_command *const commands[] = {
     &cli_cmd_convolve,
     &cli_cmd_hillshade,
     &cli_cmd_info,
+    &cli_cmd_overviews,
     &cli_cmd_quicklook,
     &cli_cmd_roughness,
     &cli_cmd_slope,

@@ -291,6 +291,20 @@ typedef struct tes_georef {
     const char *gdal_nodata;       /* GDAL_NODATA (42113), as text */
 } tes_georef;
 
+/* A colour table (TIFF ColorMap): entry i of a palette band's index i is
+ * (red[i], green[i], blue[i]), 0..65535 as TIFF stores them (GDAL shows
+ * them as value / 256). n is at most 65536. */
+typedef struct tes_colormap {
+    int n;
+    const uint16_t *red, *green, *blue;
+} tes_colormap;
+
+/* One reduced-resolution image (overview) stored with a raster. */
+typedef struct tes_overview {
+    int64_t width, height;
+    bool external;           /* in FILE.ovr rather than in FILE */
+} tes_overview;
+
 /* Everything tes_raster_info reports. Strings and arrays belong to the
  * raster. */
 typedef struct tes_raster_info {
@@ -314,6 +328,21 @@ typedef struct tes_raster_info {
     int epsg;                /* ProjectedCSType or GeographicType; 0 unknown */
     bool pixel_is_point;     /* GTRasterTypeGeoKey says PixelIsPoint */
     tes_georef georef;
+    /* Since issue 13: */
+    int bits;                /* bits per sample as stored: 1..64 (1-, 2-
+                                and 4-bit samples read as uint8, 12-bit
+                                as uint16, 16-bit floats as float32) */
+    int photometric;         /* libtiff PHOTOMETRIC_... as stored */
+    bool rgb;                /* the bands are red, green, blue[, alpha]
+                                (RGB, or YCbCr decoded to RGB) */
+    const tes_colormap *colormap; /* the band's colour table, or NULL:
+                                palette images, and as GDAL shows them,
+                                1-bit and min-is-white bands */
+    int n_overviews;         /* reduced-resolution images, largest first */
+    const tes_overview *overviews;
+    int alpha_band;          /* 1-based band that is alpha (an ExtraSamples
+                                associated or unassociated alpha: GDAL's
+                                ColorInterp=Alpha), or 0 */
 } tes_raster_info;
 
 /*
@@ -368,6 +397,24 @@ typedef enum tes_compress {
 TES_API const char *tes_compress_name(tes_compress c);
 TES_API int tes_compress_parse(const char *name, tes_compress *c);
 
+/* How overviews are computed from the level above (the names and
+ * formulas of gdaladdo -r; see tessera_raster(3) for where they differ).
+ * TES_RESAMPLE_AUTO is the GDAL COG driver's default: nearest for
+ * palette images, cubic otherwise. */
+typedef enum tes_resampling {
+    TES_RESAMPLE_AUTO = 0,
+    TES_RESAMPLE_NEAREST,
+    TES_RESAMPLE_AVERAGE,
+    TES_RESAMPLE_BILINEAR,
+    TES_RESAMPLE_CUBIC,
+    TES_RESAMPLE_MODE
+} tes_resampling;
+
+/* "auto" "nearest" "average" "bilinear" "cubic" "mode"; Parse returns 0
+ * or -EINVAL (it also takes "near"). */
+TES_API const char *tes_resampling_name(tes_resampling r);
+TES_API int tes_resampling_parse(const char *name, tes_resampling *r);
+
 typedef enum tes_bigtiff {
     TES_BIGTIFF_AUTO = 0, /* when the uncompressed size may pass ~4 GiB */
     TES_BIGTIFF_YES,
@@ -401,13 +448,33 @@ typedef struct tes_raster_create_options {
     int nodata_mode;
     double nodata;
     const char *software;        /* TIFFTAG_SOFTWARE; NULL: "tessera" */
+    /* Since issue 13: */
+    /* A colour table to write: the output (one band of uint8 or uint16)
+     * is then palette indices (PHOTOMETRIC_PALETTE). NULL: none. Never
+     * inherited: a kernel that computes new values has no table; pass
+     * tes_raster_info.colormap when the band keeps its meaning. */
+    const tes_colormap *colormap;
+    bool rgb;                    /* bands 1-3 are red, green, blue
+                                    (PHOTOMETRIC_RGB; 3 or more bands) */
+    /* A Cloud-Optimized GeoTIFF: tiled, with internal overviews down to
+     * one tile (each level computed from the one above with
+     * overview_resampling), every IFD before the image data, the
+     * overviews' data before the full resolution's, smallest first. */
+    bool cog;
+    tes_resampling overview_resampling;
+    /* The last band is alpha: ExtraSamples says unassociated alpha (as
+     * GDAL writes a band whose ColorInterp is Alpha). 2 or more bands:
+     * grey and alpha, or with rgb red, green, blue and alpha. */
+    bool alpha;
 } tes_raster_create_options;
 
 #define TES_RASTER_CREATE_OPTIONS_INIT                                       \
     { .tile_width = 0, .tile_height = 0, .compress = TES_COMPRESS_DEFLATE,    \
       .level = 0, .predictor = -1, .bigtiff = TES_BIGTIFF_AUTO,              \
       .planar = false, .overwrite = false, .georef = NULL,                   \
-      .nodata_mode = TES_NODATA_INHERIT, .nodata = 0.0, .software = NULL }
+      .nodata_mode = TES_NODATA_INHERIT, .nodata = 0.0, .software = NULL,    \
+      .colormap = NULL, .rgb = false, .cog = false,                          \
+      .overview_resampling = TES_RESAMPLE_AUTO, .alpha = false }
 
 /* Fills g's arrays for a north-up geotransform (GDAL order, dy < 0 for
  * north-up) and an EPSG code (projected when >= 2000 and not 4xxx
@@ -430,6 +497,17 @@ TES_API void tes_georef_release(tes_georef *g, void *owned);
  * 4. The pipeline
  * ------------------------------------------------------------------------ */
 
+/* What a run did, for tuning and benchmarks (tes_pipeline_options.stats). */
+typedef struct tes_run_stats {
+    uint64_t tiles;           /* output tiles computed, overview levels
+                                 included */
+    uint64_t blocks_decoded;  /* input blocks decoded, each re-decode of a
+                                 block evicted too early counted again */
+    uint64_t spill_written;   /* bytes written to temporary tile files
+                                 (tiles waiting for their turn, COG levels) */
+    uint64_t spill_read;      /* bytes read back from them */
+} tes_run_stats;
+
 typedef struct tes_pipeline_options {
     /* Output size when there are no inputs (generators such as synth);
      * otherwise every input must have input 0's size, which the output
@@ -451,12 +529,16 @@ typedef struct tes_pipeline_options {
     /* One process's share of a run spread over several (see 5. below);
      * NULL: this process runs every tile. */
     const struct tes_pipeline_dist *dist;
+    /* Since issue 13: filled (not added to) when the run returns, if not
+     * NULL. */
+    tes_run_stats *stats;
 } tes_pipeline_options;
 
 /* All zeros: a zeroed tes_pipeline_options is the defaults too. */
 #define TES_PIPELINE_OPTIONS_INIT                                            \
     { .width = 0, .height = 0, .cache_bytes = 0, .max_in_flight = 0,         \
-      .progress = NULL, .progress_ctx = NULL, .dist = NULL }
+      .progress = NULL, .progress_ctx = NULL, .dist = NULL,                 \
+      .stats = NULL }
 
 /*
  * Runs kernel k over the output tile grid on pool.
@@ -613,6 +695,48 @@ typedef struct tes_pipeline_dist {
 TES_API int tes_raster_write_tile(const char *path, const tes_tile *t,
                                   const tes_raster_create_options *opts,
                                   tes_raster_error *err);
+
+/* How tes_raster_build_overviews builds. Start from
+ * TES_OVERVIEW_OPTIONS_INIT. */
+typedef struct tes_overview_options {
+    tes_resampling resampling;  /* AUTO: nearest for palette images, cubic
+                                   otherwise (gdaladdo's default is
+                                   nearest: ask for it) */
+    bool external;              /* FILE.ovr, as gdaladdo -ro, instead of
+                                   inside FILE */
+    int min_size;               /* levels until both sides are at most
+                                   this; 0: 256 (gdaladdo's) */
+    int tile_size;              /* the levels' tiles, a multiple of 16;
+                                   0: the file's when tiled, else 256 */
+    /* Compression of the levels: the file's when it is one of ours
+     * (none, deflate, lzw, zstd), else deflate; level 0: the default. */
+    int level;
+    size_t cache_bytes;         /* as tes_pipeline_options */
+    int max_in_flight;
+    int (*progress)(uint64_t done, uint64_t total, void *ctx);
+    void *progress_ctx;
+    tes_run_stats *stats;       /* filled when not NULL */
+} tes_overview_options;
+
+#define TES_OVERVIEW_OPTIONS_INIT                                            \
+    { TES_RESAMPLE_AUTO, false, 0, 0, 0, 0, 0, NULL, NULL, NULL }
+
+/*
+ * Adds overviews to the GeoTIFF at path, as gdaladdo does: reduced-
+ * resolution images halving the size until both sides are at most
+ * min_size, each computed from the one above (read back tile by tile, in
+ * bounded memory) with the chosen resampling. Inside the file, replacing
+ * the overviews it had (their space is not reclaimed), or in path.ovr.
+ * Atomic either way: the file (or path.ovr) is rewritten beside itself
+ * and renamed into place only when complete, so a failure at any point
+ * (a full disk included) leaves it as it was. A file too small for any
+ * level is left alone. Call from a thread that is not one of pool's
+ * workers; nothing else may write the file meanwhile. Returns 0 or a
+ * negative code with err.
+ */
+TES_API int tes_raster_build_overviews(tes_pool *pool, const char *path,
+                                       const tes_overview_options *o,
+                                       tes_raster_error *err);
 
 /* ------------------------------------------------------------------------
  * Built-in kernels (kernels/)

@@ -1,9 +1,11 @@
 /*
- * cache.c — the shared cache of decoded input blocks. Each block is decoded
- * once, by the first thread that asks for it (with a libtiff handle it
- * borrows from the raster); others asking meanwhile wait for it. Blocks in
- * use are pinned; unpinned ones sit on an LRU list and are evicted when the
- * cache holds more than its limit.
+ * cache.c — the shared cache of decoded blocks of any tes__source. Each
+ * block is decoded once, by the first thread that asks for it (through
+ * the source's load); others asking meanwhile wait for it. Blocks in use
+ * are pinned; the cache counts from the run's tile grid how many windows
+ * will read each block and drops a block after its last reader; other
+ * unpinned ones sit on an LRU list and are evicted when the cache holds
+ * more than its limit.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -14,7 +16,7 @@ enum { LOADING, READY, FAILED };
 
 struct tes__block {
     /* Immutable after insertion: */
-    uint64_t raster_id;
+    uint64_t source_id;
     uint32_t index;
     size_t bytes;
     /* Guarded by tes__cache.lock: */
@@ -45,7 +47,7 @@ struct tes__cache {
     /* Readers still to come per block, per input (set before use; the
      * counts are then guarded by lock). */
     struct {
-        uint64_t raster_id;
+        uint64_t source_id;
         uint32_t *left;
         uint32_t n;
     } uses[TES_CACHE_MAX_INPUTS];
@@ -123,14 +125,36 @@ static void *spare_take(tes__cache *c, size_t bytes)
     return NULL;
 }
 
-int tes__cache_set_uses(tes__cache *c, const tes_raster *r, uint32_t *left,
-                        uint32_t n)
+int tes__cache_plan(tes__cache *c, const tes__source *s, const tes__grid *g)
 {
-    if (c->n_uses >= TES_CACHE_MAX_INPUTS) {
-        free(left);
+    if (c->n_uses >= TES_CACHE_MAX_INPUTS)
         return -EINVAL;
-    }
-    c->uses[c->n_uses].raster_id = r->id;
+    uint32_t n = s->blocks_across * s->blocks_down;
+    uint32_t *left = calloc(n ? n : 1, sizeof *left);
+    if (!left)
+        return -ENOMEM;
+    int64_t bw = s->block_width, bh = s->block_height;
+    int64_t across = (g->width + g->tile_width - 1) / g->tile_width;
+    int64_t down = (g->height + g->tile_height - 1) / g->tile_height;
+    for (int64_t ty = 0; ty < down; ty++)
+        for (int64_t tx = 0; tx < across; tx++) {
+            if (g->owns && !g->owns(g->owns_ctx, ty * across + tx))
+                continue; /* another process reads for it */
+            int64_t x0, y0, x1, y1, wx0, wy0, wx1, wy1;
+            tes__grid_tile(g, tx, ty, &x0, &y0, &x1, &y1, &wx0, &wy0, &wx1,
+                           &wy1);
+            wx0 = wx0 < 0 ? 0 : wx0;
+            wy0 = wy0 < 0 ? 0 : wy0;
+            wx1 = wx1 > s->width ? s->width : wx1;
+            wy1 = wy1 > s->height ? s->height : wy1;
+            for (int64_t by = wy0 / bh; by <= (wy1 - 1) / bh; by++)
+                for (int64_t bx = wx0 / bw; bx <= (wx1 - 1) / bw; bx++) {
+                    uint32_t *u = &left[by * s->blocks_across + bx];
+                    if (*u < UINT32_MAX)
+                        (*u)++;
+                }
+        }
+    c->uses[c->n_uses].source_id = s->id;
     c->uses[c->n_uses].left = left;
     c->uses[c->n_uses].n = n;
     c->n_uses++;
@@ -142,7 +166,7 @@ int tes__cache_set_uses(tes__cache *c, const tes_raster *r, uint32_t *left,
 static bool last_reader(tes__cache *c, const tes__block *b)
 {
     for (int i = 0; i < c->n_uses; i++)
-        if (c->uses[i].raster_id == b->raster_id) {
+        if (c->uses[i].source_id == b->source_id) {
             if (b->index >= c->uses[i].n || c->uses[i].left[b->index] == 0)
                 return false;
             return --c->uses[i].left[b->index] == 0;
@@ -187,7 +211,7 @@ static void lru_unlink(tes__block *b)
 /* Caller holds c->lock. */
 static void unhash(tes__cache *c, tes__block *b)
 {
-    tes__block **p = &c->buckets[bucket(b->raster_id, b->index)];
+    tes__block **p = &c->buckets[bucket(b->source_id, b->index)];
     while (*p != b)
         p = &(*p)->hnext;
     *p = b->hnext;
@@ -212,34 +236,22 @@ static void evict(tes__cache *c)
     }
 }
 
-static int load(tes_raster *r, tes__block *b, uint64_t *bytes_in,
+static int load(tes__source *s, tes__block *b, uint64_t *bytes_in,
                 tes_raster_error *err)
 {
     if (!b->data)
         b->data = malloc(b->bytes);
     if (!b->data)
-        return tes__err(err, -ENOMEM, r->path, "out of memory");
-    tes__tiff *h;
-    int rc = tes__raster_handle_get(r, &h, err);
-    if (rc)
-        return rc;
-    rc = tes__raster_read_block(r, h, b->index, b->data, err);
-    /* the compressed bytes of the block's striles (one per band when
-     * planar) */
-    int planes = r->info.planar ? r->info.bands : 1;
-    for (int p = 0; rc == 0 && p < planes; p++)
-        *bytes_in += TIFFGetStrileByteCount(
-            h->tif, b->index + (uint32_t)p * r->blocks_per_plane);
-    tes__raster_handle_put(r, h);
-    return rc;
+        return tes__err(err, -ENOMEM, s->name, "out of memory");
+    return s->load(s, b->index, b->data, bytes_in, err);
 }
 
-int tes__cache_get(tes__cache *c, tes_raster *r, uint32_t index,
+int tes__cache_get(tes__cache *c, tes__source *s, uint32_t index,
                    tes__block **out, const void **data, tes_raster_error *err)
 {
     pthread_mutex_lock(&c->lock);
-    tes__block *b = c->buckets[bucket(r->id, index)];
-    while (b && (b->raster_id != r->id || b->index != index))
+    tes__block *b = c->buckets[bucket(s->id, index)];
+    while (b && (b->source_id != s->id || b->index != index))
         b = b->hnext;
     if (b) {
         lru_unlink(b);
@@ -266,15 +278,15 @@ int tes__cache_get(tes__cache *c, tes_raster *r, uint32_t index,
     b = calloc(1, sizeof *b);
     if (!b) {
         pthread_mutex_unlock(&c->lock);
-        return tes__err(err, -ENOMEM, r->path, "out of memory");
+        return tes__err(err, -ENOMEM, s->name, "out of memory");
     }
-    b->raster_id = r->id;
+    b->source_id = s->id;
     b->index = index;
-    b->bytes = tes__raster_block_bytes(r);
+    b->bytes = tes__source_block_bytes(s);
     b->data = spare_take(c, b->bytes);
     b->state = LOADING;
     b->pins = 1;
-    size_t k = bucket(r->id, index);
+    size_t k = bucket(s->id, index);
     b->hnext = c->buckets[k];
     c->buckets[k] = b;
     c->used += b->bytes;
@@ -283,7 +295,7 @@ int tes__cache_get(tes__cache *c, tes_raster *r, uint32_t index,
 
     tes_raster_error local;
     uint64_t bytes_in = 0;
-    int rc = load(r, b, &bytes_in, &local);
+    int rc = load(s, b, &bytes_in, &local);
     decoded_here++;
 
     pthread_mutex_lock(&c->lock);

@@ -1,11 +1,13 @@
 /*
- * decode.c — the fast path for decoding the common blocks: uncompressed,
- * deflate (libdeflate) and zstd, in the host's byte order, with the
- * horizontal or floating-point predictor undone here (libtiff's own undo
- * allocates per row and works byte by byte; float32 rows go 16 or, where
- * the CPU has AVX2, 32 bytes at a time). Anything else, or any block
- * whose stream does not decode to exactly the expected size, goes back to
- * libtiff, so the fast path never changes what a file reads as.
+ * decode.c — decoding compressed blocks without libtiff's codecs:
+ * uncompressed, deflate (libdeflate), zstd and LZW, in the host's byte
+ * order, with the horizontal or floating-point predictor undone here
+ * (libtiff's own undo allocates per row and works byte by byte; float32
+ * rows go 16 or, where the CPU has AVX2, 32 bytes at a time). Used by the
+ * reader for input blocks (anything else, or any block whose stream does
+ * not decode to exactly the expected size, goes back to libtiff, so the
+ * fast path never changes what a file reads as) and by stored overview
+ * levels, which hold our own encoder's tiles.
  */
 #include <libdeflate.h>
 #include <stdlib.h>
@@ -21,15 +23,14 @@
 
 #include "raster_internal.h"
 
-void tes__tiff_free_codecs(tes__tiff *h)
+void tes__codecs_free(tes__codecs *cx)
 {
-    if (h->inflater)
-        libdeflate_free_decompressor(h->inflater);
-    if (h->zstd_d)
-        ZSTD_freeDCtx(h->zstd_d);
-    free(h->raw);
-    h->inflater = h->zstd_d = h->raw = NULL;
-    h->raw_cap = 0;
+    if (cx->inflater)
+        libdeflate_free_decompressor(cx->inflater);
+    if (cx->zstd_d)
+        ZSTD_freeDCtx(cx->zstd_d);
+    free(cx->row);
+    memset(cx, 0, sizeof *cx);
 }
 
 /* Predictor 2: running sums of each sample along the row. */
@@ -241,36 +242,23 @@ static int inflate_first(const void *src, size_t n, void *dst, size_t want)
                : -1;
 }
 
-int tes__decode_fast(tes_raster *r, tes__tiff *h, uint32_t idx, void *dst,
-                     size_t want, size_t rows, size_t spp)
+int tes__decode_chunk(tes__codecs *cx, int comp, int predictor,
+                      const void *src, size_t n, void *dst, size_t want,
+                      size_t rows, size_t spp, size_t ss)
 {
-    const tes_raster_info *in = &r->info;
-    int comp = in->compression;
-    if (!r->fast_ok)
-        return 1;
-    uint64_t n = TIFFGetStrileByteCount(h->tif, idx);
-    if (n == 0 || n > TES_MAX_BLOCK_BYTES * 2)
-        return 1;
-    void *src = dst;
-    if (comp != COMPRESSION_NONE) {
-        if (!(h->raw = tes__reserve(h->raw, &h->raw_cap, (size_t)n)))
-            return -ENOMEM;
-        src = h->raw;
-    } else if (n < want) {
-        return 1;
-    }
-    size_t toread = comp == COMPRESSION_NONE ? want : (size_t)n;
-    tmsize_t got = in->tiled
-                       ? TIFFReadRawTile(h->tif, idx, src, (tmsize_t)toread)
-                       : TIFFReadRawStrip(h->tif, idx, src, (tmsize_t)toread);
-    if (got < 0 || (size_t)got != toread)
-        return 1;
-    if (comp == COMPRESSION_ADOBE_DEFLATE || comp == COMPRESSION_DEFLATE) {
-        if (!h->inflater && !(h->inflater = libdeflate_alloc_decompressor()))
+    switch (comp) {
+    case COMPRESSION_NONE:
+        if (n < want)
+            return 1;
+        memcpy(dst, src, want);
+        return 0; /* no predictor without compression */
+    case COMPRESSION_ADOBE_DEFLATE:
+    case COMPRESSION_DEFLATE: {
+        if (!cx->inflater && !(cx->inflater = libdeflate_alloc_decompressor()))
             return -ENOMEM;
         size_t out_n = 0;
         enum libdeflate_result res = libdeflate_zlib_decompress(
-            h->inflater, src, (size_t)n, dst, want, &out_n);
+            cx->inflater, src, n, dst, want, &out_n);
         if (res == LIBDEFLATE_INSUFFICIENT_SPACE) {
             /* The stream holds more than the block. libtiff built with
              * libdeflate takes that for success but leaves the end of the
@@ -278,29 +266,35 @@ int tes__decode_fast(tes_raster *r, tes__tiff *h, uint32_t idx, void *dst,
              * overflows): decoded here instead, the block's first bytes
              * as zlib gives them (found by fuzz_tiff: two reads of one
              * tile differed). */
-            if (inflate_first(src, (size_t)n, dst, want))
+            if (inflate_first(src, n, dst, want))
                 return 1;
         } else if (res != LIBDEFLATE_SUCCESS || out_n != want) {
             return 1;
         }
-    } else if (comp == COMPRESSION_ZSTD) {
-        if (!h->zstd_d && !(h->zstd_d = ZSTD_createDCtx()))
+        break;
+    }
+    case COMPRESSION_ZSTD: {
+        if (!cx->zstd_d && !(cx->zstd_d = ZSTD_createDCtx()))
             return -ENOMEM;
-        size_t z = ZSTD_decompressDCtx(h->zstd_d, dst, want, src, (size_t)n);
+        size_t z = ZSTD_decompressDCtx(cx->zstd_d, dst, want, src, n);
         if (ZSTD_isError(z) || z != want)
             return 1;
+        break;
     }
-    if (comp == COMPRESSION_NONE || in->predictor == 1)
+    case COMPRESSION_LZW:
+        if (tes__lzw_decode(src, n, dst, want))
+            return 1;
+        break;
+    default:
+        return 1;
+    }
+    if (predictor == 1 || rows == 0)
         return 0;
-    size_t ss = tes_sample_size(in->type);
     size_t row_bytes = want / rows;
     size_t row_samples = row_bytes / ss;
-    uint8_t *tmp = NULL;
-    if (in->predictor == 3) {
-        tmp = malloc(row_bytes);
-        if (!tmp)
-            return -ENOMEM;
-    }
+    if (predictor == 3 &&
+        !(cx->row = tes__reserve(cx->row, &cx->row_cap, row_bytes)))
+        return -ENOMEM;
 #if defined(TES_HAVE_AVX2_PATH)
     bool avx2 = __builtin_cpu_supports("avx2");
 #else
@@ -308,11 +302,10 @@ int tes__decode_fast(tes_raster *r, tes__tiff *h, uint32_t idx, void *dst,
 #endif
     for (size_t y = 0; y < rows; y++) {
         uint8_t *row = (uint8_t *)dst + y * row_bytes;
-        if (in->predictor == 2)
+        if (predictor == 2)
             hacc(row, row_samples, spp, ss);
         else
-            fpacc(row, row_samples, spp, ss, tmp, avx2);
+            fpacc(row, row_samples, spp, ss, cx->row, avx2);
     }
-    free(tmp);
     return 0;
 }

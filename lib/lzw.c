@@ -1,8 +1,9 @@
 /*
- * lzw.c — the TIFF flavour of LZW compression (TIFF 6.0 section 13):
- * codes written MSB first, 9 to 12 bits, Clear = 256, EOI = 257, the code
- * width growing one code early, exactly as libtiff's own encoder does so
- * that every TIFF reader decodes it. Pure function: no state between calls.
+ * lzw.c — the TIFF flavour of LZW (TIFF 6.0 section 13): codes written MSB
+ * first, 9 to 12 bits, Clear = 256, EOI = 257, the code width growing one
+ * code early, exactly as libtiff's own encoder does so that every TIFF
+ * reader decodes it; and the decoder of the same streams, for the tiles
+ * of stored overview levels. Pure functions: no state between calls.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -115,4 +116,77 @@ int tes__lzw_encode(const uint8_t *src, size_t n, uint8_t **dst,
     *dst = out;
     free(s);
     return 0;
+}
+
+/* The decoder's table: entry c is the string of entry prefix[c] followed
+ * by byte suffix[c], len[c] bytes long (entries below 256 are the bytes
+ * themselves). */
+typedef struct lzw_table {
+    uint16_t prefix[4096];
+    uint8_t suffix[4096];
+    uint8_t first[4096];      /* first byte of the string */
+    uint16_t len[4096];
+} lzw_table;
+
+int tes__lzw_decode(const uint8_t *src, size_t n, uint8_t *dst, size_t want)
+{
+    lzw_table *t = malloc(sizeof *t);
+    if (!t)
+        return 1;
+    for (int c = 0; c < 256; c++) {
+        t->suffix[c] = t->first[c] = (uint8_t)c;
+        t->len[c] = 1;
+    }
+    size_t bit = 0, out = 0, nbits_total = n * 8;
+    int nbits = BITS_MIN, free_ent = CODE_FIRST, old = -1, bad = 0;
+    for (;;) {
+        if (bit + (size_t)nbits > nbits_total)
+            break; /* no EOI: the data simply ends */
+        int code = 0;
+        for (int k = 0; k < nbits; k++, bit++)
+            code = (code << 1) | ((src[bit >> 3] >> (7 - (bit & 7))) & 1);
+        if (code == CODE_EOI)
+            break;
+        if (code == CODE_CLEAR) {
+            nbits = BITS_MIN;
+            free_ent = CODE_FIRST;
+            old = -1;
+            continue;
+        }
+        int cur = code;
+        if (old < 0) {
+            if (code > 255) {
+                bad = 1;
+                break;
+            }
+        } else if (code > free_ent || free_ent > CODE_MAX) {
+            bad = 1;
+            break;
+        } else {
+            /* The new entry: old's string and the first byte of code's
+             * (which is old's own first byte when code is the entry being
+             * made). */
+            t->prefix[free_ent] = (uint16_t)old;
+            t->suffix[free_ent] = code == free_ent ? t->first[old]
+                                                   : t->first[code];
+            t->first[free_ent] = t->first[old];
+            t->len[free_ent] = (uint16_t)(t->len[old] + 1);
+            free_ent++;
+            if (free_ent >= (1 << nbits) - 1 && nbits < 12)
+                nbits++;
+        }
+        size_t len = t->len[cur];
+        if (out + len > want) {
+            bad = 1;
+            break;
+        }
+        for (size_t i = len; i-- > 0;) {
+            dst[out + i] = t->suffix[cur];
+            cur = t->prefix[cur];
+        }
+        out += len;
+        old = code;
+    }
+    free(t);
+    return bad || out != want;
 }

@@ -79,10 +79,27 @@ void tes__outfile_free(tes__outfile *o)
     o->held_bytes = o->idle_bytes = 0;
 }
 
-static int pwrite_all(int fd, const uint8_t *p, size_t n, uint64_t at)
+int tes__pwrite_all(int fd, const void *buf, size_t n, uint64_t at)
 {
+    const uint8_t *p = buf;
     while (n) {
         ssize_t k = pwrite(fd, p, n, (off_t)at);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k <= 0)
+            return k < 0 ? errno : EIO;
+        p += k;
+        n -= (size_t)k;
+        at += (uint64_t)k;
+    }
+    return 0;
+}
+
+int tes__pread_all(int fd, void *buf, size_t n, uint64_t at)
+{
+    uint8_t *p = buf;
+    while (n) {
+        ssize_t k = pread(fd, p, n, (off_t)at);
         if (k < 0 && errno == EINTR)
             continue;
         if (k <= 0)
@@ -120,7 +137,7 @@ static int write_blocks(tes__outfile *o, const uint8_t *p, size_t n,
     }
     if (!n)
         return 0;
-    int e = pwrite_all(o->fd, p, n, at);
+    int e = tes__pwrite_all(o->fd, p, n, at);
     if (!e && at + n - o->kicked >= WRITEBACK_STEP) {
         /* Asynchronous and advisory: errors show up at fsync. */
         (void)sync_file_range(o->fd, (off_t)o->kicked, 0,
@@ -191,7 +208,7 @@ static int drain(tes__outfile *o, bool all)
     size_t whole = n - n % TES_IO_ALIGN;
     int e = write_blocks(o, o->stage, whole, o->flushed);
     if (!e && n > whole)
-        e = pwrite_all(o->fd, o->stage + whole, n - whole,
+        e = tes__pwrite_all(o->fd, o->stage + whole, n - whole,
                        o->flushed + whole);
     if (e)
         return e;
@@ -260,6 +277,38 @@ static bool hold(tes__outfile *o, const uint8_t *p, size_t n)
     return true;
 }
 
+int tes__outfile_place(tes__outfile *o, const uint8_t *p, size_t n,
+                       uint64_t at)
+{
+    if (o->err)
+        return o->err;
+    /* unaligned bytes through the cache: direct I/O would refuse them, and
+     * write_blocks would then give it up for the rest of the file */
+    bool aligned = at % TES_IO_ALIGN == 0 && n % TES_IO_ALIGN == 0 &&
+                   (uintptr_t)p % TES_IO_ALIGN == 0;
+    int e = aligned ? write_blocks(o, p, n, at)
+                    : tes__pwrite_all(o->fd, p, n, at);
+    if (e)
+        o->err = e;
+    return e;
+}
+
+/* A placed append (o->placed): its bytes are in the file already. What
+ * comes before them is written, and the file goes on after them. */
+static int skip_placed(tes__outfile *o, size_t n)
+{
+    int e = release_held(o);
+    if (!e && o->pos != o->flushed + o->len)
+        e = EIO; /* placed bytes only ever follow the last append */
+    if (!e)
+        e = drain(o, true);
+    if (e)
+        return e;
+    o->flushed += n;
+    o->pos += n;
+    return 0;
+}
+
 tmsize_t tes__outfile_write(thandle_t h, void *buf, tmsize_t size)
 {
     tes__outfile *o = (tes__outfile *)h;
@@ -270,6 +319,15 @@ tmsize_t tes__outfile_write(thandle_t h, void *buf, tmsize_t size)
     const uint8_t *p = buf;
     size_t n = (size_t)size;
     int e = 0;
+    if (o->placed) {
+        e = skip_placed(o, n);
+        if (e) {
+            o->err = e;
+            errno = e;
+            return -1;
+        }
+        return size;
+    }
     if (hold(o, p, n)) {
         if (o->n_held == TES_OUTFILE_HOLD)
             e = release_held(o);
@@ -284,7 +342,7 @@ tmsize_t tes__outfile_write(thandle_t h, void *buf, tmsize_t size)
     uint64_t at = o->pos;
     if (!e && at < o->flushed) { /* a rewrite of bytes already in the file */
         size_t k = o->flushed - at < n ? (size_t)(o->flushed - at) : n;
-        e = pwrite_all(o->fd, p, k, at);
+        e = tes__pwrite_all(o->fd, p, k, at);
         p += k;
         n -= k;
         at += k;

@@ -1,41 +1,56 @@
 /*
- * pipeline.c — tes_raster_run: one task per output tile on a tessera pool,
+ * pipeline.c — one pass of tiles: one task per output tile on a tessera pool,
  * at most max_in_flight of them at once, each assembling its input windows
  * through the shared block cache (or borrowing the cached block itself
  * when a halo-free window is one block), running the kernel and
- * compressing its tile with buffers reused from tile to tile; the calling
- * thread awaits the tiles in row-major order, appends them to the output
- * and folds reduction partials, so the bytes and the results never depend
- * on the thread count. Also tes_raster_write_tile.
+ * compressing its tile with buffers reused from tile to tile. The tiles
+ * are computed row by row, or in column bands when a row's input blocks
+ * would not fit the cache; the calling thread hands them to the output in
+ * row-major order (those computed before their turn are written at their
+ * place in an uncompressed file, or wait in a store) and folds reduction
+ * partials in that order, so the bytes and the results never depend on
+ * the thread count. A run spread over processes (tes_pipeline_dist)
+ * computes the tiles this one owns, row by row; its writer gets the
+ * others' in turn. tes_raster_run itself (run.c) is one pass, or several
+ * for a COG (cog.c).
  */
+#include <math.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "raster_internal.h"
 
+/* Bytes of tiles computed ahead of their turn kept in memory before the
+ * reorder store spills them to its file. */
+#define REORDER_MEM ((size_t)16 << 20)
+
 /* Shared by the driver and every tile task; read-only while tasks run,
  * except stop (atomic) and free_work (ctx_lock). */
 typedef struct run_ctx {
-    tes_pool *pool;
+    const tes__pass *p;
     const tes_kernel *k;
-    tes_raster *const *in;
     int n_in;
     tes_sample_type *win_type;  /* per input */
     tes__cache *cache;
-    int64_t width, height;
-    int tw, th;
-    int64_t across, total;
-    const tes_pipeline_dist *dist; /* NULL: every tile is ours */
-    bool write;                 /* tiles are encoded (a file is written,
-                                   here or by the dist's writer) */
-    tes__enc_params enc;
-    tes_sample_type out_type;
-    int out_bands;
-    bool out_has_nodata;
-    double out_nodata;
+    tes__blocks *blocks;        /* per input, through cache */
+    tes__grid g;
+    int64_t across, down, total;
+    int64_t band;               /* the walk: column bands of band tiles */
     const char *out_name;       /* for messages */
+    /* The driver's own (the calling thread's), never read by tasks: */
+    struct slot *slots;         /* max_in_flight of them */
+    int K;
+    uint8_t *placed;            /* per tile: written at its place in an
+                                   uncompressed file before its turn, */
+    tes__store *reorder;        /* or else waiting for it here */
+    tes__encoded view;          /* a stored tile lent to the writer */
+    void *got_partial;          /* a distributed run's tile made elsewhere */
+    uint8_t **view_buf;
+    size_t *view_cap;
+    bool mutex_ready;
     bool traced;                /* the pool traces: tiles name their spans */
+    uint64_t bytes_out;         /* compressed bytes handed on (traces) */
     /* Set when a tile fails (or the run is cancelled): tiles that have not
      * started skip their work. A hint only: results travel through the
      * futures, so relaxed loads and stores suffice (no data is published
@@ -62,9 +77,9 @@ typedef struct work {
 /* One tile in flight. The driver fills run, tile and partial before the
  * spawn; the task writes rc, skipped, err, enc and partial; the driver reads
  * them only after tes_await returns, which orders the two (the future's
- * completion is the hand-over). Slot i % max_in_flight is reused for tile i,
- * enc's buffers with it: tile i's task spawns after tile i - max_in_flight
- * was written. */
+ * completion is the hand-over). Slot i % max_in_flight is reused for the
+ * i-th tile of the walk, enc's buffers with it: it spawns after the
+ * (i - max_in_flight)-th was handed on. */
 typedef struct slot {
     run_ctx *run;
     int64_t tile;
@@ -75,6 +90,28 @@ typedef struct slot {
     tes__encoded enc;
     void *partial;
 } slot;
+
+void tes__grid_tile(const tes__grid *g, int64_t tx, int64_t ty, int64_t *x0,
+                    int64_t *y0, int64_t *x1, int64_t *y1, int64_t *wx0,
+                    int64_t *wy0, int64_t *wx1, int64_t *wy1)
+{
+    *x0 = tx * g->tile_width;
+    *y0 = ty * g->tile_height;
+    *x1 = *x0 + g->tile_width > g->width ? g->width : *x0 + g->tile_width;
+    *y1 = *y0 + g->tile_height > g->height ? g->height
+                                           : *y0 + g->tile_height;
+    if (g->rx == 1.0 && g->ry == 1.0) {
+        *wx0 = *x0 - g->halo;
+        *wy0 = *y0 - g->halo;
+        *wx1 = *x1 + g->halo;
+        *wy1 = *y1 + g->halo;
+        return;
+    }
+    *wx0 = (int64_t)floor((double)*x0 * g->rx) - g->halo;
+    *wy0 = (int64_t)floor((double)*y0 * g->ry) - g->halo;
+    *wx1 = (int64_t)ceil((double)*x1 * g->rx) + g->halo;
+    *wy1 = (int64_t)ceil((double)*y1 * g->ry) + g->halo;
+}
 
 static work *work_get(run_ctx *c)
 {
@@ -173,16 +210,20 @@ static void windows_return(run_ctx *c, tes__block **held)
 }
 
 /* The tile's input windows, through the cache. */
-static int read_windows(slot *s, work *wk, tes_tile *win, tes__block **held,
-                        int64_t x0, int64_t y0, int w, int h)
+static int read_windows(slot *s, work *wk, tes_tile *win, tes__block **held)
 {
     run_ctx *c = s->run;
+    const tes__pass *p = c->p;
     const tes_kernel *k = c->k;
-    int halo = k->halo;
+    int64_t x0, y0, x1, y1, wx0, wy0, wx1, wy1;
+    tes__grid_tile(&c->g, s->tile % c->across, s->tile / c->across, &x0, &y0,
+                   &x1, &y1, &wx0, &wy0, &wx1, &wy1);
+    int w = (int)(x1 - x0), h = (int)(y1 - y0);
     for (int i = 0; i < c->n_in; i++) {
-        const tes_raster_info *ri = &c->in[i]->info;
-        if (halo == 0) {
-            int rc = tes__window_borrow(c->in[i], c->cache, x0, y0, w, h,
+        tes__source *src = p->src[i];
+        int ww = (int)(wx1 - wx0), wh = (int)(wy1 - wy0);
+        if (wx0 == x0 && wy0 == y0 && ww == w && wh == h) {
+            int rc = tes__window_borrow(src, c->cache, wx0, wy0, ww, wh,
                                         c->win_type[i], &win[i], &held[i],
                                         &s->err);
             if (rc <= 0) {
@@ -192,12 +233,11 @@ static int read_windows(slot *s, work *wk, tes_tile *win, tes__block **held,
             }
         }
         int rc = tile_in(&win[i], &wk->win_buf[i], &wk->win_cap[i],
-                         c->win_type[i], w + 2 * halo, h + 2 * halo,
-                         ri->bands);
+                         c->win_type[i], ww, wh, src->bands);
         if (rc)
-            return tes__err(&s->err, rc, c->in[i]->path, "out of memory");
-        rc = tes__read_window(c->in[i], c->cache, x0 - halo, y0 - halo,
-                              &win[i], k->edge, k->edge_fill, &s->err);
+            return tes__err(&s->err, rc, src->name, "out of memory");
+        rc = tes__read_window(&c->blocks[i], wx0, wy0, &win[i], k->edge,
+                              k->edge_fill, &s->err);
         if (rc)
             return rc;
     }
@@ -210,16 +250,17 @@ static int tile_work(slot *s, work *wk, tes_tile *win, tes__block **held,
                      tes_tile *out, tes_trace_track *tr)
 {
     run_ctx *c = s->run;
+    const tes__pass *p = c->p;
     const tes_kernel *k = c->k;
-    int64_t tx = s->tile % c->across, ty = s->tile / c->across;
-    int64_t x0 = tx * c->tw, y0 = ty * c->th;
-    int w = (int)(x0 + c->tw > c->width ? c->width - x0 : c->tw);
-    int h = (int)(y0 + c->th > c->height ? c->height - y0 : c->th);
+    int64_t x0, y0, x1, y1, wx0, wy0, wx1, wy1;
+    tes__grid_tile(&c->g, s->tile % c->across, s->tile / c->across, &x0, &y0,
+                   &x1, &y1, &wx0, &wy0, &wx1, &wy1);
+    int w = (int)(x1 - x0), h = (int)(y1 - y0);
     if (c->n_in > 0) {
         /* a hit when every block came from the cache */
         uint64_t before = tr ? tes__cache_decoded_here() : 0;
         tes_trace_begin(tr, "decode");
-        int rc = read_windows(s, wk, win, held, x0, y0, w, h);
+        int rc = read_windows(s, wk, win, held);
         if (tr)
             tes_trace_end_as(tr, tes__cache_decoded_here() > before
                                      ? "decode (miss)" : "decode (hit)");
@@ -236,22 +277,22 @@ static int tile_work(slot *s, work *wk, tes_tile *win, tes__block **held,
     if (k->tile) {
         /* An uncompressed output tile is computed in the chunk the writer
          * appends, when it can be. */
-        void *chunk = c->write ? tes__encode_in_place(&c->enc, w, h, &s->enc)
-                               : NULL;
+        void *chunk = p->enc ? tes__encode_in_place(p->enc, w, h, &s->enc)
+                             : NULL;
         int rc = 0;
         if (chunk)
-            tile_on(out, chunk, c->out_type, w, h, c->out_bands);
+            tile_on(out, chunk, p->out_type, w, h, p->out_bands);
         else
-            rc = tile_in(out, &wk->out_buf, &wk->out_cap, c->out_type, w, h,
-                         c->out_bands);
+            rc = tile_in(out, &wk->out_buf, &wk->out_cap, p->out_type, w, h,
+                         p->out_bands);
         if (rc)
             return tes__err(&s->err, rc, c->out_name, "out of memory");
         out->x0 = x0;
         out->y0 = y0;
-        out->raster_width = c->width;
-        out->raster_height = c->height;
-        out->has_nodata = c->out_has_nodata;
-        out->nodata = c->out_nodata;
+        out->raster_width = c->g.width;
+        out->raster_height = c->g.height;
+        out->has_nodata = p->out_has_nodata;
+        out->nodata = p->out_nodata;
         job.out = out;
         tes_trace_begin(tr, "kernel %s", k->name ? k->name : "");
         rc = k->tile(&job);
@@ -269,9 +310,9 @@ static int tile_work(slot *s, work *wk, tes_tile *win, tes__block **held,
             return kernel_failed(s, &job, rc);
     }
     windows_return(c, held);
-    if (c->write) {
+    if (p->enc) {
         tes_trace_begin(tr, "encode");
-        int rc = tes__encode_tile(&c->enc, out, &s->enc, &wk->enc);
+        int rc = tes__encode_tile(p->enc, out, &s->enc, &wk->enc);
         tes_trace_end(tr);
         if (rc)
             return tes__err(&s->err, rc, c->out_name,
@@ -319,11 +360,211 @@ static void *tile_task(void *arg)
     return NULL;
 }
 
+/* ---- the walk --------------------------------------------------------- */
+
+/* Bytes of decoded input blocks a walk in column bands of `band` tiles
+ * keeps cached: for each input, the blocks under a band's windows, for
+ * the rows of blocks one window spans (the cache drops a block after its
+ * last reader: the row above goes while the row below comes). band =
+ * across: row by row. */
+static uint64_t working_set(const run_ctx *c, int64_t band)
+{
+    uint64_t sum = 0;
+    for (int i = 0; i < c->n_in; i++) {
+        const tes__source *s = c->p->src[i];
+        double span_x = (double)band * c->g.tile_width * c->g.rx +
+                        2.0 * c->g.halo;
+        double span_y = (double)c->g.tile_height * c->g.ry +
+                        2.0 * c->g.halo;
+        uint64_t bx = (uint64_t)ceil(span_x / s->block_width) + 1;
+        uint64_t by = (uint64_t)ceil(span_y / s->block_height) + 1;
+        if (bx > s->blocks_across)
+            bx = s->blocks_across;
+        if (by > s->blocks_down)
+            by = s->blocks_down;
+        sum += bx * by * tes__source_block_bytes(s);
+    }
+    return sum;
+}
+
+/* Row by row while a row's working set fits three quarters of the cache
+ * (the rest is slack for blocks in flight); otherwise the widest column
+ * bands whose working set does. Reductions fold in row-major order and go
+ * row by row; so do walks that narrower bands would not help. */
+static int64_t plan_walk(const run_ctx *c, size_t cache_bytes)
+{
+    uint64_t budget = cache_bytes / 4 * 3;
+    if (c->k->partial || c->across < 4 || working_set(c, c->across) <= budget)
+        return c->across;
+    int64_t lo = 1, hi = c->across;
+    while (lo < hi) { /* the widest band that fits */
+        int64_t mid = (lo + hi + 1) / 2;
+        if (working_set(c, mid) <= budget)
+            lo = mid;
+        else
+            hi = mid - 1;
+    }
+    if (working_set(c, lo) >= working_set(c, c->across))
+        return c->across;
+    return lo;
+}
+
+/* The i-th tile of the walk (row-major index in the grid). */
+static int64_t walk_tile(const run_ctx *c, int64_t i)
+{
+    if (c->band >= c->across)
+        return i;
+    int64_t per_band = c->band * c->down;  /* every band but the last */
+    int64_t b = i / per_band, j = i - b * per_band;
+    int64_t col0 = b * c->band;
+    int64_t width = c->across - col0 < c->band ? c->across - col0 : c->band;
+    return (j / width) * c->across + col0 + j % width;
+}
+
+/* ---- one pass: set-up, drive loop, clean-up ----------------------------- */
+
+static int pass_setup(run_ctx *c, tes_raster_error *err)
+{
+    const tes__pass *p = c->p;
+    const tes_kernel *k = p->k;
+    c->k = k;
+    c->n_in = p->n_in;
+    c->out_name = p->out_name;
+    c->g = p->grid;
+    if (c->g.rx == 0)
+        c->g.rx = 1;
+    if (c->g.ry == 0)
+        c->g.ry = 1;
+    c->across = (c->g.width + c->g.tile_width - 1) / c->g.tile_width;
+    c->down = (c->g.height + c->g.tile_height - 1) / c->g.tile_height;
+    c->total = c->across * c->down;
+    c->traced = tes_pool_trace_path(p->pool) != NULL;
+    int threads = tes_pool_threads(p->pool);
+    c->K = (p->po->max_in_flight > 0 ? p->po->max_in_flight
+                                     : 2 * threads + 2) +
+           p->lookahead;
+    if (p->dist) {
+        c->g.owns = p->dist->owns;
+        c->g.owns_ctx = p->dist->ctx;
+    }
+    size_t n = c->n_in > 0 ? (size_t)c->n_in : 1;
+    c->win_type = calloc(n, sizeof *c->win_type);
+    c->blocks = calloc(n, sizeof *c->blocks);
+    c->slots = calloc((size_t)c->K, sizeof *c->slots);
+    if (!c->win_type || !c->blocks || !c->slots)
+        return tes__err(err, -ENOMEM, c->out_name, "out of memory");
+    size_t cache_bytes = p->po->cache_bytes ? p->po->cache_bytes
+                                            : (size_t)64 << 20;
+    int rc = tes__cache_create(&c->cache, cache_bytes);
+    if (rc)
+        return tes__err(err, rc, c->out_name, "out of memory");
+    rc = pthread_mutex_init(&c->ctx_lock, NULL);
+    if (rc)
+        return tes__err(err, -rc, c->out_name, "%s", strerror(rc));
+    c->mutex_ready = true;
+    for (int i = 0; i < c->n_in; i++) {
+        tes__source *s = p->src[i];
+        c->win_type[i] = k->in_type ? k->in_type : s->type;
+        tes__blocks_cached(&c->blocks[i], s, c->cache);
+        rc = tes__cache_plan(c->cache, s, &c->g);
+        if (rc)
+            return tes__err(err, rc, s->name, "out of memory");
+    }
+    if (k->partial) {
+        for (int i = 0; i < c->K; i++)
+            if (!(c->slots[i].partial = malloc(k->partial_size)))
+                return tes__err(err, -ENOMEM, c->out_name, "out of memory");
+        /* the writer folds partials of tiles made elsewhere in this one */
+        if (p->dist && p->dist->writer &&
+            !(c->got_partial = malloc(k->partial_size)))
+            return tes__err(err, -ENOMEM, c->out_name, "out of memory");
+    }
+    c->band = p->dist ? c->across : plan_walk(c, cache_bytes);
+    if (c->band < c->across && p->w && tes__writer_placeable(p->w)) {
+        if (!(c->placed = calloc((size_t)c->total, 1)))
+            rc = tes__err(err, -ENOMEM, c->out_name, "out of memory");
+    } else if (c->band < c->across && p->w) {
+        int chunks = p->enc->planar ? p->enc->bands : 1;
+        /* in memory: a quarter of the cache's budget, at most 16 MiB */
+        size_t mem = cache_bytes / 4 < REORDER_MEM ? cache_bytes / 4
+                                                   : REORDER_MEM;
+        rc = tes__store_create(&c->reorder, c->out_name, c->total, chunks,
+                               mem, err);
+        if (!rc) {
+            c->view.n = chunks;
+            c->view.data = calloc((size_t)chunks, sizeof *c->view.data);
+            c->view.size = calloc((size_t)chunks, sizeof *c->view.size);
+            c->view_buf = calloc((size_t)chunks, sizeof *c->view_buf);
+            c->view_cap = calloc((size_t)chunks, sizeof *c->view_cap);
+            if (!c->view.data || !c->view.size || !c->view_buf ||
+                !c->view_cap)
+                rc = tes__err(err, -ENOMEM, c->out_name, "out of memory");
+        }
+    }
+    return rc;
+}
+
+/* Hands the file the tiles from *next on that came before their turn,
+ * while they are there. */
+static int drain_reorder(run_ctx *c, int64_t *next, tes_raster_error *err)
+{
+    while (c->placed && *next < c->total && c->placed[*next]) {
+        int rc = tes__writer_put_placed(c->p->w, *next, err);
+        if (rc)
+            return rc;
+        (*next)++;
+    }
+    while (c->reorder && tes__store_has(c->reorder, *next)) {
+        for (int k = 0; k < c->view.n; k++) {
+            const uint8_t *d;
+            int rc = tes__store_get(c->reorder, *next, k, &d,
+                                    &c->view.size[k], &c->view_buf[k],
+                                    &c->view_cap[k], err);
+            if (rc)
+                return rc;
+            c->view.data[k] = (uint8_t *)d;
+        }
+        /* view.cap is NULL: the writer copies what it keeps */
+        int rc = tes__writer_put(c->p->w, *next, &c->view, err);
+        tes__store_drop(c->reorder, *next);
+        if (rc)
+            return rc;
+        (*next)++;
+    }
+    return 0;
+}
+
+/* Hands finished slot s on: to the store, or to the file now or once its
+ * turn comes; its partial to the reduction. */
+static int hand_on(run_ctx *c, slot *s, int64_t *next_write,
+                   tes_raster_error *err)
+{
+    const tes__pass *p = c->p;
+    int rc = 0;
+    if (p->store) {
+        rc = tes__store_put(p->store, s->tile, &s->enc, err);
+    } else if (p->w && s->tile != *next_write && c->placed) {
+        rc = tes__writer_place(p->w, s->tile, &s->enc, err);
+        c->placed[s->tile] = 1;
+    } else if (p->w && s->tile != *next_write) {
+        rc = tes__store_put(c->reorder, s->tile, &s->enc, err);
+    } else if (p->w) {
+        rc = tes__writer_put(p->w, s->tile, &s->enc, err);
+        (*next_write)++;
+        if (!rc)
+            rc = drain_reorder(c, next_write, err);
+    }
+    if (!rc && c->k->partial) /* the walk is row-major (plan_walk) */
+        c->k->combine(p->result, s->partial, c->k->arg);
+    return rc;
+}
+
 /* Whether this process computes tile t, and the first such tile from t
  * on (c->total when none is left). */
 static inline bool own(const run_ctx *c, int64_t t)
 {
-    return !c->dist || c->dist->owns(c->dist->ctx, t);
+    const tes_pipeline_dist *d = c->p->dist;
+    return !d || d->owns(d->ctx, t);
 }
 
 static int64_t next_own(const run_ctx *c, int64_t t)
@@ -333,109 +574,35 @@ static int64_t next_own(const run_ctx *c, int64_t t)
     return t;
 }
 
-/* How many of our tile windows read each block of r: the cache drops a
- * block after its last reader, so aligned copies keep almost nothing
- * cached. */
-static int count_uses(run_ctx *c, tes_raster *r, tes_raster_error *err)
+/* The writer's turn for tile t of a distributed run, made elsewhere:
+ * written and folded as if it were ours. */
+static int dist_get(run_ctx *c, int64_t t, int64_t *next_write,
+                    tes_raster_error *err)
 {
-    const tes_raster_info *in = &r->info;
-    uint32_t n = r->blocks_across * r->blocks_down;
-    uint32_t *left = calloc(n ? n : 1, sizeof *left);
-    if (!left)
-        return tes__err(err, -ENOMEM, r->path, "out of memory");
-    int64_t halo = c->k->halo, bw = in->block_width, bh = in->block_height;
-    for (int64_t t = next_own(c, 0); t < c->total; t = next_own(c, t + 1)) {
-        int64_t x0 = t % c->across * c->tw, y0 = t / c->across * c->th;
-        int64_t wx0 = x0 - halo, wy0 = y0 - halo;
-        int64_t wx1 = x0 + c->tw + halo, wy1 = y0 + c->th + halo;
-        wx0 = wx0 < 0 ? 0 : wx0;
-        wy0 = wy0 < 0 ? 0 : wy0;
-        wx1 = wx1 > in->width ? in->width : wx1;
-        wy1 = wy1 > in->height ? in->height : wy1;
-        for (int64_t by = wy0 / bh; by <= (wy1 - 1) / bh; by++)
-            for (int64_t bx = wx0 / bw; bx <= (wx1 - 1) / bw; bx++) {
-                uint32_t *u = &left[by * r->blocks_across + bx];
-                if (*u < UINT32_MAX)
-                    (*u)++;
-            }
+    const tes__pass *p = c->p;
+    const tes_pipeline_dist *d = p->dist;
+    tes_tile_bytes b = { 0, NULL, NULL };
+    int rc = d->get(d->ctx, t, &b, c->got_partial, err);
+    if (rc)
+        return rc;
+    if (p->enc && p->w) {
+        int want = p->enc->planar ? p->out_bands : 1;
+        if (b.n != want || !b.data || !b.size)
+            return tes__err(err, -EPROTO, c->out_name,
+                            "tile %lld arrived with %d chunks, not %d",
+                            (long long)t, b.n, want);
+        /* The writer only reads chunks it may not keep (no capacities). */
+        tes__encoded e = { b.n, (uint8_t **)b.data, (size_t *)b.size, NULL };
+        rc = tes__writer_put(p->w, t, &e, err);
     }
-    int rc = tes__cache_set_uses(c->cache, r, left, n);
-    return rc ? tes__err(err, rc, r->path, "too many inputs") : 0;
-}
-
-static int setup(run_ctx *c, const tes_kernel *k, tes_raster *const *in,
-                 int n_in, const char *out_path,
-                 const tes_pipeline_options *po, tes_raster_error *err)
-{
-    const char *name = out_path                  ? out_path
-                       : n_in > 0 && in && in[0] ? in[0]->path
-                       : k && k->name            ? k->name
-                                                 : "pipeline";
-    c->out_name = name;
-    const char *why = tes__kernel_refusal(k);
-    if (why)
-        return tes__err(err, -EINVAL, name, "%s", why);
-    if (n_in < 0 || (n_in > 0 && !in) || (out_path && !k->tile))
-        return tes__err(err, -EINVAL, name, "invalid arguments");
-    for (int i = 0; i < n_in; i++)
-        if (!in[i])
-            return tes__err(err, -EINVAL, name, "input %d is missing", i + 1);
-    if (n_in > 0) {
-        c->width = in[0]->info.width;
-        c->height = in[0]->info.height;
-        for (int i = 1; i < n_in; i++)
-            if (in[i]->info.width != c->width ||
-                in[i]->info.height != c->height)
-                return tes__err(err, -EINVAL, in[i]->path,
-                                "size %lldx%lld differs from %s (%lldx%lld)",
-                                (long long)in[i]->info.width,
-                                (long long)in[i]->info.height, in[0]->path,
-                                (long long)c->width, (long long)c->height);
-    } else {
-        c->width = po->width;
-        c->height = po->height;
-        if (c->width < 1 || c->height < 1)
-            return tes__err(err, -EINVAL, name, "no output size given");
-    }
-    tes_kernel_output_format(k, n_in > 0 ? in[0]->info.type : TES_TYPE_NONE,
-                             n_in > 0 ? in[0]->info.bands : 0, &c->out_type,
-                             &c->out_bands);
-    c->win_type = calloc(n_in > 0 ? (size_t)n_in : 1, sizeof *c->win_type);
-    if (!c->win_type)
-        return tes__err(err, -ENOMEM, name, "out of memory");
-    for (int i = 0; i < n_in; i++)
-        c->win_type[i] = k->in_type ? k->in_type : in[i]->info.type;
-    return 0;
-}
-
-/* ---- a run shared with other processes (tes_pipeline_dist) ---------- */
-
-static int dist_begin(run_ctx *c, int *lookahead, tes_raster_error *err)
-{
-    const tes_kernel *k = c->k;
-    tes_dist_layout l = {
-        .width = c->width, .height = c->height,
-        .tile_width = c->tw, .tile_height = c->th,
-        .tiles = c->total, .tiles_across = c->across,
-        .chunks = c->write ? (c->enc.planar ? c->out_bands : 1) : 0,
-        .tile_bytes = c->write ? (size_t)c->tw * (size_t)c->th *
-                                     (size_t)c->out_bands *
-                                     tes_sample_size(c->out_type)
-                               : 0,
-        .partial_size = k->partial ? k->partial_size : 0,
-        .out_type = c->out_type, .out_bands = c->out_bands,
-        .n_inputs = c->n_in,
-    };
-    const tes_pipeline_dist *d = c->dist;
-    *lookahead = 0;
-    int rc = d->begin(d->ctx, &l, lookahead, err);
-    if (!rc && (*lookahead < 0 || *lookahead > (1 << 20)))
-        rc = tes__err(err, -EINVAL, c->out_name, "lookahead %d",
-                      *lookahead);
+    (*next_write)++;
+    if (!rc && c->k->partial)
+        c->k->combine(p->result, c->got_partial, c->k->arg);
     return rc;
 }
 
-/* Our tiles (progress of a process that is not the writer). */
+/* The tiles this process computes (progress of one that is not the
+ * writer). */
 static int64_t own_count(const run_ctx *c)
 {
     int64_t n = 0;
@@ -444,187 +611,46 @@ static int64_t own_count(const run_ctx *c)
     return n;
 }
 
-/* The writer's turn for tile t, made elsewhere: written and folded as if
- * it were ours. */
-static int dist_get(run_ctx *c, tes__writer *w, int64_t t, void *partial,
-                    void *result, tes_raster_error *err)
+/* Spawns our tiles in the walk's order, at most K in flight, and hands
+ * each finished one on; a distributed run's writer visits every tile in
+ * order (awaiting ours, getting the others'), any other process only its
+ * own. Returns the first failure's code (with err), or 0. */
+static int pass_drive(run_ctx *c, tes_raster_error *err)
 {
-    const tes_pipeline_dist *d = c->dist;
-    tes_tile_bytes b = { 0, NULL, NULL };
-    int rc = d->get(d->ctx, t, &b, partial, err);
-    if (rc)
-        return rc;
-    if (c->write) {
-        int want = c->enc.planar ? c->out_bands : 1;
-        if (b.n != want || !b.data || !b.size)
-            return tes__err(err, -EPROTO, c->out_name,
-                            "tile %lld arrived with %d chunks, not %d",
-                            (long long)t, b.n, want);
-        /* The writer only reads chunks it may not keep (no capacities). */
-        tes__encoded e = { b.n, (uint8_t **)b.data, (size_t *)b.size, NULL };
-        rc = tes__writer_put(w, t, &e, err);
-    }
-    if (!rc && c->k->partial)
-        c->k->combine(result, partial, c->k->arg);
-    return rc;
-}
-
-TES_API int tes_raster_run(tes_pool *pool, const tes_kernel *k,
-                           tes_raster *const *in, int n_in,
-                           const char *out_path,
-                           const tes_raster_create_options *oo, void *result,
-                           const tes_pipeline_options *po,
-                           tes_raster_error *err)
-{
-    tes_pipeline_options pd = TES_PIPELINE_OPTIONS_INIT;
-    tes_raster_create_options od = TES_RASTER_CREATE_OPTIONS_INIT;
-    if (!po)
-        po = &pd;
-    if (!oo)
-        oo = &od;
-    if (!pool)
-        return tes__err(err, -EINVAL, out_path, "no pool");
-    run_ctx c;
-    memset(&c, 0, sizeof c);
-    c.pool = pool;
-    c.k = k;
-    c.in = in;
-    c.n_in = n_in;
-    atomic_init(&c.stop, false);
-    int rc = setup(&c, k, in, n_in, out_path, po, err);
-    if (rc) {
-        free(c.win_type);
-        return rc;
-    }
-    if (k->partial && !result) {
-        free(c.win_type);
-        return tes__err(err, -EINVAL, c.out_name, "no result buffer");
-    }
-    c.write = out_path != NULL;
-    tes__writer *w = NULL;
-    bool bigtiff = false;
-    if (c.write) {
-        rc = tes__resolve_output(oo, c.out_type, c.out_bands, c.width,
-                                 c.height, out_path, &c.enc, &bigtiff, err);
-        if (rc) {
-            free(c.win_type);
-            return rc;
-        }
-        c.tw = c.enc.tile_width;
-        c.th = c.enc.tile_height;
-    } else {
-        c.tw = oo->tile_width > 0 ? oo->tile_width : 256;
-        c.th = oo->tile_height > 0 ? oo->tile_height : 256;
-    }
-    tes__output_nodata(k, oo->nodata_mode, oo->nodata,
-                       n_in > 0 && in[0]->info.has_nodata,
-                       n_in > 0 ? in[0]->info.nodata : 0, c.out_type,
-                       &c.out_has_nodata, &c.out_nodata);
-    c.across = (c.width + c.tw - 1) / c.tw;
-    c.total = c.across * ((c.height + c.th - 1) / c.th);
-    const tes_pipeline_dist *d = c.dist = po->dist;
+    const tes__pass *p = c->p;
+    const tes_kernel *k = c->k;
+    const tes_pipeline_options *po = p->po;
+    const tes_pipeline_dist *d = p->dist;
     bool writer = !d || d->writer;
-    if (d && (!d->begin || !d->owns || !d->end ||
-              (writer ? !d->get : !d->put))) {
-        free(c.win_type);
-        return tes__err(err, -EINVAL, c.out_name,
-                        "incomplete distributed run callbacks");
-    }
-    if (c.write && writer) {
-        tes__writer_params wp = {
-            .path = out_path, .width = c.width, .height = c.height,
-            .enc = c.enc,
-            .georef = oo->georef ? oo->georef
-                      : n_in > 0 ? &in[0]->info.georef : NULL,
-            .has_nodata = c.out_has_nodata, .nodata = c.out_nodata,
-            .software = oo->software, .bigtiff = bigtiff,
-            .overwrite = oo->overwrite,
-            .inputs = (const tes_raster *const *)in, .n_inputs = n_in,
-        };
-        rc = tes__writer_open(&w, &wp, err);
-        if (rc) {
-            free(c.win_type);
-            return rc;
-        }
-    }
-    /* A shared run begins once this process's own set-up held. */
-    int lookahead = 0;
-    if (d) {
-        rc = dist_begin(&c, &lookahead, err);
-        if (rc) {
-            tes__writer_abort(w);
-            free(c.win_type);
-            return d->end(d->ctx, rc, result, err);
-        }
-    }
-    int threads = tes_pool_threads(pool);
-    int K = (po->max_in_flight > 0 ? po->max_in_flight : 2 * threads + 2) +
-            lookahead;
-    slot *slots = calloc((size_t)K, sizeof *slots);
-    rc = slots ? tes__cache_create(&c.cache, po->cache_bytes
-                                                 ? po->cache_bytes
-                                                 : (size_t)64 << 20)
-               : -ENOMEM;
-    if (!rc && pthread_mutex_init(&c.ctx_lock, NULL))
-        rc = -ENOMEM;
-    if (rc) {
-        tes__writer_abort(w);
-        tes__cache_destroy(c.cache);
-        free(slots);
-        free(c.win_type);
-        rc = tes__err(err, rc, c.out_name, "out of memory");
-        return d ? d->end(d->ctx, rc, result, err) : rc;
-    }
-    for (int i = 0; i < n_in && !rc; i++)
-        rc = count_uses(&c, in[i], err);
-    /* The writer folds partials of tiles made elsewhere in this one. */
-    void *got_partial = NULL;
-    if (k->partial) {
-        for (int i = 0; i < K && !rc; i++)
-            if (!(slots[i].partial = malloc(k->partial_size)))
-                rc = tes__err(err, -ENOMEM, c.out_name, "out of memory");
-        if (!rc && d && writer &&
-            !(got_partial = malloc(k->partial_size)))
-            rc = tes__err(err, -ENOMEM, c.out_name, "out of memory");
-        if (!rc && writer)
-            k->partial_init(result, k->arg);
-    }
-
-    /* The writer's track: its waits for tiles, its writes, the tiles in
-     * flight against their bound. */
-    c.traced = tes_pool_trace_path(pool) != NULL;
-    tes_trace_track *wt = NULL;
-    if (c.traced) {
-        wt = tes_trace_track_open(pool, "writer");
+    int K = c->K, rc = 0;
+    /* cursor: the walk's index, or with a dist the next tile of ours */
+    int64_t cursor = d ? next_own(c, 0) : 0, n_spawned = 0, n_done = 0;
+    int64_t next_write = 0, pos = writer ? 0 : cursor;
+    uint64_t own_total = d && !writer ? (uint64_t)own_count(c) : 0;
+    bool failed = false;
+    tes_trace_track *wt = p->trace;
+    if (wt)
         tes_trace_counter(wt, "in-flight bound", K);
-    }
-    uint64_t bytes_out = 0;
-    /* Our tiles are spawned in tile order into slot (count % K); the
-     * writer visits every tile in order (awaiting ours, getting the
-     * others'), any other process only its own. */
-    int64_t spawn_at = next_own(&c, 0), n_spawned = 0, n_done = 0;
-    int64_t pos = writer ? 0 : spawn_at;
-    uint64_t own_total = d ? (uint64_t)own_count(&c) : (uint64_t)c.total;
-    bool failed = rc != 0;
     for (;;) {
-        while (!failed && spawn_at < c.total && n_spawned - n_done < K) {
-            slot *s = &slots[n_spawned % K];
-            s->run = &c;
-            s->tile = spawn_at;
+        while (!failed && cursor < c->total && n_spawned - n_done < K) {
+            slot *s = &c->slots[n_spawned % K];
+            s->run = c;
+            s->tile = d ? cursor : walk_tile(c, cursor);
             s->rc = 0;
             s->skipped = false;
             if (k->partial)
                 k->partial_init(s->partial, k->arg);
-            int src = tes_spawn(&s->f, pool, tile_task, s);
+            int src = tes_spawn(&s->f, p->pool, tile_task, s);
             if (src) {
-                rc = tes__err(err, src, c.out_name, "cannot start a tile: %s",
-                              tes_strerror(src));
+                rc = tes__err(err, src, c->out_name,
+                              "cannot start a tile: %s", tes_strerror(src));
                 failed = true;
-                atomic_store_explicit(&c.stop, true, memory_order_relaxed);
+                /* relaxed: a hint; see run_ctx.stop */
+                atomic_store_explicit(&c->stop, true, memory_order_relaxed);
                 break;
             }
             n_spawned++;
-            spawn_at = next_own(&c, spawn_at + 1);
+            cursor = d ? next_own(c, cursor + 1) : cursor + 1;
         }
         tes_trace_counter(wt, "tiles in flight",
                           (double)(n_spawned - n_done));
@@ -633,7 +659,7 @@ TES_API int tes_raster_run(tes_pool *pool, const tes_kernel *k,
              * that was skipped only saw another tile's failure. */
             if (n_done == n_spawned)
                 break;
-            slot *s = &slots[n_done++ % K];
+            slot *s = &c->slots[n_done++ % K];
             tes_await(s->f, NULL);
             tes_future_release(s->f);
             s->f = NULL;
@@ -644,11 +670,11 @@ TES_API int tes_raster_run(tes_pool *pool, const tes_kernel *k,
             }
             continue;
         }
-        if (pos >= c.total)
-            break; /* every tile we started was awaited on its way here */
+        if (d ? pos >= c->total : n_done == n_spawned)
+            break;
         int wrc = 0;
-        if (own(&c, pos)) {
-            slot *s = &slots[n_done++ % K];
+        if (!d || own(c, pos)) {
+            slot *s = &c->slots[n_done++ % K];
             tes_trace_begin(wt, "wait tile %lld", (long long)s->tile);
             tes_await(s->f, NULL);
             tes_trace_end(wt);
@@ -661,131 +687,108 @@ TES_API int tes_raster_run(tes_pool *pool, const tes_kernel *k,
                         *err = s->err;
                 }
                 failed = true;
+                /* relaxed: a hint; see run_ctx.stop */
+                atomic_store_explicit(&c->stop, true, memory_order_relaxed);
                 continue;
             }
+            p->stats->tiles++;
             if (writer) {
-                if (c.write) {
-                    for (int i = 0; wt && i < s->enc.n; i++)
-                        bytes_out += s->enc.size[i];
-                    tes_trace_begin(wt, "write tile %lld",
-                                    (long long)s->tile);
-                    wrc = tes__writer_put(w, s->tile, &s->enc, err);
-                    tes_trace_end(wt);
-                }
-                if (!wrc && k->partial)
-                    k->combine(result, s->partial, k->arg);
+                for (int i = 0; wt && p->enc && i < s->enc.n; i++)
+                    c->bytes_out += s->enc.size[i];
+                tes_trace_begin(wt, "write tile %lld", (long long)s->tile);
+                wrc = hand_on(c, s, &next_write, err);
+                tes_trace_end(wt);
             } else {
                 tes_tile_bytes b = { s->enc.n,
                                      (const uint8_t *const *)s->enc.data,
                                      s->enc.size };
-                wrc = d->put(d->ctx, pos, c.write ? &b : NULL,
+                wrc = d->put(d->ctx, pos, p->enc ? &b : NULL,
                              k->partial ? s->partial : NULL, err);
             }
         } else {
-            wrc = dist_get(&c, w, pos, got_partial, result, err);
+            wrc = dist_get(c, pos, &next_write, err);
         }
-        uint64_t done = writer ? (uint64_t)pos + 1 : (uint64_t)n_done;
+        uint64_t done = !d    ? (uint64_t)n_done
+                        : writer ? (uint64_t)pos + 1
+                                 : (uint64_t)n_done;
+        uint64_t total = d && !writer ? own_total : p->progress_total;
         if (!wrc && po->progress &&
-            po->progress(done, writer ? (uint64_t)c.total : own_total,
-                         po->progress_ctx))
-            wrc = tes__err(err, -ECANCELED, c.out_name, "cancelled");
+            po->progress(p->progress_base + done, total, po->progress_ctx))
+            wrc = tes__err(err, -ECANCELED, c->out_name, "cancelled");
         if (wrc) {
             rc = wrc;
             failed = true;
             /* relaxed: a hint; see run_ctx.stop */
-            atomic_store_explicit(&c.stop, true, memory_order_relaxed);
+            atomic_store_explicit(&c->stop, true, memory_order_relaxed);
         }
-        pos = writer ? pos + 1 : next_own(&c, pos + 1);
+        if (d)
+            pos = writer ? pos + 1 : next_own(c, pos + 1);
     }
     if (failed && !rc)
-        rc = tes__err(err, -ECANCELED, c.out_name, "stopped");
-    if (wt) {
-        /* the run's counters, summed over the runs of the pool */
+        rc = tes__err(err, -ECANCELED, c->out_name, "stopped");
+    if (c->traced) {
+        /* the pass's counters, summed over the passes and runs of the
+         * pool */
         tes__cache_counts n;
-        tes__cache_counts_get(c.cache, &n);
+        tes__cache_counts_get(c->cache, &n);
         tes_trace_counter(wt, "tiles in flight", 0);
-        tes_trace_add(pool, "tiles", (double)n_done);
-        tes_trace_add(pool, "blocks_decoded", (double)n.decoded);
-        tes_trace_add(pool, "cache_hits", (double)n.hits);
-        tes_trace_add(pool, "bytes_in", (double)n.bytes_in);
-        tes_trace_add(pool, "bytes_out", (double)bytes_out);
+        tes_trace_add(p->pool, "tiles", (double)n_done);
+        tes_trace_add(p->pool, "blocks_decoded", (double)n.decoded);
+        tes_trace_add(p->pool, "cache_hits", (double)n.hits);
+        tes_trace_add(p->pool, "bytes_in", (double)n.bytes_in);
+        tes_trace_add(p->pool, "bytes_out", (double)c->bytes_out);
     }
-    if (w) {
-        if (rc)
-            tes__writer_abort(w);
-        else
-            rc = tes__writer_commit(w, err);
-    }
-    for (int i = 0; i < K; i++) {
-        free(slots[i].partial);
-        tes__encoded_free(&slots[i].enc);
-    }
-    free(slots);
-    free(got_partial);
-    for (work *wk = c.free_work, *n; wk; wk = n) {
-        n = wk->next;
-        work_free(&c, wk);
-    }
-    pthread_mutex_destroy(&c.ctx_lock);
-    tes__cache_destroy(c.cache);
-    free(c.win_type);
-    return d ? d->end(d->ctx, rc, result, err) : rc;
+    return rc;
 }
 
-TES_API int tes_raster_write_tile(const char *path, const tes_tile *t,
-                                  const tes_raster_create_options *o,
-                                  tes_raster_error *err)
+/* The one clean-up of every pass, set up in full or in part. */
+static void pass_cleanup(run_ctx *c)
 {
-    tes_raster_create_options od = TES_RASTER_CREATE_OPTIONS_INIT;
-    if (!o)
-        o = &od;
-    if (!path || !t || !t->data)
-        return tes__err(err, -EINVAL, path, "invalid argument");
-    tes__enc_params enc;
-    bool bigtiff;
-    int rc = tes__resolve_output(o, t->type, t->bands, t->width, t->height,
-                                 path, &enc, &bigtiff, err);
-    if (rc)
-        return rc;
-    tes__writer_params wp = {
-        .path = path, .width = t->width, .height = t->height, .enc = enc,
-        .georef = o->georef,
-        .has_nodata = o->nodata_mode == TES_NODATA_SET ||
-                      (o->nodata_mode == TES_NODATA_INHERIT && t->has_nodata),
-        .nodata = o->nodata_mode == TES_NODATA_SET ? o->nodata : t->nodata,
-        .software = o->software, .bigtiff = bigtiff,
-        .overwrite = o->overwrite,
-    };
-    tes__writer *w;
-    rc = tes__writer_open(&w, &wp, err);
-    if (rc)
-        return rc;
-    tes__enc_ctx ctx;
-    memset(&ctx, 0, sizeof ctx);
-    tes__encoded e;
-    memset(&e, 0, sizeof e);
-    int64_t tile = 0;
-    for (int y0 = 0; y0 < t->height && !rc; y0 += enc.tile_height)
-        for (int x0 = 0; x0 < t->width && !rc; x0 += enc.tile_width, tile++) {
-            tes_tile v = *t;
-            v.data = (char *)t->data + ((size_t)y0 * t->stride + (size_t)x0) *
-                                           tes_sample_size(t->type);
-            v.width = x0 + enc.tile_width > t->width ? t->width - x0
-                                                     : enc.tile_width;
-            v.height = y0 + enc.tile_height > t->height ? t->height - y0
-                                                        : enc.tile_height;
-            rc = tes__encode_tile(&enc, &v, &e, &ctx);
-            if (rc)
-                tes__err(err, rc, path, "compression failed: %s",
-                         tes_raster_strerror(rc));
-            else
-                rc = tes__writer_put(w, tile, &e, err);
-        }
-    tes__encoded_free(&e);
-    tes__enc_ctx_free(&ctx);
-    if (rc) {
-        tes__writer_abort(w);
-        return rc;
+    for (int i = 0; c->slots && i < c->K; i++) {
+        free(c->slots[i].partial);
+        tes__encoded_free(&c->slots[i].enc);
     }
-    return tes__writer_commit(w, err);
+    free(c->slots);
+    for (work *wk = c->free_work, *n; wk; wk = n) {
+        n = wk->next;
+        work_free(c, wk);
+    }
+    if (c->mutex_ready)
+        pthread_mutex_destroy(&c->ctx_lock);
+    tes_run_stats *st = c->p->stats;
+    if (c->reorder) {
+        uint64_t back;
+        st->spill_written += tes__store_spilled(c->reorder, &back);
+        st->spill_read += back;
+    }
+    if (c->cache) {
+        tes__cache_counts n;
+        tes__cache_counts_get(c->cache, &n);
+        st->blocks_decoded += n.decoded;
+    }
+    tes__store_destroy(c->reorder);
+    free(c->placed);
+    for (int k = 0; c->view_buf && k < c->view.n; k++)
+        free(c->view_buf[k]);
+    free(c->view_buf);
+    free(c->view_cap);
+    free(c->view.data);
+    free(c->view.size);
+    free(c->got_partial);
+    tes__cache_destroy(c->cache);
+    free(c->blocks);
+    free(c->win_type);
+}
+
+int tes__pass_run(const tes__pass *p, tes_raster_error *err)
+{
+    run_ctx c;
+    memset(&c, 0, sizeof c);
+    c.p = p;
+    atomic_init(&c.stop, false);
+    int rc = pass_setup(&c, err);
+    if (!rc)
+        rc = pass_drive(&c, err);
+    pass_cleanup(&c);
+    return rc;
 }

@@ -1,10 +1,11 @@
 /*
  * raster_open.c — opening a TIFF for reading: every property checked up
- * front (with a one-line refusal naming the file and the property), the
- * info and GeoTIFF/GDAL tags collected, the per-reader libtiff handles,
- * and decoding one block (tile or strip) into band-sequential samples.
+ * front (with a one-line refusal naming the file and what is missing),
+ * and the description collected: info, GeoTIFF and GDAL tags, colour
+ * table, overviews. Reading the blocks is reader.c's.
  */
 #include <ctype.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -16,7 +17,14 @@
 
 int tes__georef_parse(tes_raster_info *info); /* georef.c */
 
-static atomic_uint_fast64_t next_raster_id = 1;
+static atomic_uint_fast64_t next_source_id = 1;
+
+uint64_t tes__source_new_id(void)
+{
+    /* relaxed: only uniqueness matters, nothing is published with it */
+    return atomic_fetch_add_explicit(&next_source_id, 1,
+                                     memory_order_relaxed);
+}
 
 static int check_magic(const char *path, tes_raster_error *err)
 {
@@ -126,132 +134,272 @@ static void codec_name(tes_raster *r, uint16_t c)
     r->info.compression_name = r->compression_name;
 }
 
-static int sample_type(uint16_t fmt, uint16_t bits, tes_sample_type *t)
+/* The sample type GDAL reads stored samples as: sub-byte and odd widths
+ * widen to the next integer type, 16- and 24-bit floats to float32. */
+static int sample_type(const char *p, uint16_t fmt, uint16_t bits,
+                       tes_sample_type *t, tes_raster_error *err)
 {
+    *t = TES_TYPE_NONE;
     switch (fmt) {
     case SAMPLEFORMAT_UINT:
-        *t = bits == 8 ? TES_U8 : bits == 16 ? TES_U16 : bits == 32 ? TES_U32
+    case SAMPLEFORMAT_VOID: /* "undefined": GDAL reads it as unsigned */
+        *t = bits <= 8 ? TES_U8 : bits <= 16 ? TES_U16 : bits <= 32 ? TES_U32
                                                                     : 0;
         break;
     case SAMPLEFORMAT_INT:
-        *t = bits == 8 ? TES_I8 : bits == 16 ? TES_I16 : bits == 32 ? TES_I32
+        *t = bits <= 8 ? TES_I8 : bits <= 16 ? TES_I16 : bits <= 32 ? TES_I32
                                                                     : 0;
         break;
     case SAMPLEFORMAT_IEEEFP:
-        *t = bits == 32 ? TES_F32 : bits == 64 ? TES_F64 : 0;
+        *t = bits == 16 || bits == 24 || bits == 32 ? TES_F32
+             : bits == 64                           ? TES_F64
+                                                    : 0;
         break;
+    case SAMPLEFORMAT_COMPLEXINT:
+    case SAMPLEFORMAT_COMPLEXIEEEFP:
+        return tes__err(err, TES_EUNSUPPORTED, p,
+                        "complex samples (sample format %u) are not "
+                        "supported",
+                        fmt);
     default:
-        *t = 0;
+        return tes__err(err, TES_EUNSUPPORTED, p,
+                        "sample format %u is not supported", fmt);
     }
-    return *t ? 0 : -1;
+    if (bits == 0)
+        return tes__err(err, TES_ECORRUPT, p, "zero bits per sample");
+    if (!*t && fmt == SAMPLEFORMAT_IEEEFP)
+        return tes__err(err, TES_EUNSUPPORTED, p,
+                        "%u-bit floating-point samples are not supported "
+                        "(16, 24, 32, 64)",
+                        bits);
+    if (!*t)
+        return tes__err(err, TES_EUNSUPPORTED, p,
+                        "%u-bit integer samples are not supported (1 to 32)",
+                        bits);
+    return 0;
+}
+
+/* The colour table: a palette image's own, or the one GDAL shows for
+ * 1-bit bands (black and white) and min-is-white bands (white to black). */
+static int read_colormap(tes_raster *r, TIFF *tif, const tes__tiff_tags *t,
+                         tes_raster_error *err)
+{
+    const char *p = r->path;
+    int n = 0;
+    uint16_t *red = NULL, *green = NULL, *blue = NULL;
+    bool palette = t->photo == PHOTOMETRIC_PALETTE;
+    if (palette) {
+        if (t->spp != 1 || t->bits > 16 || r->info.type == TES_F32)
+            return tes__err(err, TES_EUNSUPPORTED, p,
+                            "palette images of %u samples of %u bits are "
+                            "not supported (1 sample of 1 to 16 bits)",
+                            t->spp, t->bits);
+        if (!TIFFGetField(tif, TIFFTAG_COLORMAP, &red, &green, &blue) ||
+            !red || !green || !blue)
+            return tes__err(err, TES_ECORRUPT, p,
+                            "palette image without a colour map");
+        n = 1 << t->bits;
+    } else if (t->spp == 1 && r->info.type == TES_U8 &&
+               (t->bits == 1 || t->photo == PHOTOMETRIC_MINISWHITE)) {
+        n = 1 << t->bits;
+    } else {
+        return 0;
+    }
+    r->colormap_rgb = malloc(3 * (size_t)n * sizeof *r->colormap_rgb);
+    if (!r->colormap_rgb)
+        return tes__err(err, -ENOMEM, p, "out of memory");
+    uint16_t *c = r->colormap_rgb;
+    for (int i = 0; i < n; i++) {
+        if (palette) {
+            c[i] = red[i];
+            c[n + i] = green[i];
+            c[2 * n + i] = blue[i];
+        } else {
+            /* 0 black .. n-1 white, reversed for min-is-white */
+            int v = 255 * i / (n - 1);
+            if (t->photo == PHOTOMETRIC_MINISWHITE)
+                v = 255 - v;
+            c[i] = c[n + i] = c[2 * n + i] = (uint16_t)(v * 257);
+        }
+    }
+    r->colormap.n = n;
+    r->colormap.red = c;
+    r->colormap.green = c + n;
+    r->colormap.blue = c + 2 * n;
+    r->info.colormap = &r->colormap;
+    return 0;
+}
+
+/* Appends the reduced-resolution images of tif's chain (from its current
+ * directory on, all of them when external) to r's list. Leaves tif on
+ * another directory. */
+#define MAX_OVERVIEWS 64
+static int list_overviews(tes_raster *r, TIFF *tif, bool external)
+{
+    tes_raster_info *in = &r->info;
+    do {
+        uint32_t sub = 0, w = 0, h = 0;
+        TIFFGetField(tif, TIFFTAG_SUBFILETYPE, &sub);
+        if ((!external && !(sub & FILETYPE_REDUCEDIMAGE)) ||
+            (sub & FILETYPE_MASK) || !TIFFGetField(tif, TIFFTAG_IMAGEWIDTH, &w) ||
+            !TIFFGetField(tif, TIFFTAG_IMAGELENGTH, &h))
+            continue;
+        if (in->n_overviews == MAX_OVERVIEWS)
+            break;
+        if (!r->overviews &&
+            !(r->overviews = calloc(MAX_OVERVIEWS, sizeof *r->overviews)))
+            return -ENOMEM;
+        tes_overview *o = &r->overviews[in->n_overviews++];
+        o->width = w;
+        o->height = h;
+        o->external = external;
+    } while (TIFFReadDirectory(tif));
+    in->overviews = r->overviews;
+    return 0;
+}
+
+/* Internal overviews (the IFDs after the main one), then those of
+ * FILE.ovr as gdaladdo -ro writes them. h ends on the main image. */
+static int read_overviews(tes_raster *r, tes__tiff *h, tes_raster_error *err)
+{
+    int rc = 0;
+    bool moved = TIFFReadDirectory(h->tif) != 0;
+    if (moved)
+        rc = list_overviews(r, h->tif, false);
+    if (!rc) {
+        size_t n = strlen(r->path) + 5;
+        char *ovr = malloc(n);
+        struct stat st;
+        if (!ovr)
+            rc = -ENOMEM;
+        else
+            snprintf(ovr, n, "%s.ovr", r->path);
+        if (!rc && stat(ovr, &st) == 0 && S_ISREG(st.st_mode)) {
+            tes__tiff o;
+            memset(&o, 0, sizeof o);
+            if (tes__tiff_open(&o, ovr, NULL, "rm")) {
+                rc = list_overviews(r, o.tif, true);
+                TIFFClose(o.tif);
+            }
+        }
+        free(ovr);
+    }
+    if (rc)
+        return tes__err(err, rc, r->path, "out of memory");
+    if (moved && !TIFFSetDirectory(h->tif, 0))
+        return tes__err(err, TES_ECORRUPT, r->path,
+                        "cannot return to the main image: %s", h->msg);
+    return 0;
 }
 
 /* Every property the reader depends on, checked once. */
-static int validate(tes_raster *r, TIFF *tif, uint64_t file_size,
+static int validate(tes_raster *r, tes__tiff *h, uint64_t file_size,
                     tes_raster_error *err)
 {
+    TIFF *tif = h->tif;
     const char *p = r->path;
     tes_raster_info *in = &r->info;
-    uint32_t w = 0, h = 0;
-    uint16_t spp = 1, bits = 1, fmt = SAMPLEFORMAT_UINT, photo = 0;
-    uint16_t planar = PLANARCONFIG_CONTIG, comp = COMPRESSION_NONE;
+    tes__tiff_tags t;
+    memset(&t, 0, sizeof t);
+    t.spp = 1;
+    t.bits = 1;
+    t.fmt = SAMPLEFORMAT_UINT;
+    t.planar = PLANARCONFIG_CONTIG;
+    t.comp = COMPRESSION_NONE;
+    t.predictor = 1;
 
-    if (!TIFFGetField(tif, TIFFTAG_IMAGEWIDTH, &w) ||
-        !TIFFGetField(tif, TIFFTAG_IMAGELENGTH, &h))
+    if (!TIFFGetField(tif, TIFFTAG_IMAGEWIDTH, &t.width) ||
+        !TIFFGetField(tif, TIFFTAG_IMAGELENGTH, &t.height))
         return tes__err(err, TES_ECORRUPT, p, "missing image width or height");
-    if (w == 0 || h == 0)
+    if (t.width == 0 || t.height == 0)
         return tes__err(err, TES_ECORRUPT, p, "zero %s",
-                        w == 0 ? "width" : "height");
-    TIFFGetFieldDefaulted(tif, TIFFTAG_SAMPLESPERPIXEL, &spp);
-    TIFFGetFieldDefaulted(tif, TIFFTAG_BITSPERSAMPLE, &bits);
-    TIFFGetFieldDefaulted(tif, TIFFTAG_SAMPLEFORMAT, &fmt);
-    TIFFGetFieldDefaulted(tif, TIFFTAG_PLANARCONFIG, &planar);
-    TIFFGetFieldDefaulted(tif, TIFFTAG_COMPRESSION, &comp);
-    if (!TIFFGetField(tif, TIFFTAG_PHOTOMETRIC, &photo))
-        photo = spp >= 3 ? PHOTOMETRIC_RGB : PHOTOMETRIC_MINISBLACK;
-    if (spp == 0)
+                        t.width == 0 ? "width" : "height");
+    TIFFGetFieldDefaulted(tif, TIFFTAG_SAMPLESPERPIXEL, &t.spp);
+    TIFFGetFieldDefaulted(tif, TIFFTAG_BITSPERSAMPLE, &t.bits);
+    TIFFGetFieldDefaulted(tif, TIFFTAG_SAMPLEFORMAT, &t.fmt);
+    TIFFGetFieldDefaulted(tif, TIFFTAG_PLANARCONFIG, &t.planar);
+    TIFFGetFieldDefaulted(tif, TIFFTAG_COMPRESSION, &t.comp);
+    if (!TIFFGetField(tif, TIFFTAG_PHOTOMETRIC, &t.photo))
+        t.photo = t.spp >= 3 ? PHOTOMETRIC_RGB : PHOTOMETRIC_MINISBLACK;
+    if (t.spp == 0)
         return tes__err(err, TES_ECORRUPT, p, "zero samples per pixel");
-    if (photo == PHOTOMETRIC_PALETTE)
-        return tes__err(err, TES_EUNSUPPORTED, p,
-                        "palette (colour-mapped) images are not supported");
-    if (photo == PHOTOMETRIC_YCBCR) {
-        uint16_t sh = 1, sv = 1;
-        TIFFGetFieldDefaulted(tif, TIFFTAG_YCBCRSUBSAMPLING, &sh, &sv);
-        if (sh != 1 || sv != 1 || comp == COMPRESSION_JPEG)
-            return tes__err(err, TES_EUNSUPPORTED, p,
-                            "YCbCr subsampling %ux%u is not supported",
-                            sh, sv);
-    }
-    if (bits != 8 && bits != 16 && bits != 32 && bits != 64)
-        return tes__err(err, TES_EUNSUPPORTED, p,
-                        "%u-bit samples are not supported (8, 16, 32, 64)",
-                        bits);
-    if (sample_type(fmt, bits, &in->type))
-        return tes__err(err, TES_EUNSUPPORTED, p,
-                        "sample format %u with %u bits is not supported",
-                        fmt, bits);
-    if (planar != PLANARCONFIG_CONTIG && planar != PLANARCONFIG_SEPARATE)
+    int rc = sample_type(p, t.fmt, t.bits, &in->type, err);
+    if (rc)
+        return rc;
+    if (t.planar != PLANARCONFIG_CONTIG && t.planar != PLANARCONFIG_SEPARATE)
         return tes__err(err, TES_ECORRUPT, p, "planar configuration %u",
-                        planar);
-    if (!TIFFIsCODECConfigured(comp))
+                        t.planar);
+    if (!TIFFIsCODECConfigured(t.comp))
         return tes__err(err, TES_EUNSUPPORTED, p,
                         "compression %u is not available in this libtiff",
-                        comp);
-    in->width = w;
-    in->height = h;
-    in->bands = spp;
-    in->planar = planar == PLANARCONFIG_SEPARATE && spp > 1;
-    in->compression = comp;
-    codec_name(r, comp);
-    uint16_t pred = 1;
-    if (comp != COMPRESSION_NONE &&
-        !TIFFGetField(tif, TIFFTAG_PREDICTOR, &pred))
-        pred = 1;
-    in->predictor = pred;
+                        t.comp);
+    if (t.comp != COMPRESSION_NONE &&
+        !TIFFGetField(tif, TIFFTAG_PREDICTOR, &t.predictor))
+        t.predictor = 1;
+    uint16_t n_extra = 0, *extra = NULL;
+    if (TIFFGetField(tif, TIFFTAG_EXTRASAMPLES, &n_extra, &extra) && extra)
+        for (uint16_t i = 0; i < n_extra; i++)
+            if (extra[i] == EXTRASAMPLE_ASSOCALPHA ||
+                extra[i] == EXTRASAMPLE_UNASSALPHA)
+                t.extra_alpha = (uint16_t)(i + 1);
+    bool ycbcr = t.photo == PHOTOMETRIC_YCBCR ||
+                 (t.comp == COMPRESSION_OJPEG && t.spp >= 3);
+    in->width = t.width;
+    in->height = t.height;
+    in->bands = t.spp;
+    if (ycbcr) { /* decoded to R, G, B and alpha when there is one */
+        if (t.spp < 3)
+            return tes__err(err, TES_ECORRUPT, p,
+                            "YCbCr with %u samples per pixel", t.spp);
+        in->bands = t.extra_alpha && t.comp != COMPRESSION_JPEG ? 4 : 3;
+        if (t.comp == COMPRESSION_JPEG)
+            in->bands = t.spp;
+        in->type = TES_U8;
+    }
+    in->planar = t.planar == PLANARCONFIG_SEPARATE && t.spp > 1;
+    if (ycbcr && in->planar)
+        return tes__err(err, TES_EUNSUPPORTED, p,
+                        "band-separate YCbCr is not supported");
+    in->compression = t.comp;
+    codec_name(r, t.comp);
+    in->predictor = t.predictor;
     in->bigtiff = TIFFIsBigTIFF(tif) != 0;
-    r->fast_ok = !TIFFIsByteSwapped(tif) &&
-                 (comp == COMPRESSION_NONE || comp == COMPRESSION_ZSTD ||
-                  comp == COMPRESSION_ADOBE_DEFLATE ||
-                  comp == COMPRESSION_DEFLATE) &&
-                 (pred == 1 || pred == 2 ||
-                  (pred == 3 && (fmt == SAMPLEFORMAT_IEEEFP)));
     in->file_size = file_size;
-    r->bits = bits;
+    in->bits = t.bits;
+    in->photometric = t.photo;
+    in->rgb = (t.photo == PHOTOMETRIC_RGB || ycbcr) && in->bands >= 3;
+    /* the extra samples are the last bands (RGBA decoding keeps only an
+     * alpha, as band 4) */
+    if (t.extra_alpha && n_extra <= t.spp)
+        in->alpha_band = ycbcr && in->bands == 4 && t.comp != COMPRESSION_JPEG
+                             ? 4
+                             : (int)(t.spp - n_extra) + t.extra_alpha;
 
-    uint32_t bw, bh;
     if (TIFFIsTiled(tif)) {
-        if (!TIFFGetField(tif, TIFFTAG_TILEWIDTH, &bw) ||
-            !TIFFGetField(tif, TIFFTAG_TILELENGTH, &bh) || bw == 0 ||
-            bh == 0)
+        if (!TIFFGetField(tif, TIFFTAG_TILEWIDTH, &t.block_w) ||
+            !TIFFGetField(tif, TIFFTAG_TILELENGTH, &t.block_h) ||
+            t.block_w == 0 || t.block_h == 0)
             return tes__err(err, TES_ECORRUPT, p, "missing tile size");
-        in->tiled = true;
+        t.tiled = true;
     } else {
-        uint32_t rps = h;
+        uint32_t rps = t.height;
         TIFFGetFieldDefaulted(tif, TIFFTAG_ROWSPERSTRIP, &rps);
         if (rps == 0)
             return tes__err(err, TES_ECORRUPT, p, "zero rows per strip");
-        bw = w;
-        bh = rps > h ? h : rps;
+        t.block_w = t.width;
+        t.block_h = rps > t.height ? t.height : rps;
     }
-    size_t ss = (size_t)bits / 8;
-    if ((uint64_t)bw * bh * spp * ss > TES_MAX_BLOCK_BYTES)
-        return tes__err(err, TES_EUNSUPPORTED, p,
-                        "a %s of %ux%u pixels x %u bands is too large",
-                        in->tiled ? "tile" : "strip", bw, bh, spp);
-    in->block_width = (int)bw;
-    in->block_height = (int)bh;
-    r->blocks_across = (uint32_t)((w + (uint64_t)bw - 1) / bw);
-    r->blocks_down = (uint32_t)((h + (uint64_t)bh - 1) / bh);
-    r->block_plane_samples = (size_t)bw * bh;
-    uint64_t per_plane = (uint64_t)r->blocks_across * r->blocks_down;
-    uint64_t want = per_plane * (in->planar ? spp : 1);
-    uint32_t have = in->tiled ? TIFFNumberOfTiles(tif) : TIFFNumberOfStrips(tif);
+    in->tiled = t.tiled;
+    uint64_t across = ((uint64_t)t.width + t.block_w - 1) / t.block_w;
+    uint64_t down = ((uint64_t)t.height + t.block_h - 1) / t.block_h;
+    uint64_t per_plane = across * down;
+    uint64_t want = per_plane * (in->planar ? t.spp : 1);
+    uint32_t have = t.tiled ? TIFFNumberOfTiles(tif) : TIFFNumberOfStrips(tif);
     if (per_plane > UINT32_MAX / 2 || want != have)
         return tes__err(err, TES_ECORRUPT, p,
                         "%u %s where the size says %llu",
-                        have, in->tiled ? "tiles" : "strips",
+                        have, t.tiled ? "tiles" : "strips",
                         (unsigned long long)want);
-    r->blocks_per_plane = (uint32_t)per_plane;
     for (uint32_t i = 0; i < have; i++) {
         int bad = 0; /* libtiff sets it on failure */
         uint64_t off = TIFFGetStrileOffsetWithErr(tif, i, &bad);
@@ -259,13 +407,18 @@ static int validate(tes_raster *r, TIFF *tif, uint64_t file_size,
         if (bad)
             return tes__err(err, TES_ECORRUPT, p,
                             "cannot read the offset of %s %u",
-                            in->tiled ? "tile" : "strip", i);
+                            t.tiled ? "tile" : "strip", i);
         if (n != 0 && (off > file_size || n > file_size - off))
             return tes__err(err, TES_ECORRUPT, p,
                             "%s %u lies beyond the end of the file "
-                            "(truncated?)", in->tiled ? "tile" : "strip", i);
+                            "(truncated?)", t.tiled ? "tile" : "strip", i);
     }
-    return 0;
+    rc = read_colormap(r, tif, &t, err);
+    if (!rc)
+        rc = read_overviews(r, h, err);
+    if (!rc)
+        rc = tes__reader_setup(r, tif, &t, err);
+    return rc;
 }
 
 TES_API int tes_raster_open(tes_raster **out, const char *path,
@@ -300,9 +453,6 @@ TES_API int tes_raster_open(tes_raster **out, const char *path,
     }
     r->dev = st.st_dev;
     r->ino = st.st_ino;
-    /* relaxed: only uniqueness matters, nothing is published with it */
-    r->id = atomic_fetch_add_explicit(&next_raster_id, 1,
-                                      memory_order_relaxed);
     if (!tes__tiff_open(h, path, NULL, "rm")) {
         rc = tes__err(err, TES_ECORRUPT, path, "cannot read TIFF: %s",
                       h->msg[0] ? h->msg : "unknown libtiff error");
@@ -312,9 +462,11 @@ TES_API int tes_raster_open(tes_raster **out, const char *path,
     }
     r->n_handles = 1;
     r->free_handles = h;
-    rc = validate(r, h->tif, (uint64_t)st.st_size, err);
+    rc = validate(r, h, (uint64_t)st.st_size, err);
     if (!rc && read_georef(r, h->tif))
         rc = tes__err(err, -ENOMEM, path, "out of memory");
+    r->src.has_nodata = r->info.has_nodata;
+    r->src.nodata = r->info.nodata;
     if (rc) {
         tes_raster_close(r);
         return rc;
@@ -327,13 +479,7 @@ TES_API void tes_raster_close(tes_raster *r)
 {
     if (!r)
         return;
-    for (tes__tiff *h = r->free_handles, *n; h; h = n) {
-        n = h->next;
-        TIFFClose(h->tif);
-        tes__tiff_free_codecs(h);
-        free(h->scratch);
-        free(h);
-    }
+    tes__reader_close(r);
     pthread_mutex_destroy(&r->lock);
     free(r->pixel_scale);
     free(r->tiepoints);
@@ -343,6 +489,8 @@ TES_API void tes_raster_close(tes_raster *r)
     free(r->geo_ascii);
     free(r->gdal_metadata);
     free(r->gdal_nodata);
+    free(r->colormap_rgb);
+    free(r->overviews);
     free(r->path);
     free(r);
 }
@@ -355,145 +503,4 @@ TES_API const tes_raster_info *tes_raster_info_get(const tes_raster *r)
 TES_API const char *tes_raster_path(const tes_raster *r)
 {
     return r ? r->path : NULL;
-}
-
-int tes__raster_handle_get(tes_raster *r, tes__tiff **out,
-                           tes_raster_error *err)
-{
-    pthread_mutex_lock(&r->lock);
-    tes__tiff *h = r->free_handles;
-    if (h)
-        r->free_handles = h->next;
-    pthread_mutex_unlock(&r->lock);
-    if (!h) {
-        h = calloc(1, sizeof *h);
-        if (!h)
-            return tes__err(err, -ENOMEM, r->path, "out of memory");
-        if (!tes__tiff_open(h, r->path, NULL, "rm")) {
-            int rc = tes__err(err, -EIO, r->path, "cannot reopen: %s",
-                              h->msg[0] ? h->msg : "libtiff error");
-            free(h);
-            return rc;
-        }
-        pthread_mutex_lock(&r->lock);
-        r->n_handles++;
-        pthread_mutex_unlock(&r->lock);
-    }
-    h->next = NULL;
-    *out = h;
-    return 0;
-}
-
-void tes__raster_handle_put(tes_raster *r, tes__tiff *h)
-{
-    if (!h)
-        return;
-    pthread_mutex_lock(&r->lock);
-    h->next = r->free_handles;
-    r->free_handles = h;
-    pthread_mutex_unlock(&r->lock);
-}
-
-size_t tes__raster_block_bytes(const tes_raster *r)
-{
-    return r->block_plane_samples * (size_t)r->info.bands *
-           tes_sample_size(r->info.type);
-}
-
-/* Reads TIFF strile `idx` into dst, expecting exactly `want` bytes. */
-static int read_strile(tes_raster *r, tes__tiff *h, uint32_t idx, void *dst,
-                       size_t want, size_t rows, size_t spp,
-                       tes_raster_error *err)
-{
-    const char *what = r->info.tiled ? "tile" : "strip";
-    if (TIFFGetStrileByteCount(h->tif, idx) == 0) {
-        /* A sparse block (GDAL writes these): nodata, else zero. */
-        size_t ss = tes_sample_size(r->info.type);
-        uint8_t one[8] = { 0 };
-        if (r->info.has_nodata)
-            tes_convert_samples(one, r->info.type, &r->info.nodata, TES_F64,
-                                1);
-        for (size_t i = 0; i < want; i += ss)
-            memcpy((char *)dst + i, one, ss);
-        return 0;
-    }
-    int fast = tes__decode_fast(r, h, idx, dst, want, rows, spp);
-    if (fast < 0)
-        return tes__err(err, fast, r->path, "%s %u: %s", what, idx,
-                        tes_raster_strerror(fast));
-    if (fast == 0)
-        return 0;
-    h->msg[0] = '\0';
-    /* libtiff may report a block whole that it did not fill (a deflate
-     * stream longer than the block, through libdeflate): what it leaves is
-     * zeros, never the last block's bytes or the heap's */
-    memset(dst, 0, want);
-    tmsize_t got = r->info.tiled
-                       ? TIFFReadEncodedTile(h->tif, idx, dst, (tmsize_t)want)
-                       : TIFFReadEncodedStrip(h->tif, idx, dst,
-                                              (tmsize_t)want);
-    if (got < 0 || (size_t)got != want)
-        return tes__err(err, TES_ECORRUPT, r->path,
-                        "%s %u: corrupt or truncated data (%s)", what, idx,
-                        h->msg[0] ? h->msg : "short read");
-    return 0;
-}
-
-#define DEINTERLEAVE(T)                                                      \
-    do {                                                                     \
-        const T *s_ = src;                                                   \
-        T *d_ = dst;                                                         \
-        for (size_t i_ = 0; i_ < npix; i_++)                                 \
-            for (int b_ = 0; b_ < spp; b_++)                                 \
-                d_[(size_t)b_ * plane + i_] = s_[i_ * (size_t)spp + b_];     \
-    } while (0)
-
-static void deinterleave(void *dst, const void *src, size_t npix, int spp,
-                         size_t plane, size_t ss)
-{
-    switch (ss) {
-    case 1: DEINTERLEAVE(uint8_t); break;
-    case 2: DEINTERLEAVE(uint16_t); break;
-    case 4: DEINTERLEAVE(uint32_t); break;
-    default: DEINTERLEAVE(uint64_t); break;
-    }
-}
-
-int tes__raster_read_block(tes_raster *r, tes__tiff *h, uint32_t block,
-                           void *dst, tes_raster_error *err)
-{
-    const tes_raster_info *in = &r->info;
-    size_t ss = tes_sample_size(in->type);
-    size_t plane = r->block_plane_samples;
-    size_t rows = (size_t)in->block_height;
-    if (!in->tiled) {
-        int64_t left = in->height - (int64_t)block * in->block_height;
-        if (left < (int64_t)rows)
-            rows = (size_t)left;
-    }
-    size_t npix = rows * (size_t)in->block_width;
-    if (in->planar || in->bands == 1) {
-        for (int b = 0; b < in->bands; b++) {
-            int rc = read_strile(r, h, block + (uint32_t)b * r->blocks_per_plane,
-                                 (char *)dst + (size_t)b * plane * ss,
-                                 npix * ss, rows, 1, err);
-            if (rc)
-                return rc;
-        }
-        return 0;
-    }
-    size_t want = npix * (size_t)in->bands * ss;
-    if (h->scratch_bytes < want) {
-        free(h->scratch);
-        h->scratch = malloc(want);
-        h->scratch_bytes = h->scratch ? want : 0;
-        if (!h->scratch)
-            return tes__err(err, -ENOMEM, r->path, "out of memory");
-    }
-    int rc = read_strile(r, h, block, h->scratch, want, rows,
-                         (size_t)in->bands, err);
-    if (rc)
-        return rc;
-    deinterleave(dst, h->scratch, npix, in->bands, plane, ss);
-    return 0;
 }

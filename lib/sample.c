@@ -1,7 +1,7 @@
 /*
  * sample.c — sample types, their names and sizes, saturating conversion
  * between them, tile buffer allocation and slow per-pixel access, and the
- * names of this library's codes and compressions.
+ * names of this library's codes, compressions and resamplings.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -274,5 +274,31 @@ TES_API int tes_compress_parse(const char *name, tes_compress *c)
             *c = (tes_compress)i;
             return 0;
         }
+    return -EINVAL;
+}
+
+static const char *const resampling_names[] = { "auto", "nearest", "average",
+                                                "bilinear", "cubic", "mode" };
+
+TES_API const char *tes_resampling_name(tes_resampling r)
+{
+    if ((int)r < 0 || (int)r > (int)TES_RESAMPLE_MODE)
+        return "auto";
+    return resampling_names[r];
+}
+
+TES_API int tes_resampling_parse(const char *name, tes_resampling *r)
+{
+    if (!name || !r)
+        return -EINVAL;
+    for (int i = 0; i <= (int)TES_RESAMPLE_MODE; i++)
+        if (strcasecmp(name, resampling_names[i]) == 0) {
+            *r = (tes_resampling)i;
+            return 0;
+        }
+    if (strcasecmp(name, "near") == 0) { /* gdaladdo's spelling */
+        *r = TES_RESAMPLE_NEAREST;
+        return 0;
+    }
     return -EINVAL;
 }

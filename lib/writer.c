@@ -3,8 +3,11 @@
  * destination (written through outfile.c), the TIFF and GeoTIFF tags,
  * already-compressed tiles appended with TIFFWriteRawTile in the order
  * they are given, then flush, fsync and rename on success; on any failure
- * the temporary file is removed and the destination is untouched. Also
- * resolves output options.
+ * the temporary file is removed and the destination is untouched. An
+ * output may hold overview levels after its main image: one image after
+ * the other, or as a COG, every IFD first (their tile arrays deferred,
+ * libtiff's TIFFDeferStrileArrayWriting) and the tiles after, smallest
+ * level first. Also resolves output options.
  */
 #include <fcntl.h>
 #include <libgen.h>
@@ -25,8 +28,24 @@ struct tes__writer {
     char *path, *tmp, *dir;
     bool overwrite;
     bool planar;
-    uint32_t tiles_per_plane;
+    tes__writer_params params;  /* set_tags of later images (pointers in
+                                   it live as long as the writer) */
+    int n_images;               /* the main image and the levels */
+    int64_t *img_w, *img_h;
+    bool cog;
+    bool all_reduced;
+    int cur;                    /* the image whose tiles are being put */
 };
+
+static uint32_t tiles_per_plane(const tes__writer *w, int img,
+                                const tes__enc_params *e)
+{
+    uint64_t across = ((uint64_t)w->img_w[img] + (uint64_t)e->tile_width - 1) /
+                      (uint64_t)e->tile_width;
+    uint64_t down = ((uint64_t)w->img_h[img] + (uint64_t)e->tile_height - 1) /
+                    (uint64_t)e->tile_height;
+    return (uint32_t)(across * down);
+}
 
 int tes__resolve_output(const tes_raster_create_options *o,
                         tes_sample_type type, int bands, int64_t width,
@@ -82,6 +101,23 @@ int tes__resolve_output(const tes_raster_create_options *o,
         return tes__err(err, -EINVAL, path,
                         "predictor %d does not suit %s samples",
                         o->predictor, tes_sample_type_name(type));
+    if (o->colormap &&
+        (bands != 1 || (type != TES_U8 && type != TES_U16) ||
+         o->colormap->n < 1 || !o->colormap->red || !o->colormap->green ||
+         !o->colormap->blue ||
+         o->colormap->n > (1 << (8 * tes_sample_size(type)))))
+        return tes__err(err, -EINVAL, path,
+                        "a colour table needs one band of uint8 or uint16 "
+                        "(%d bands of %s, %d entries)",
+                        bands, tes_sample_type_name(type),
+                        o->colormap->n);
+    if (o->rgb && bands < 3)
+        return tes__err(err, -EINVAL, path, "RGB needs 3 bands, not %d",
+                        bands);
+    if (o->alpha && bands < (o->rgb ? 4 : 2))
+        return tes__err(err, -EINVAL, path,
+                        "an alpha band needs %d bands, not %d",
+                        o->rgb ? 4 : 2, bands);
     uint64_t raw = (uint64_t)width * (uint64_t)height * (uint64_t)bands *
                    tes_sample_size(type);
     *bigtiff = o->bigtiff == TES_BIGTIFF_YES ||
@@ -111,9 +147,35 @@ static mode_t file_mode(void)
     return 0666 & ~m;
 }
 
-static int set_tags(tes__writer *w, const tes__writer_params *p)
+/* TIFF wants 2^bits entries: the table's, then black. */
+static int set_colormap(TIFF *t, const tes_colormap *c, tes_sample_type type)
 {
-    TIFF *t = w->h.tif;
+    size_t n = (size_t)1 << (8 * tes_sample_size(type));
+    uint16_t *m = calloc(3 * n, sizeof *m);
+    if (!m)
+        return 0;
+    for (int i = 0; i < c->n; i++) {
+        m[i] = c->red[i];
+        m[n + i] = c->green[i];
+        m[2 * n + i] = c->blue[i];
+    }
+    int ok = TIFFSetField(t, TIFFTAG_COLORMAP, m, m + n, m + 2 * n);
+    free(m);
+    return ok;
+}
+
+/* The tags of image img: the main image (0) gets the georeferencing and
+ * metadata, overview levels are reduced-resolution images. */
+static int set_tags(tes__writer *w, const tes__writer_params *p, int img)
+{
+    bool reduced = img > 0 || w->all_reduced;
+    return tes__set_image_tags(w->h.tif, p, w->img_w[img], w->img_h[img],
+                               reduced);
+}
+
+int tes__set_image_tags(TIFF *t, const tes__writer_params *p, int64_t width,
+                        int64_t height, bool reduced)
+{
     const tes__enc_params *e = &p->enc;
     uint16_t fmt = tes_sample_type_is_float(e->type) ? SAMPLEFORMAT_IEEEFP
                    : tes_sample_type_is_signed(e->type) ? SAMPLEFORMAT_INT
@@ -121,8 +183,8 @@ static int set_tags(tes__writer *w, const tes__writer_params *p)
     static const uint16_t codec[] = { COMPRESSION_NONE,
                                       COMPRESSION_ADOBE_DEFLATE,
                                       COMPRESSION_LZW, COMPRESSION_ZSTD };
-    int ok = TIFFSetField(t, TIFFTAG_IMAGEWIDTH, (uint32_t)p->width) &&
-             TIFFSetField(t, TIFFTAG_IMAGELENGTH, (uint32_t)p->height) &&
+    int ok = TIFFSetField(t, TIFFTAG_IMAGEWIDTH, (uint32_t)width) &&
+             TIFFSetField(t, TIFFTAG_IMAGELENGTH, (uint32_t)height) &&
              TIFFSetField(t, TIFFTAG_BITSPERSAMPLE,
                           (uint16_t)(8 * tes_sample_size(e->type))) &&
              TIFFSetField(t, TIFFTAG_SAMPLESPERPIXEL, (uint16_t)e->bands) &&
@@ -130,7 +192,10 @@ static int set_tags(tes__writer *w, const tes__writer_params *p)
              TIFFSetField(t, TIFFTAG_PLANARCONFIG,
                           e->planar ? PLANARCONFIG_SEPARATE
                                     : PLANARCONFIG_CONTIG) &&
-             TIFFSetField(t, TIFFTAG_PHOTOMETRIC, PHOTOMETRIC_MINISBLACK) &&
+             TIFFSetField(t, TIFFTAG_PHOTOMETRIC,
+                          p->colormap ? PHOTOMETRIC_PALETTE
+                          : p->rgb    ? PHOTOMETRIC_RGB
+                                      : PHOTOMETRIC_MINISBLACK) &&
              TIFFSetField(t, TIFFTAG_TILEWIDTH, (uint32_t)e->tile_width) &&
              TIFFSetField(t, TIFFTAG_TILELENGTH, (uint32_t)e->tile_height) &&
              TIFFSetField(t, TIFFTAG_COMPRESSION, codec[e->compress]) &&
@@ -138,13 +203,19 @@ static int set_tags(tes__writer *w, const tes__writer_params *p)
                           p->software ? p->software : "tessera " TES_VERSION_STRING);
     if (ok && e->predictor > 1)
         ok = TIFFSetField(t, TIFFTAG_PREDICTOR, (uint16_t)e->predictor);
-    if (ok && e->bands > 1) {
-        uint16_t n = (uint16_t)(e->bands - 1);
+    if (ok && reduced)
+        ok = TIFFSetField(t, TIFFTAG_SUBFILETYPE, FILETYPE_REDUCEDIMAGE);
+    if (ok && p->colormap)
+        ok = set_colormap(t, p->colormap, e->type);
+    if (ok && e->bands > (p->rgb ? 3 : 1)) {
+        uint16_t n = (uint16_t)(e->bands - (p->rgb ? 3 : 1));
         uint16_t *extra = calloc(n, sizeof *extra); /* EXTRASAMPLE_UNSPECIFIED */
+        if (extra && p->alpha)
+            extra[n - 1] = EXTRASAMPLE_UNASSALPHA;
         ok = extra && TIFFSetField(t, TIFFTAG_EXTRASAMPLES, n, extra);
         free(extra);
     }
-    const tes_georef *g = p->georef;
+    const tes_georef *g = reduced ? NULL : p->georef;
     if (ok && g) {
         if (g->n_pixel_scale)
             ok &= TIFFSetField(t, TES_TAG_PIXEL_SCALE, g->n_pixel_scale,
@@ -165,7 +236,9 @@ static int set_tags(tes__writer *w, const tes__writer_params *p)
         if (g->gdal_metadata)
             ok &= TIFFSetField(t, TES_TAG_GDAL_METADATA, g->gdal_metadata);
     }
-    if (ok && p->has_nodata) {
+    if (ok && p->has_nodata && p->nodata_text) {
+        ok = TIFFSetField(t, TES_TAG_GDAL_NODATA, p->nodata_text);
+    } else if (ok && p->has_nodata) {
         char s[64];
         if (isnan(p->nodata))
             snprintf(s, sizeof s, "nan");
@@ -174,6 +247,17 @@ static int set_tags(tes__writer *w, const tes__writer_params *p)
         ok = TIFFSetField(t, TES_TAG_GDAL_NODATA, s);
     }
     return ok ? 0 : -EIO;
+}
+
+/* The error of a failed write: the descriptor's own (full disk, file too
+ * large, ...) when there was one, else libtiff's text. */
+static int write_failed(tes__writer *w, tes_raster_error *err)
+{
+    if (w->io.err)
+        return tes__err(err, -w->io.err, w->path, "write failed: %s",
+                        strerror(w->io.err));
+    return tes__err(err, -EIO, w->path, "write failed: %s",
+                    w->h.msg[0] ? w->h.msg : "libtiff error");
 }
 
 int tes__writer_open(tes__writer **out, const tes__writer_params *p,
@@ -239,36 +323,77 @@ int tes__writer_open(tes__writer **out, const tes__writer_params *p,
         tes__writer_abort(w);
         return rc;
     }
-    uint64_t across = ((uint64_t)p->width + p->enc.tile_width - 1) /
-                      (uint64_t)p->enc.tile_width;
-    uint64_t down = ((uint64_t)p->height + p->enc.tile_height - 1) /
-                    (uint64_t)p->enc.tile_height;
-    w->tiles_per_plane = (uint32_t)(across * down);
-    if (set_tags(w, p)) {
-        int rc = tes__err(err, -EIO, path, "cannot set tags: %s", w->h.msg);
+    w->n_images = 1 + p->n_levels;
+    w->img_w = calloc((size_t)w->n_images, sizeof *w->img_w);
+    w->img_h = calloc((size_t)w->n_images, sizeof *w->img_h);
+    if (!w->img_w || !w->img_h) {
         tes__writer_abort(w);
-        return rc;
+        return tes__err(err, -ENOMEM, path, "out of memory");
     }
+    w->img_w[0] = p->width;
+    w->img_h[0] = p->height;
+    for (int i = 0; i < p->n_levels; i++) {
+        w->img_w[i + 1] = p->level_w[i];
+        w->img_h[i + 1] = p->level_h[i];
+    }
+    w->cog = p->cog;
+    w->all_reduced = p->all_reduced;
+    /* A COG's IFDs all come first, their tile arrays written once the
+     * tiles are (TIFFForceStrileArrayWriting); any other output's IFD
+     * follows its tiles. */
+    for (int i = 0; i < (w->cog ? w->n_images : 1); i++) {
+        int ok = set_tags(w, p, i) == 0;
+        if (ok && w->cog)
+            ok = TIFFDeferStrileArrayWriting(w->h.tif) &&
+                 TIFFWriteCheck(w->h.tif, 1, "cog") &&
+                 TIFFWriteDirectory(w->h.tif);
+        if (!ok) {
+            int rc = write_failed(w, err);
+            tes__writer_abort(w);
+            return rc;
+        }
+    }
+    w->cur = w->cog ? -1 : 0; /* a COG's tiles start with a switch */
+    w->params = *p;
     *out = w;
     return 0;
 }
 
-/* The error of a failed write: the descriptor's own (full disk, file too
- * large, ...) when there was one, else libtiff's text. */
-static int write_failed(tes__writer *w, tes_raster_error *err)
+/* Makes image img the one tiles go to: a COG's directory is read back
+ * (its deferred tile arrays of the one before written); otherwise the
+ * current image's directory is written and the next one begun. */
+static int switch_image(tes__writer *w, int img, tes_raster_error *err)
 {
-    if (w->io.err)
-        return tes__err(err, -w->io.err, w->path, "write failed: %s",
-                        strerror(w->io.err));
-    return tes__err(err, -EIO, w->path, "write failed: %s",
-                    w->h.msg[0] ? w->h.msg : "libtiff error");
+    TIFF *t = w->h.tif;
+    if (w->cog) {
+        if (w->cur >= 0 && !TIFFForceStrileArrayWriting(t))
+            return write_failed(w, err);
+        if (!TIFFSetDirectory(t, (tdir_t)img))
+            return write_failed(w, err);
+    } else {
+        if (img != w->cur + 1)
+            return tes__err(err, -EINVAL, w->path, "image %d after %d", img,
+                            w->cur);
+        if (!TIFFWriteDirectory(t) || set_tags(w, &w->params, img))
+            return write_failed(w, err);
+    }
+    w->cur = img;
+    return 0;
 }
 
-int tes__writer_put(tes__writer *w, int64_t tile, tes__encoded *e,
-                    tes_raster_error *err)
+int tes__writer_put_image(tes__writer *w, int img, int64_t tile,
+                          tes__encoded *e, tes_raster_error *err)
 {
+    if (img < 0 || img >= w->n_images)
+        return tes__err(err, -EINVAL, w->path, "no image %d", img);
+    if (img != w->cur) {
+        int rc = switch_image(w, img, err);
+        if (rc)
+            return rc;
+    }
+    uint32_t per_plane = tiles_per_plane(w, img, &w->params.enc);
     for (int k = 0; k < e->n; k++) {
-        uint32_t idx = (uint32_t)tile + (w->planar ? (uint32_t)k * w->tiles_per_plane : 0);
+        uint32_t idx = (uint32_t)tile + (w->planar ? (uint32_t)k * per_plane : 0);
         w->io.tile_next = true;
         w->io.may_hold = e->cap != NULL;
         w->io.may_hold_cap = e->cap ? e->cap[k] : 0;
@@ -283,7 +408,74 @@ int tes__writer_put(tes__writer *w, int64_t tile, tes__encoded *e,
     return 0;
 }
 
-static void sync_dir(const char *dir)
+bool tes__writer_placeable(const tes__writer *w)
+{
+    const tes__enc_params *e = &w->params.enc;
+    return !w->cog && w->n_images == 1 && e->compress == TES_COMPRESS_NONE;
+}
+
+/* Bytes of one chunk of an uncompressed tile, and where chunk k of tile
+ * goes: the first tile's first chunk at TES_IO_DATA_START, then every
+ * chunk in the order they are appended. */
+static uint64_t chunk_bytes(const tes__writer *w)
+{
+    const tes__enc_params *e = &w->params.enc;
+    return (uint64_t)e->tile_width * (uint64_t)e->tile_height *
+           (uint64_t)(e->planar ? 1 : e->bands) * tes_sample_size(e->type);
+}
+
+static uint64_t chunk_place(const tes__writer *w, int64_t tile, int k)
+{
+    int chunks = w->planar ? w->params.enc.bands : 1;
+    return TES_IO_DATA_START +
+           ((uint64_t)tile * (uint64_t)chunks + (uint64_t)k) * chunk_bytes(w);
+}
+
+int tes__writer_place(tes__writer *w, int64_t tile, const tes__encoded *e,
+                      tes_raster_error *err)
+{
+    for (int k = 0; k < e->n; k++) {
+        if (e->size[k] != chunk_bytes(w))
+            return tes__err(err, -EINVAL, w->path, "tile %lld is not %llu "
+                            "bytes", (long long)tile,
+                            (unsigned long long)chunk_bytes(w));
+        int rc = tes__outfile_place(&w->io, e->data[k], e->size[k],
+                                    chunk_place(w, tile, k));
+        if (rc)
+            return write_failed(w, err);
+    }
+    return 0;
+}
+
+int tes__writer_put_placed(tes__writer *w, int64_t tile,
+                           tes_raster_error *err)
+{
+    int chunks = w->planar ? w->params.enc.bands : 1;
+    uint32_t per_plane = tiles_per_plane(w, 0, &w->params.enc);
+    static uint8_t unread; /* the bytes are not read: they are placed */
+    for (int k = 0; k < chunks; k++) {
+        uint32_t idx = (uint32_t)tile + (w->planar ? (uint32_t)k * per_plane : 0);
+        w->io.tile_next = w->io.placed = true;
+        tmsize_t n = TIFFWriteRawTile(w->h.tif, idx, &unread,
+                                      (tmsize_t)chunk_bytes(w));
+        w->io.tile_next = w->io.placed = false;
+        if (n < 0)
+            return write_failed(w, err);
+        if (TIFFGetStrileOffset(w->h.tif, idx) != chunk_place(w, tile, k))
+            return tes__err(err, -EIO, w->path,
+                            "tile %lld was placed at the wrong offset",
+                            (long long)tile);
+    }
+    return 0;
+}
+
+int tes__writer_put(tes__writer *w, int64_t tile, tes__encoded *e,
+                    tes_raster_error *err)
+{
+    return tes__writer_put_image(w, w->cog ? 0 : w->cur, tile, e, err);
+}
+
+void tes__sync_dir(const char *dir)
 {
     int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd >= 0) {
@@ -294,6 +486,17 @@ static void sync_dir(const char *dir)
 
 int tes__writer_commit(tes__writer *w, tes_raster_error *err)
 {
+    if (w->cog && w->cur >= 0 && !TIFFForceStrileArrayWriting(w->h.tif)) {
+        int rc = write_failed(w, err);
+        tes__writer_abort(w);
+        return rc;
+    }
+    if (!w->cog && w->cur != w->n_images - 1) {
+        int rc = tes__err(err, -EINVAL, w->path, "%d of %d images written",
+                          w->cur + 1, w->n_images);
+        tes__writer_abort(w);
+        return rc;
+    }
     if (!TIFFFlush(w->h.tif)) {
         int rc = write_failed(w, err);
         tes__writer_abort(w);
@@ -340,7 +543,7 @@ int tes__writer_commit(tes__writer *w, tes_raster_error *err)
         tes__writer_abort(w);
         return rc;
     }
-    sync_dir(w->dir);
+    tes__sync_dir(w->dir);
     free(w->tmp);
     w->tmp = NULL;
     tes__writer_abort(w);
@@ -368,5 +571,7 @@ void tes__writer_abort(tes__writer *w)
     free(w->tmp);
     free(w->path);
     free(w->dir);
+    free(w->img_w);
+    free(w->img_h);
     free(w);
 }

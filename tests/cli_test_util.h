@@ -3,8 +3,9 @@
  * a user does: a scratch folder per test (setup / teardown for a Check
  * fixture), the tool's path ($TES_BUILD/raster-tool, default build), P()
  * for a file in the folder, rt() to run the tool there and capture its
- * output, synth() for a DEM there and read_all() to read a file back. Header-only, with file-scope state: include it once, in one
- * suite's file.
+ * output, synth() for a DEM there, read_all() to read a file back and
+ * is_cog() to check a Cloud-Optimized GeoTIFF. Header-only, with
+ * file-scope state: include it once, in one suite's file.
  */
 #ifndef TES_CLI_TEST_UTIL_H
 #define TES_CLI_TEST_UTIL_H
@@ -104,6 +105,31 @@ static inline bool same_file(const char *a, const char *b)
     char cmd[9000];
     snprintf(cmd, sizeof cmd, "cmp -s '%s' '%s'", P(a), P(b));
     return system(cmd) == 0;
+}
+
+/* name is a COG of levels overviews: its directories and the main IFD's
+ * offset with libtiff, and GDAL's validator when installed (no error, no
+ * warning). */
+static inline void is_cog(const char *name, int levels)
+{
+    tu_quiet_libtiff(); /* GeoTIFF's tags are unknown to libtiff */
+    TIFF *t = TIFFOpen(P(name), "r");
+    ck_assert_ptr_nonnull(t);
+    ck_assert_int_eq(TIFFNumberOfDirectories(t), levels + 1);
+    ck_assert_uint_eq(TIFFCurrentDirOffset(t), 8);
+    TIFFClose(t);
+    if (!tu_have_gdal())
+        return;
+    int rc = tu_sh("/usr/bin/python3 /usr/lib/python3/dist-packages/"
+                   "osgeo_utils/samples/validate_cloud_optimized_geotiff.py "
+                   "'%s' > '%s' 2>&1",
+                   P(name), P("validate.log"));
+    char text[4096];
+    tu_read_text(P("validate.log"), text, sizeof text);
+    unlink(P("validate.log"));
+    ck_assert_msg(rc == 0 && strstr(text, "is a valid cloud optimized") &&
+                      !strstr(text, "warning"),
+                  "%s: %s", name, text);
 }
 
 #endif

@@ -8,10 +8,12 @@
 #define TES_RASTER_TEST_UTIL_H
 
 #include <dirent.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <tiffio.h>
 #include <unistd.h>
 
@@ -297,6 +299,88 @@ static inline bool tu_files_equal(const char *a, const char *b)
     free(x);
     free(y);
     return eq;
+}
+
+/* A kernel's tile function that copies window 0 to the output, converted
+ * to the output's type (saturating). */
+static inline int tu_copy_tile(tes_tile_job *job)
+{
+    const tes_tile *in = &job->in[0];
+    for (int b = 0; b < job->out->bands; b++)
+        for (int y = 0; y < job->out->height; y++)
+            tes_convert_samples(tes_tile_row(job->out, b, y), job->out->type,
+                                tes_tile_row(in, b, y), in->type,
+                                (size_t)job->out->width);
+    return 0;
+}
+
+/* Runs a shell command with its output discarded (unless it redirects
+ * it itself); its exit status. */
+static inline int tu_sh(const char *fmt, ...) TES_PRINTF(1, 2);
+static inline int tu_sh(const char *fmt, ...)
+{
+    char cmd[8192];
+    va_list ap;
+    va_start(ap, fmt);
+    cmd[0] = '{';
+    cmd[1] = ' ';
+    vsnprintf(cmd + 2, sizeof cmd - 32, fmt, ap);
+    va_end(ap);
+    strcat(cmd, "\n} >/dev/null 2>&1");
+    int st = system(cmd);
+    return st == -1 ? -1 : WIFEXITED(st) ? WEXITSTATUS(st) : 128;
+}
+
+/* A pool of `threads` workers, or NULL. */
+static inline tes_pool *tu_pool(int threads)
+{
+    tes_pool_options o = TES_POOL_OPTIONS_INIT;
+    o.threads = threads;
+    tes_pool *p;
+    return tes_pool_create(&p, &o) ? NULL : p;
+}
+
+/* Whether GDAL's Python bindings are installed (Debian's python3-gdal,
+ * for Debian's interpreter). The first time they are not, says so. */
+static inline bool tu_have_gdal(void)
+{
+    static int have = -1;
+    if (have < 0) {
+        have = tu_sh("/usr/bin/python3 -c 'from osgeo import gdal'") == 0;
+        if (!have)
+            fprintf(stderr, "GDAL's Python bindings not installed: "
+                            "comparisons with GDAL skipped\n");
+    }
+    return have;
+}
+
+/* GDAL's reading of every pixel of path: the samples of all bands,
+ * band-sequential, in the type GDAL reads them as (malloc'd, *n bytes),
+ * and that type's GDAL name in type_name (cap bytes). NULL when GDAL is
+ * not installed or cannot read the file. */
+static inline void *tu_gdal_read(const char *path, size_t *n,
+                                 char *type_name, size_t cap)
+{
+    *n = 0;
+    if (!tu_have_gdal())
+        return NULL;
+    char out[4200], tname[4200];
+    snprintf(out, sizeof out, "%s.gdal", path);
+    snprintf(tname, sizeof tname, "%s.gdaltype", path);
+    if (tu_sh("/usr/bin/python3 -c 'import sys\n"
+              "from osgeo import gdal\n"
+              "ds = gdal.Open(sys.argv[1])\n"
+              "a = ds.ReadAsArray()\n"
+              "open(sys.argv[2], \"wb\").write(a.tobytes())\n"
+              "open(sys.argv[3], \"w\").write(gdal.GetDataTypeName("
+              "ds.GetRasterBand(1).DataType))' '%s' '%s' '%s'",
+              path, out, tname))
+        return NULL;
+    void *b = tu_slurp(out, n);
+    tu_read_text(tname, type_name, cap);
+    unlink(out);
+    unlink(tname);
+    return b;
 }
 
 /* libtiff's default handlers print; the suites silence them. */

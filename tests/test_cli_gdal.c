@@ -331,7 +331,13 @@ START_TEST(cli_gdal_refusals)
         { "hillshade -co PHOTOMETRIC=RGB f.tif o.tif",
           "raster-tool hillshade: -co PHOTOMETRIC: creation option not "
           "supported (COMPRESS, PREDICTOR, ZLEVEL, ZSTD_LEVEL, TILED, "
-          "BLOCKXSIZE, BLOCKYSIZE, BIGTIFF, NUM_THREADS are)" },
+          "BLOCKXSIZE, BLOCKYSIZE, BIGTIFF, NUM_THREADS are, and for COG "
+          "BLOCKSIZE, LEVEL, RESAMPLING, OVERVIEW_RESAMPLING)" },
+        { "TPI -of COG -co RESAMPLING=LANCZOS f.tif o.tif",
+          "raster-tool tpi: -co RESAMPLING=LANCZOS: expects NEAREST, AVERAGE, "
+          "BILINEAR, CUBIC or MODE" },
+        { "TRI -of COG -co BLOCKSIZE=500 f.tif o.tif",
+          "raster-tool tri: -co BLOCKSIZE=500: expects a multiple of 16" },
         { "slope -co COMPRESS=JPEG f.tif o.tif",
           "raster-tool slope: -co COMPRESS=JPEG: raster-tool writes NONE, "
           "DEFLATE, LZW or ZSTD" },
@@ -340,7 +346,8 @@ START_TEST(cli_gdal_refusals)
         { "slope -co COMPRESS f.tif o.tif",
           "raster-tool slope: -co COMPRESS: expects NAME=VALUE" },
         { "TRI -of PNG f.tif o.tif",
-          "raster-tool tri: -of PNG: raster-tool writes GeoTIFF (GTiff)" },
+          "raster-tool tri: -of PNG: raster-tool writes GeoTIFF (GTiff or "
+          "COG)" },
         { "hillshade -xscale 2 f.tif o.tif",
           "raster-tool hillshade: unknown option -xscale" },
         { "TPI -alg Riley f.tif o.tif",
@@ -460,6 +467,103 @@ START_TEST(cli_color_relief_files)
     ck_assert_double_eq(tes_tile_get(&col, 1, xhi, yhi), 0);
     tes_tile_free(&dem);
     tes_tile_free(&col);
+}
+END_TEST
+
+/* Photometric and extra samples of every image (overviews too) of a
+ * colour relief: RGB, and one unassociated alpha when alpha. */
+static void rgb_tags(const char *name, bool alpha)
+{
+    tu_quiet_libtiff(); /* GeoTIFF's tags are unknown to libtiff */
+    TIFF *t = TIFFOpen(P(name), "r");
+    ck_assert_ptr_nonnull(t);
+    do {
+        uint16_t photo = 0, n = 0, *extra = NULL;
+        ck_assert(TIFFGetField(t, TIFFTAG_PHOTOMETRIC, &photo));
+        ck_assert_int_eq(photo, PHOTOMETRIC_RGB);
+        TIFFGetField(t, TIFFTAG_EXTRASAMPLES, &n, &extra);
+        ck_assert_int_eq(n, alpha ? 1 : 0);
+        if (alpha)
+            ck_assert_int_eq(extra[0], EXTRASAMPLE_UNASSALPHA);
+    } while (TIFFReadDirectory(t));
+    TIFFClose(t);
+}
+
+/* GDAL's colour interpretation of name's bands, as "Red Green Blue". */
+static void gdal_color_interp(const char *name, char *text, size_t cap)
+{
+    ck_assert_int_eq(
+        sh("/usr/bin/python3 -c 'import sys\n"
+           "from osgeo import gdal\n"
+           "d = gdal.Open(sys.argv[1])\n"
+           "print(\" \".join(gdal.GetColorInterpretationName(d.GetRasterBand("
+           "i + 1).GetColorInterpretation()) for i in range(d.RasterCount)),"
+           " file=open(sys.argv[2], \"w\"))' %s ci.txt", name),
+        0);
+    tu_read_text(P("ci.txt"), text, cap);
+    unlink(P("ci.txt"));
+}
+
+/* gdaldem's modes as COGs: -of COG is --cog, with the COG driver's
+ * creation options; colour relief is RGB (and unassociated alpha) as
+ * gdaldem writes it, in every image. */
+START_TEST(cli_cog_on_gdaldem_modes)
+{
+    synth("f.tif", 700, 500, 3, 0.02);
+    write_colors();
+    static const struct { const char *gdal, *ours; int levels, rgb; } c[] = {
+        { "TRI -of COG f.tif a.tif -q", "tri --cog --quiet f.tif b.tif", 2,
+          0 },
+        { "TPI -of COG -co BLOCKSIZE=128 -co RESAMPLING=AVERAGE -co LEVEL=3 "
+          "f.tif a.tif -q",
+          "tpi --cog --tile 128 --overview-resampling average --level 3 "
+          "f.tif b.tif", 3, 0 },
+        { "roughness -of cog -co OVERVIEW_RESAMPLING=nearest -co "
+          "COMPRESS=ZSTD f.tif a.tif -q",
+          "roughness --cog --overview-resampling nearest --compress zstd "
+          "f.tif b.tif", 2, 0 },
+        { "color-relief -alpha -of COG f.tif colors.txt a.tif -q",
+          "color-relief --alpha --cog f.tif colors.txt b.tif", 2, 2 },
+        { "color-relief -of COG f.tif colors.txt a.tif -q",
+          "color-relief --cog f.tif colors.txt b.tif", 2, 1 },
+    };
+    bool gdaldem = have("gdaldem") && tu_have_gdal();
+    for (size_t i = 0; i < sizeof c / sizeof c[0]; i++) {
+        ck_assert_msg(rt("%s", c[i].gdal) == 0, "%s: %s", c[i].gdal, err_txt);
+        ck_assert_msg(rt("%s", c[i].ours) == 0, "%s: %s", c[i].ours, err_txt);
+        ck_assert_msg(same_file("a.tif", "b.tif"), "%s", c[i].gdal);
+        is_cog("a.tif", c[i].levels);
+        if (c[i].rgb) {
+            rgb_tags("a.tif", c[i].rgb == 2);
+            ck_assert_int_eq(rt("color-relief %sf.tif colors.txt g.tif",
+                                c[i].rgb == 2 ? "-alpha " : ""), 0);
+            rgb_tags("g.tif", c[i].rgb == 2);
+            /* convert keeps the colours' meaning, overviews too */
+            ck_assert_int_eq(rt("convert --quiet g.tif h.tif"), 0);
+            rgb_tags("h.tif", c[i].rgb == 2);
+            ck_assert_int_eq(rt("overviews --quiet --min-size 200 g.tif"), 0);
+            rgb_tags("g.tif", c[i].rgb == 2);
+        }
+        if (c[i].rgb && gdaldem) {
+            ck_assert_int_eq(sh("gdaldem %s", c[i].gdal), 0); /* a.tif */
+            char ours[256], theirs[256];
+            gdal_color_interp("b.tif", ours, sizeof ours);
+            gdal_color_interp("a.tif", theirs, sizeof theirs);
+            ck_assert_str_eq(ours, c[i].rgb == 2 ? "Red Green Blue Alpha\n"
+                                                 : "Red Green Blue\n");
+            ck_assert_str_eq(ours, theirs);
+            gdal_color_interp("h.tif", ours, sizeof ours);
+            ck_assert_str_eq(ours, theirs);
+        }
+        unlink(P("a.tif"));
+        unlink(P("b.tif"));
+        unlink(P("g.tif"));
+        unlink(P("h.tif"));
+    }
+    if (!gdaldem)
+        fprintf(stderr, "cli_cog_on_gdaldem_modes: gdaldem or GDAL's Python "
+                        "bindings not installed: colour interpretation not "
+                        "compared\n");
 }
 END_TEST
 
@@ -631,6 +735,7 @@ static Suite *cli_gdal_suite(void)
     tcase_add_test(tc, cli_creation_options);
     tcase_add_test(tc, cli_gdal_refusals);
     tcase_add_test(tc, cli_color_relief_files);
+    tcase_add_test(tc, cli_cog_on_gdaldem_modes);
     tcase_add_test(tc, cli_gdal_calc_command_lines);
     tcase_add_test(tc, cli_progress_forms);
     tcase_add_test(tc, cli_trace_on_every_command);

@@ -2,7 +2,7 @@
  * test_cli_quicklook.c — raster-tool quicklook as a user runs it: rasters
  * of known content give known PNG pixels (decoded here with libpng's own
  * reader): box averages, each stretch, RGB and alpha bands, nodata
- * transparent, a colour file and a shade; the same bytes at any thread
+ * transparent, a colour file and a shade, a palette band's colours; the same bytes at any thread
  * count; errors leave nothing behind; and a 32768 x 32768 input is read
  * in under 100 MB.
  */
@@ -242,6 +242,107 @@ START_TEST(quicklook_rgb_alpha_colors_and_shade)
 }
 END_TEST
 
+/* A palette band: index (x / 3 + y * 5) % 40 (8 for 7), but the nodata
+ * index 7 over the box x < 4, y < 4; entry i of the table is pal(i, c),
+ * 16-bit. */
+static int pal_index(int x, int y)
+{
+    if (x < 4 && y < 4)
+        return 7;
+    int i = (x / 3 + y * 5) % 40;
+    return i == 7 ? 8 : i;
+}
+
+static uint16_t pal(int i, int c)
+{
+    return (uint16_t)((i * 1000 + c * 20000 + 77) % 65536);
+}
+
+/* The average colour of box (i, j) of side s, as GDAL shows the table
+ * (the stored value / 256); NAN when every pixel is nodata. */
+static double pal_mean(int i, int j, int s, int c)
+{
+    double sum = 0;
+    int n = 0;
+    for (int y = j * s; y < (j + 1) * s; y++)
+        for (int x = i * s; x < (i + 1) * s; x++)
+            if (pal_index(x, y) != 7) {
+                sum += pal(pal_index(x, y), c) >> 8;
+                n++;
+            }
+    return n ? sum / n : NAN;
+}
+
+START_TEST(quicklook_palette_through_its_table)
+{
+    tu_quiet_libtiff();
+    /* written by libtiff itself: PHOTOMETRIC_PALETTE, a table of 256 */
+    TIFF *t = TIFFOpen(P("p.tif"), "w");
+    ck_assert_ptr_nonnull(t);
+    TIFFSetField(t, TIFFTAG_IMAGEWIDTH, 64);
+    TIFFSetField(t, TIFFTAG_IMAGELENGTH, 32);
+    TIFFSetField(t, TIFFTAG_BITSPERSAMPLE, 8);
+    TIFFSetField(t, TIFFTAG_SAMPLESPERPIXEL, 1);
+    TIFFSetField(t, TIFFTAG_PHOTOMETRIC, PHOTOMETRIC_PALETTE);
+    TIFFSetField(t, TIFFTAG_ROWSPERSTRIP, 8);
+    static uint16_t map[3][256];
+    for (int c = 0; c < 3; c++)
+        for (int i = 0; i < 256; i++)
+            map[c][i] = pal(i, c);
+    TIFFSetField(t, TIFFTAG_COLORMAP, map[0], map[1], map[2]);
+    uint8_t row[64];
+    for (int y = 0; y < 32; y++) {
+        for (int x = 0; x < 64; x++)
+            row[x] = (uint8_t)pal_index(x, y);
+        ck_assert_int_eq(TIFFWriteScanline(t, row, (uint32_t)y, 0), 1);
+    }
+    TIFFClose(t);
+    /* and by us, with 7 as nodata */
+    tes_tile idx;
+    ck_assert_int_eq(tes_tile_alloc(&idx, TES_U8, 64, 32, 1), 0);
+    for (int y = 0; y < 32; y++)
+        for (int x = 0; x < 64; x++)
+            tes_tile_set(&idx, 0, x, y, pal_index(x, y));
+    idx.has_nodata = true;
+    idx.nodata = 7;
+    tes_colormap cm = { 256, map[0], map[1], map[2] };
+    tes_raster_create_options o = TES_RASTER_CREATE_OPTIONS_INIT;
+    o.colormap = &cm;
+    tes_raster_error err;
+    ck_assert_msg(tes_raster_write_tile(P("n.tif"), &idx, &o, &err) == 0,
+                  "%s", err.message);
+    tes_tile_free(&idx);
+    ck_assert_int_eq(rt("quicklook --size 16 p.tif p.png"), 0);
+    ck_assert_int_eq(rt("quicklook --size 16 -j 1 n.tif n.png"), 0);
+    ck_assert_int_eq(rt("quicklook --size 16 -j 2 n.tif m.png"), 0);
+    ck_assert(same_file("n.png", "m.png"));
+    png8 a, b;
+    png_load("p.png", &a);
+    png_load("n.png", &b);
+    ck_assert(a.w == 16 && a.h == 8 && a.ch == 3); /* no nodata: RGB */
+    ck_assert(b.w == 16 && b.h == 8 && b.ch == 4); /* a hole: RGBA */
+    for (int j = 0; j < 8; j++)
+        for (int i = 0; i < 16; i++)
+            for (int c = 0; c < 3; c++) {
+                /* p.tif: index 7 is a colour like any other */
+                double sum = 0;
+                for (int y = j * 4; y < j * 4 + 4; y++)
+                    for (int x = i * 4; x < i * 4 + 4; x++)
+                        sum += pal(pal_index(x, y), c) >> 8;
+                ck_assert_msg(px(&a, i, j, c) == byte_of(sum / 16, 0, 255),
+                              "(%d,%d,%d): %d for %g", i, j, c,
+                              px(&a, i, j, c), sum / 16);
+                double v = pal_mean(i, j, 4, c);
+                ck_assert_int_eq(px(&b, i, j, 3), isnan(v) ? 0 : 255);
+                if (!isnan(v))
+                    ck_assert_int_eq(px(&b, i, j, c), byte_of(v, 0, 255));
+            }
+    ck_assert_int_eq(px(&b, 0, 0, 3), 0); /* the nodata box */
+    free(a.px);
+    free(b.px);
+}
+END_TEST
+
 START_TEST(quicklook_same_bytes_any_threads_and_errors)
 {
     synth("d.tif", 500, 300, 4, 0.05);
@@ -324,6 +425,7 @@ static Suite *quicklook_suite(void)
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, quicklook_box_averages_and_stretches);
     tcase_add_test(tc, quicklook_rgb_alpha_colors_and_shade);
+    tcase_add_test(tc, quicklook_palette_through_its_table);
     tcase_add_test(tc, quicklook_same_bytes_any_threads_and_errors);
     suite_add_tcase(s, tc);
     TCase *big = tcase_create("big");

@@ -1,10 +1,11 @@
 /*
  * test_cli_raster.c — raster-tool as a user runs it ($TES_BUILD/raster-tool):
  * --help and --version, exit statuses 0/1/2, the exact one-line errors,
- * synth / info / convert end to end, info --json, band selection, and the
- * same output bytes at any -j.
+ * synth / info / convert end to end, info --json, band selection, the
+ * same output bytes at any -j, colour tables shown and kept, refusals.
  */
 #include <check.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 
 #include "cli_test_util.h"
@@ -202,6 +203,161 @@ START_TEST(cli_interrupt_leaves_nothing)
 }
 END_TEST
 
+/* A palette image from tiffmedian: info shows its table (--json: the
+ * entries as GDAL shows them), convert keeps it, --type drops it. */
+START_TEST(cli_palette_table_shown_and_kept)
+{
+    FILE *f = fopen(P("card.ppm"), "wb");
+    fprintf(f, "P6\n19 13\n255\n");
+    for (int i = 0; i < 19 * 13; i++) {
+        fputc((i * 7) % 256, f);
+        fputc((i * 3) % 256, f);
+        fputc((i * 11) % 256, f);
+    }
+    fclose(f);
+    ck_assert_int_eq(tu_sh("cd '%s' && ppm2tiff card.ppm rgb.tif && "
+                           "tiffmedian rgb.tif pal.tif", dir), 0);
+    ck_assert_int_eq(rt("info pal.tif"), 0);
+    ck_assert_msg(strstr(out_txt, "Colour table: 256 entries\n"), "%s",
+                  out_txt);
+    ck_assert_int_eq(rt("info --json pal.tif"), 0);
+    TIFF *t = TIFFOpen(P("pal.tif"), "r");
+    uint16_t *red, *green, *blue;
+    ck_assert(TIFFGetField(t, TIFFTAG_COLORMAP, &red, &green, &blue));
+    char want[128];
+    snprintf(want, sizeof want,
+             "\"color_table\": {\"count\": 256, \"entries\": "
+             "[[%d, %d, %d, 255], [%d, %d, %d, 255]",
+             red[0] >> 8, green[0] >> 8, blue[0] >> 8, red[1] >> 8,
+             green[1] >> 8, blue[1] >> 8);
+    ck_assert_msg(strstr(out_txt, want), "%s", out_txt);
+    ck_assert_int_eq(rt("convert --quiet pal.tif copy.tif"), 0);
+    TIFF *c = TIFFOpen(P("copy.tif"), "r");
+    uint16_t photo, *r2, *g2, *b2;
+    ck_assert(TIFFGetField(c, TIFFTAG_PHOTOMETRIC, &photo));
+    ck_assert_int_eq(photo, PHOTOMETRIC_PALETTE);
+    ck_assert(TIFFGetField(c, TIFFTAG_COLORMAP, &r2, &g2, &b2));
+    ck_assert(memcmp(r2, red, 512) == 0 && memcmp(g2, green, 512) == 0 &&
+              memcmp(b2, blue, 512) == 0);
+    TIFFClose(c);
+    TIFFClose(t);
+    ck_assert_int_eq(rt("convert --quiet --type uint16 pal.tif wide.tif"), 0);
+    ck_assert_int_eq(rt("info wide.tif"), 0);
+    ck_assert(!strstr(out_txt, "Colour table"));
+}
+END_TEST
+
+/* What we still refuse: one line naming what is missing, exit 1. */
+START_TEST(cli_refusal_names_what_is_missing)
+{
+    TIFF *t = TIFFOpen(P("i64.tif"), "w");
+    TIFFSetField(t, TIFFTAG_IMAGEWIDTH, 4);
+    TIFFSetField(t, TIFFTAG_IMAGELENGTH, 4);
+    TIFFSetField(t, TIFFTAG_BITSPERSAMPLE, 64);
+    TIFFSetField(t, TIFFTAG_SAMPLEFORMAT, SAMPLEFORMAT_INT);
+    TIFFSetField(t, TIFFTAG_PHOTOMETRIC, PHOTOMETRIC_MINISBLACK);
+    TIFFSetField(t, TIFFTAG_ROWSPERSTRIP, 4);
+    uint8_t zeros[128] = { 0 };
+    TIFFWriteEncodedStrip(t, 0, zeros, sizeof zeros);
+    TIFFClose(t);
+    ck_assert_int_eq(rt("convert i64.tif out.tif"), 1);
+    ck_assert_str_eq(err_txt, "raster-tool: i64.tif: 64-bit integer samples "
+                              "are not supported (1 to 32)\n");
+    ck_assert(!tu_exists(P("out.tif")));
+}
+END_TEST
+
+/* overviews: inside, then outside; info (and --json) lists them; bad
+ * arguments are usage errors. */
+START_TEST(cli_overviews_and_info)
+{
+    ck_assert_int_eq(rt("synth --quiet --size 600x400 dem.tif"), 0);
+    ck_assert_int_eq(rt("overviews --quiet -r average dem.tif"), 0);
+    ck_assert_str_eq(out_txt, "");
+    ck_assert_int_eq(rt("info dem.tif"), 0);
+    ck_assert_msg(strstr(out_txt, "Overviews:   300x200, 150x100\n"), "%s",
+                  out_txt);
+    ck_assert_int_eq(rt("overviews --quiet --external --min-size 100 "
+                        "dem.tif"), 0);
+    ck_assert(tu_exists(P("dem.tif.ovr")));
+    ck_assert_int_eq(rt("info --json dem.tif"), 0);
+    ck_assert_msg(strstr(out_txt, "\"overviews\": [{\"width\": 300, "
+                                  "\"height\": 200, \"external\": false}"),
+                  "%s", out_txt);
+    ck_assert_msg(strstr(out_txt, "{\"width\": 75, \"height\": 50, "
+                                  "\"external\": true}]"),
+                  "%s", out_txt);
+    ck_assert_int_eq(rt("overviews -r sideways dem.tif"), 2);
+    ck_assert_str_eq(err_txt, "raster-tool overviews: unknown resampling "
+                              "'sideways'\nTry 'raster-tool overviews "
+                              "--help'.\n");
+    ck_assert_int_eq(rt("overviews missing.tif"), 1);
+    ck_assert_str_eq(err_txt,
+                     "raster-tool: missing.tif: No such file or directory\n");
+    ck_assert_int_eq(rt("convert --cog --overview-resampling sideways "
+                        "dem.tif c.tif"), 2);
+}
+END_TEST
+
+/* --cog on every command that writes a raster. */
+START_TEST(cli_cog_on_every_writing_command)
+{
+    ck_assert_int_eq(rt("synth --quiet --cog --size 700x500 dem.tif"), 0);
+    is_cog("dem.tif", 2);
+    ck_assert_int_eq(rt("convert --quiet --cog --type int16 dem.tif c.tif"),
+                     0);
+    is_cog("c.tif", 2);
+    ck_assert_int_eq(rt("hillshade --quiet --cog dem.tif h.tif"), 0);
+    is_cog("h.tif", 2);
+    ck_assert_int_eq(rt("slope --quiet --cog dem.tif s.tif"), 0);
+    is_cog("s.tif", 2);
+    ck_assert_int_eq(rt("calc --quiet --cog -A dem.tif --expr 'A * 2' "
+                        "k.tif"), 0);
+    is_cog("k.tif", 2);
+    ck_assert_int_eq(rt("blur --quiet --cog --sigma 2 --tile 128 dem.tif "
+                        "b.tif"), 0);
+    is_cog("b.tif", 3);
+    ck_assert_int_eq(rt("aspect --quiet --cog dem.tif a.tif"), 0);
+    is_cog("a.tif", 2);
+    ck_assert_int_eq(rt("convolve --quiet --cog --kernel '1 2 1' dem.tif "
+                        "v.tif"), 0);
+    is_cog("v.tif", 2);
+    /* tri, tpi, roughness and color-relief: test_cli_gdal.c */
+    ck_assert_int_eq(rt("convert --quiet --cog --stats dem.tif st.tif"), 0);
+    ck_assert_msg(strstr(err_txt, "raster-tool: stats: 9 tiles, "), "%s",
+                  err_txt);
+}
+END_TEST
+
+/* Peak RSS of a COG hillshade of a 16384 x 16384 DEM (run as a user runs
+ * it): under 100 MB. Not under sanitizers, whose memory is their own. */
+START_TEST(cli_cog_hillshade_16384_in_100mb)
+{
+    const char *b = getenv("TES_BUILD");
+    if (b && strstr(b, "san-")) {
+        fprintf(stderr, "cli_cog_hillshade_16384_in_100mb: skipped under "
+                        "sanitizers\n");
+        return;
+    }
+    ck_assert_int_eq(rt("synth --quiet --octaves 2 --size 16384x16384 "
+                        "--compress zstd --level 1 dem.tif"), 0);
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        if (chdir(dir) == 0)
+            execl(tool, tool, "hillshade", "--quiet", "-j", "2", "--cog",
+                  "dem.tif", "h.tif", (char *)NULL);
+        _exit(127);
+    }
+    int st;
+    struct rusage ru;
+    ck_assert_int_eq(wait4(pid, &st, 0, &ru), pid);
+    ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    ck_assert_msg(ru.ru_maxrss < 100 * 1024, "peak RSS %ld KB", ru.ru_maxrss);
+    is_cog("h.tif", 6);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     tu_quiet_libtiff();
@@ -216,7 +372,16 @@ static Suite *suite(void)
     tcase_add_test(tc, cli_same_bytes_at_any_thread_count);
     tcase_add_test(tc, cli_convert_selects_bands);
     tcase_add_test(tc, cli_interrupt_leaves_nothing);
+    tcase_add_test(tc, cli_palette_table_shown_and_kept);
+    tcase_add_test(tc, cli_refusal_names_what_is_missing);
+    tcase_add_test(tc, cli_overviews_and_info);
+    tcase_add_test(tc, cli_cog_on_every_writing_command);
     suite_add_tcase(s, tc);
+    TCase *big = tcase_create("big");
+    tcase_add_checked_fixture(big, setup, teardown);
+    tcase_set_timeout(big, 300);
+    tcase_add_test(big, cli_cog_hillshade_16384_in_100mb);
+    suite_add_tcase(s, big);
     return s;
 }
 

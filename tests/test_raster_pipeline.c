@@ -105,15 +105,6 @@ static void fixture_close(fixture *f)
     tu_rmdir(f->dir);
 }
 
-static tes_pool *pool_of(int threads)
-{
-    tes_pool_options o = TES_POOL_OPTIONS_INIT;
-    o.threads = threads;
-    tes_pool *p;
-    ck_assert_int_eq(tes_pool_create(&p, &o), 0);
-    return p;
-}
-
 static void read_all(const char *path, tes_tile *t, tes_sample_type type,
                      int bands)
 {
@@ -134,7 +125,7 @@ static void run_against(fixture *f, const tes_kernel *k, const tes_tile *ref,
                         const char *name, int threads, int tile,
                         tes_compress compress)
 {
-    tes_pool *pool = pool_of(threads);
+    tes_pool *pool = tu_pool(threads);
     char *out = tu_path(f->dir, name);
     tes_raster_create_options o = TES_RASTER_CREATE_OPTIONS_INIT;
     o.tile_width = o.tile_height = tile;
@@ -212,7 +203,7 @@ START_TEST(pipeline_focal_over_striped_planar_input)
     tes_raster_error err;
     ck_assert_int_eq(tes_raster_open(&r, in, &err), 0);
     tes_kernel k = focal_kernel();
-    tes_pool *pool = pool_of(3);
+    tes_pool *pool = tu_pool(3);
     tes_raster_create_options o = TES_RASTER_CREATE_OPTIONS_INIT;
     o.tile_width = o.tile_height = 32;
     tes_pipeline_options po = TES_PIPELINE_OPTIONS_INIT;
@@ -240,7 +231,7 @@ START_TEST(pipeline_same_bytes_at_any_thread_count)
     tes_kernel k = focal_kernel();
     char *first = NULL;
     for (size_t i = 0; i < 3; i++) {
-        tes_pool *pool = pool_of(thread_counts[i]);
+        tes_pool *pool = tu_pool(thread_counts[i]);
         char name[32];
         snprintf(name, sizeof name, "t%d.tif", thread_counts[i]);
         char *out = tu_path(f.dir, name);
@@ -315,7 +306,7 @@ START_TEST(pipeline_reduction_combines_in_tile_order)
         k.partial = order_partial;
         k.combine = order_combine;
         k.arg = &count;
-        tes_pool *pool = pool_of(thread_counts[i]);
+        tes_pool *pool = tu_pool(thread_counts[i]);
         tes_raster_create_options o = TES_RASTER_CREATE_OPTIONS_INIT;
         o.tile_width = o.tile_height = 16;
         order_acc res;
@@ -372,7 +363,7 @@ START_TEST(pipeline_first_error_stops_and_leaves_nothing)
         k.halo = 1;
         k.tile = failing_tile;
         k.arg = &a;
-        tes_pool *pool = pool_of(thread_counts[i]);
+        tes_pool *pool = tu_pool(thread_counts[i]);
         char *out = tu_path(f.dir, "fail.tif");
         tes_raster_create_options o = TES_RASTER_CREATE_OPTIONS_INIT;
         o.tile_width = o.tile_height = 16; /* 256 tiles */
@@ -418,7 +409,7 @@ START_TEST(pipeline_progress_counts_and_cancels)
     k.halo = 1;
     k.tile = focal_tile;
     k.in_type = TES_F64;
-    tes_pool *pool = pool_of(2);
+    tes_pool *pool = tu_pool(2);
     char *out = tu_path(f.dir, "p.tif");
     tes_raster_create_options o = TES_RASTER_CREATE_OPTIONS_INIT;
     o.tile_width = o.tile_height = 16;
@@ -451,7 +442,7 @@ START_TEST(pipeline_tiny_cache_gives_same_output)
     fixture f;
     fixture_open(&f, 120, 100, 1, 16);
     tes_kernel k = focal_kernel();
-    tes_pool *pool = pool_of(3);
+    tes_pool *pool = tu_pool(3);
     char *a = tu_path(f.dir, "a.tif"), *b = tu_path(f.dir, "b.tif");
     tes_raster_create_options o = TES_RASTER_CREATE_OPTIONS_INIT;
     o.tile_width = o.tile_height = 48;
@@ -468,6 +459,56 @@ START_TEST(pipeline_tiny_cache_gives_same_output)
 }
 END_TEST
 
+/* A raster too wide for its rows of blocks to stay cached is walked in
+ * column bands: the same bytes as row by row, each input block decoded
+ * about once (not once per row of tiles that reads it); the tiles
+ * computed ahead of their turn are spilled and read back, or written at
+ * their place at once when the output is uncompressed (_i = 1: one band,
+ * aligned tiles; 2: two bands, planar, unaligned). */
+START_TEST(pipeline_column_bands_same_bytes)
+{
+    fixture f;
+    fixture_open(&f, 1200, 100, _i == 2 ? 2 : 1, 16);
+    tes_kernel k = focal_kernel();
+    char *a = tu_path(f.dir, "a.tif"), *b = tu_path(f.dir, "b.tif");
+    tes_raster_create_options o = TES_RASTER_CREATE_OPTIONS_INIT;
+    o.tile_width = o.tile_height = _i == 1 ? 32 : 16;
+    o.compress = _i ? TES_COMPRESS_NONE : TES_COMPRESS_DEFLATE;
+    o.planar = _i == 2;
+    o.overwrite = true;
+    tes_run_stats st;
+    tes_pipeline_options po = TES_PIPELINE_OPTIONS_INIT;
+    po.stats = &st;
+    tes_raster_error err;
+    const uint64_t blocks = 75 * 7;
+    for (size_t t = 0; t < 2; t++) {
+        tes_pool *pool = tu_pool(thread_counts[t]);
+        po.cache_bytes = 0; /* 64 MiB: row by row */
+        ck_assert_int_eq(tes_raster_run(pool, &k, &f.r, 1, a, &o, NULL, &po,
+                                        &err), 0);
+        ck_assert_uint_eq(st.blocks_decoded, blocks);
+        ck_assert_uint_eq(st.spill_written, 0);
+        ck_assert_uint_eq(st.tiles, _i == 1 ? 38 * 4 : blocks);
+        /* a few rows of blocks: bands of a few tiles */
+        po.cache_bytes = (_i == 2 ? 32 : 16) << 10;
+        int rc = tes_raster_run(pool, &k, &f.r, 1, b, &o, NULL, &po, &err);
+        ck_assert_msg(rc == 0, "%s", err.message);
+        ck_assert(tu_files_equal(a, b));
+        ck_assert_msg(st.blocks_decoded <= blocks * 3 / 2, "%llu decoded",
+                      (unsigned long long)st.blocks_decoded);
+        if (_i)
+            ck_assert_uint_eq(st.spill_written, 0);
+        else
+            ck_assert_uint_gt(st.spill_written, 0);
+        ck_assert_uint_eq(st.spill_read, st.spill_written);
+        tes_pool_destroy(pool);
+    }
+    free(a);
+    free(b);
+    fixture_close(&f);
+}
+END_TEST
+
 START_TEST(pipeline_refuses_input_as_output)
 {
     fixture f;
@@ -477,7 +518,7 @@ START_TEST(pipeline_refuses_input_as_output)
     tes_kernel k = TES_KERNEL_INIT;
     k.tile = focal_tile;
     k.halo = 1;
-    tes_pool *pool = pool_of(2);
+    tes_pool *pool = tu_pool(2);
     tes_raster_create_options o = TES_RASTER_CREATE_OPTIONS_INIT;
     o.overwrite = true;
     tes_raster_error err;
@@ -524,7 +565,7 @@ START_TEST(pipeline_two_inputs_and_size_mismatch)
     tes_kernel k = TES_KERNEL_INIT;
     k.tile = add_tile;
     k.out_type = TES_I32;
-    tes_pool *pool = pool_of(2);
+    tes_pool *pool = tu_pool(2);
     char *out = tu_path(f.dir, "sum.tif");
     tes_raster *in[2] = { f.r, g.r };
     tes_raster_error err;
@@ -565,7 +606,7 @@ START_TEST(pipeline_synth_same_data_any_tiling_and_threads)
     memset(&first, 0, sizeof first);
     char *ref = NULL;
     for (size_t i = 0; i < 3; i++) {
-        tes_pool *pool = pool_of(thread_counts[i]);
+        tes_pool *pool = tu_pool(thread_counts[i]);
         for (int tile = 32; tile <= 48; tile += 16) {
             char name[32];
             snprintf(name, sizeof name, "s%d-%zu.tif", tile, i);
@@ -649,7 +690,7 @@ START_TEST(pipeline_kernel_codes_reach_the_caller)
 {
     fixture f;
     fixture_open(&f, 64, 64, 1, 16);
-    tes_pool *pool = pool_of(2);
+    tes_pool *pool = tu_pool(2);
     tes_kernel k = TES_KERNEL_INIT;
     k.name = "positive";
     k.tile = positive_tile;
@@ -826,7 +867,7 @@ static int w_end(void *ctx, int rc, void *result, tes_raster_error *err)
 static void *share_main(void *arg)
 {
     share *s = arg;
-    tes_pool *pool = pool_of(s->id + 1);
+    tes_pool *pool = tu_pool(s->id + 1);
     tes_pipeline_dist d = { s->id == 0, w_begin, w_owns, w_put, w_get,
                             w_end, s };
     tes_pipeline_options po = TES_PIPELINE_OPTIONS_INIT;
@@ -896,7 +937,7 @@ START_TEST(pipeline_dist_shares_give_the_one_run_bytes_and_result)
     /* The reference: one run on one "machine". */
     int64_t count = 0;
     tes_kernel k = map_reduce_kernel(&count);
-    tes_pool *pool = pool_of(2);
+    tes_pool *pool = tu_pool(2);
     char *ref = tu_path(f.dir, "ref.tif");
     tes_raster_create_options o = TES_RASTER_CREATE_OPTIONS_INIT;
     o.tile_width = o.tile_height = 16;
@@ -955,7 +996,7 @@ START_TEST(pipeline_dist_failing_share_fails_the_writer)
     tes_pipeline_options po = TES_PIPELINE_OPTIONS_INIT;
     po.dist = &d;
     tes_kernel k = focal_kernel();
-    tes_pool *pool = pool_of(1);
+    tes_pool *pool = tu_pool(1);
     char *out = tu_path(f.dir, "out.tif");
     tes_raster_error err;
     ck_assert_int_eq(tes_raster_run(pool, &k, &f.r, 1, out, NULL, NULL, &po,
@@ -983,6 +1024,7 @@ static Suite *suite(void)
     tcase_add_test(tc, pipeline_kernel_codes_reach_the_caller);
     tcase_add_test(tc, pipeline_progress_counts_and_cancels);
     tcase_add_test(tc, pipeline_tiny_cache_gives_same_output);
+    tcase_add_loop_test(tc, pipeline_column_bands_same_bytes, 0, 3);
     tcase_add_test(tc, pipeline_refuses_input_as_output);
     tcase_add_test(tc, pipeline_two_inputs_and_size_mismatch);
     tcase_add_test(tc, pipeline_synth_same_data_any_tiling_and_threads);

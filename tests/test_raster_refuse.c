@@ -1,8 +1,8 @@
 /*
  * test_raster_refuse.c — inputs the reader must refuse, each made here:
- * truncated, empty, not a TIFF, zero width, absurd dimensions, 1- and
- * 12-bit samples, 64-bit integers, palette, YCbCr subsampling, a missing
- * required tag, a corrupted compressed tile; and a write into a full disk
+ * truncated, empty, not a TIFF, zero width, absurd dimensions, 64-bit
+ * integers, complex and 8-bit float samples, YCbCr forms we do not
+ * decode, a missing required tag, a corrupted compressed tile; and a write into a full disk
  * (RLIMIT_FSIZE in a child). Each time: a one-line error naming the file,
  * no crash, no output left behind.
  */
@@ -148,59 +148,55 @@ START_TEST(refuse_zero_width_and_absurd_size)
 }
 END_TEST
 
-/* Writes an 8x8 image with libtiff, with the given bit depth, format and
- * photometric. */
+/* Writes an 8x8 image with libtiff: spp samples of the given bit depth,
+ * format and photometric, pixel-interleaved unless planar. */
 static void write_odd(const char *path, uint16_t bits, uint16_t fmt,
-                      uint16_t photo, bool subsample)
+                      uint16_t photo, uint16_t spp, bool planar)
 {
     TIFF *t = TIFFOpen(path, "w");
     ck_assert_ptr_nonnull(t);
-    uint16_t spp = photo == PHOTOMETRIC_YCBCR ? 3 : 1;
     TIFFSetField(t, TIFFTAG_IMAGEWIDTH, 8);
     TIFFSetField(t, TIFFTAG_IMAGELENGTH, 8);
     TIFFSetField(t, TIFFTAG_BITSPERSAMPLE, bits);
     TIFFSetField(t, TIFFTAG_SAMPLEFORMAT, fmt);
     TIFFSetField(t, TIFFTAG_SAMPLESPERPIXEL, spp);
     TIFFSetField(t, TIFFTAG_PHOTOMETRIC, photo);
-    TIFFSetField(t, TIFFTAG_PLANARCONFIG, PLANARCONFIG_CONTIG);
+    TIFFSetField(t, TIFFTAG_PLANARCONFIG,
+                 planar ? PLANARCONFIG_SEPARATE : PLANARCONFIG_CONTIG);
     TIFFSetField(t, TIFFTAG_ROWSPERSTRIP, 8);
     if (photo == PHOTOMETRIC_PALETTE) {
         uint16_t map[256] = { 0 };
         TIFFSetField(t, TIFFTAG_COLORMAP, map, map, map);
     }
-    if (subsample)
-        TIFFSetField(t, TIFFTAG_YCBCRSUBSAMPLING, 2, 2);
-    uint8_t buf[8 * 8 * 8 * 3] = { 0 };
-    TIFFWriteRawStrip(t, 0, buf, (tmsize_t)(8 * 8 * bits * spp / 8));
+    uint8_t buf[8 * 8 * 8 * 4] = { 0 };
+    int planes = planar ? spp : 1, per = planar ? 1 : spp;
+    for (int p = 0; p < planes; p++)
+        TIFFWriteRawStrip(t, (uint32_t)p, buf,
+                          (tmsize_t)(8 * 8 * bits * per / 8));
     TIFFClose(t);
 }
 
+/* What GDAL reads and we still do not, each refused by name (the list in
+ * raster-tool(1)). */
 START_TEST(refuse_unsupported_samples_and_colour)
 {
     char *p = tu_path(dir, "o.tif");
-    write_odd(p, 1, SAMPLEFORMAT_UINT, PHOTOMETRIC_MINISBLACK, false);
-    refused(p, TES_EUNSUPPORTED, "1-bit samples are not supported");
-    write_odd(p, 12, SAMPLEFORMAT_UINT, PHOTOMETRIC_MINISBLACK, false);
-    refused(p, TES_EUNSUPPORTED, "12-bit samples are not supported");
-    write_odd(p, 64, SAMPLEFORMAT_INT, PHOTOMETRIC_MINISBLACK, false);
-    refused(p, TES_EUNSUPPORTED, "sample format 2 with 64 bits");
-    write_odd(p, 8, SAMPLEFORMAT_UINT, PHOTOMETRIC_PALETTE, false);
-    refused(p, TES_EUNSUPPORTED, "palette");
-    write_odd(p, 8, SAMPLEFORMAT_UINT, PHOTOMETRIC_YCBCR, true);
-    refused(p, TES_EUNSUPPORTED, "YCbCr subsampling 2x2");
-    write_odd(p, 16, SAMPLEFORMAT_COMPLEXINT, PHOTOMETRIC_MINISBLACK, false);
-    refused(p, TES_EUNSUPPORTED, "sample format 5");
+    write_odd(p, 64, SAMPLEFORMAT_INT, PHOTOMETRIC_MINISBLACK, 1, false);
+    refused(p, TES_EUNSUPPORTED, "64-bit integer samples are not supported");
+    write_odd(p, 64, SAMPLEFORMAT_UINT, PHOTOMETRIC_MINISBLACK, 1, false);
+    refused(p, TES_EUNSUPPORTED, "64-bit integer samples are not supported");
+    write_odd(p, 16, SAMPLEFORMAT_COMPLEXINT, PHOTOMETRIC_MINISBLACK, 1,
+              false);
+    refused(p, TES_EUNSUPPORTED, "complex samples (sample format 5)");
+    write_odd(p, 8, SAMPLEFORMAT_IEEEFP, PHOTOMETRIC_MINISBLACK, 1, false);
+    refused(p, TES_EUNSUPPORTED, "8-bit floating-point samples");
+    write_odd(p, 8, SAMPLEFORMAT_UINT, PHOTOMETRIC_YCBCR, 3, true);
+    refused(p, TES_EUNSUPPORTED, "band-separate YCbCr");
+    write_odd(p, 16, SAMPLEFORMAT_UINT, PHOTOMETRIC_YCBCR, 3, false);
+    refused(p, TES_EUNSUPPORTED, "16-bit YCbCr");
     free(p);
 }
 END_TEST
-
-static int copy_tile(tes_tile_job *job)
-{
-    for (int y = 0; y < job->out->height; y++)
-        memcpy(tes_tile_row(job->out, 0, y), tes_tile_row(&job->in[0], 0, y),
-               (size_t)job->out->width * tes_sample_size(job->out->type));
-    return 0;
-}
 
 START_TEST(refuse_corrupted_tile_through_pipeline)
 {
@@ -226,7 +222,7 @@ START_TEST(refuse_corrupted_tile_through_pipeline)
     tes_pool *pool;
     ck_assert_int_eq(tes_pool_create(&pool, NULL), 0);
     tes_kernel k = TES_KERNEL_INIT;
-    k.tile = copy_tile;
+    k.tile = tu_copy_tile;
     int rc = tes_raster_run(pool, &k, &r, 1, out, &o, NULL, NULL, &err);
     ck_assert_int_eq(rc, TES_ECORRUPT);
     ck_assert_msg(strstr(err.message, p) && strstr(err.message, "tile 2"),
@@ -265,7 +261,7 @@ START_TEST(refuse_full_disk_leaves_nothing)
         if (tes_pool_create(&pool, NULL))
             _exit(11);
         tes_kernel k = TES_KERNEL_INIT;
-        k.tile = copy_tile;
+        k.tile = tu_copy_tile;
         int rc = tes_raster_run(pool, &k, &r, 1, out, &o, NULL, NULL, &err);
         tes_pool_destroy(pool);
         tes_raster_close(r);

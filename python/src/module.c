@@ -113,6 +113,47 @@ static PyObject *num_or_none(double v)
     Py_RETURN_NONE;
 }
 
+/* The colour table as raster-tool info --json shows it: {"count": n,
+ * "entries": [[red, green, blue, 255], ...]}, 8-bit as GDAL shows it (the
+ * stored value / 256); None without one. */
+static PyObject *color_table(const tes_colormap *c)
+{
+    if (!c)
+        Py_RETURN_NONE;
+    PyObject *e = PyList_New(c->n);
+    for (int i = 0; e && i < c->n; i++) {
+        PyObject *v = Py_BuildValue("[iiii]", c->red[i] >> 8,
+                                    c->green[i] >> 8, c->blue[i] >> 8, 255);
+        if (!v) {
+            Py_CLEAR(e);
+            break;
+        }
+        PyList_SET_ITEM(e, i, v);
+    }
+    if (!e)
+        return NULL;
+    return Py_BuildValue("{s:i,s:N}", "count", c->n, "entries", e);
+}
+
+/* The overviews: [{"width", "height", "external"}, ...], largest first. */
+static PyObject *overview_list(const tes_raster_info *in)
+{
+    PyObject *l = PyList_New(in->n_overviews);
+    for (int i = 0; l && i < in->n_overviews; i++) {
+        const tes_overview *o = &in->overviews[i];
+        PyObject *v = Py_BuildValue("{s:L,s:L,s:O}", "width",
+                                    (long long)o->width, "height",
+                                    (long long)o->height, "external",
+                                    o->external ? Py_True : Py_False);
+        if (!v) {
+            Py_CLEAR(l);
+            break;
+        }
+        PyList_SET_ITEM(l, i, v);
+    }
+    return l;
+}
+
 /* info(path: bytes) -> dict with the keys of `raster-tool info --json` */
 static PyObject *fn_info(PyObject *self, PyObject *args)
 {
@@ -130,6 +171,7 @@ static PyObject *fn_info(PyObject *self, PyObject *args)
         return tpy_raise(err.code, err.message);
     const tes_raster_info *in = tes_raster_info_get(r);
     PyObject *gt = NULL, *nodata = NULL, *epsg = NULL, *d = NULL;
+    PyObject *alpha = NULL, *ct = NULL, *ovr = NULL;
     if (in->has_geotransform) {
         gt = PyList_New(6);
         for (int i = 0; gt && i < 6; i++) {
@@ -147,10 +189,14 @@ static PyObject *fn_info(PyObject *self, PyObject *args)
     nodata = in->has_nodata ? PyFloat_FromDouble(in->nodata)
                             : Py_NewRef(Py_None);
     epsg = in->epsg ? PyLong_FromLong(in->epsg) : Py_NewRef(Py_None);
-    if (gt && nodata && epsg)
+    alpha = in->alpha_band ? PyLong_FromLong(in->alpha_band)
+                           : Py_NewRef(Py_None);
+    ct = color_table(in->colormap);
+    ovr = overview_list(in);
+    if (gt && nodata && epsg && alpha && ct && ovr)
         d = Py_BuildValue(
             "{s:O&,s:L,s:L,s:i,s:s,s:O,s:i,s:i,s:O,s:s,s:i,s:O,s:K,s:O,"
-            "s:O,s:O}",
+            "s:O,s:O,s:i,s:O,s:O,s:O,s:O}",
             "file", PyUnicode_DecodeFSDefault, path,
             "width", (long long)in->width, "height", (long long)in->height,
             "bands", in->bands, "type", tes_sample_type_name(in->type),
@@ -160,7 +206,12 @@ static PyObject *fn_info(PyObject *self, PyObject *args)
             "compression", in->compression_name, "predictor", in->predictor,
             "bigtiff", in->bigtiff ? Py_True : Py_False,
             "file_size", (unsigned long long)in->file_size, "nodata", nodata,
-            "geotransform", gt, "epsg", epsg);
+            "geotransform", gt, "epsg", epsg, "bits", in->bits, "rgb",
+            in->rgb ? Py_True : Py_False, "alpha_band", alpha, "color_table",
+            ct, "overviews", ovr);
+    Py_XDECREF(alpha);
+    Py_XDECREF(ct);
+    Py_XDECREF(ovr);
     Py_XDECREF(gt);
     Py_XDECREF(nodata);
     Py_XDECREF(epsg);

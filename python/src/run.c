@@ -508,13 +508,24 @@ static int tile_of(PyObject *obj, bool writable, Py_buffer *v, tes_tile *t,
     return 0;
 }
 
-/* The output options: compress, level, predictor, bigtiff, geotransform */
+/* The output options: compress, level, predictor, bigtiff, geotransform,
+ * COG and its overviews' resampling, RGB and alpha bands */
 static int create_options(run_state *s, const char *compress, int level,
                           int predictor, const char *bigtiff, int overwrite,
-                          int tw, int th, PyObject *gt, int epsg)
+                          int tw, int th, PyObject *gt, int epsg, int cog,
+                          const char *resampling, int rgb, int alpha)
 {
     tes_raster_create_options d = TES_RASTER_CREATE_OPTIONS_INIT;
     s->co = d;
+    s->co.cog = cog;
+    s->co.rgb = rgb;
+    s->co.alpha = alpha;
+    if (tes_resampling_parse(resampling, &s->co.overview_resampling)) {
+        PyErr_Format(PyExc_ValueError,
+                     "overview_resampling '%s': expects nearest, average, "
+                     "bilinear, cubic or mode", resampling);
+        return -1;
+    }
     if (tes_compress_parse(compress, &s->co.compress)) {
         PyErr_Format(PyExc_ValueError,
                      "compress '%s': expects none, deflate, lzw or zstd",
@@ -622,7 +633,8 @@ static void state_free(run_state *s)
 
 /* run(kernel, inputs, out, *, threads, tile_width, tile_height, compress,
  *     level, predictor, bigtiff, overwrite, geotransform, epsg, width,
- *     height, progress) -> None, or a reduction's result (bytes) */
+ *     height, progress, cog, overview_resampling, rgb, alpha) -> None, or a
+ *     reduction's result (bytes) */
 PyObject *tpy_run(PyObject *self, PyObject *args, PyObject *kw)
 {
     (void)self;
@@ -630,18 +642,19 @@ PyObject *tpy_run(PyObject *self, PyObject *args, PyObject *kw)
                              "tile_width", "tile_height", "compress",
                              "level", "predictor", "bigtiff", "overwrite",
                              "geotransform", "epsg", "width", "height",
-                             "progress", NULL };
+                             "progress", "cog", "overview_resampling",
+                             "rgb", "alpha", NULL };
     KernelObject *ko;
     PyObject *inputs, *out, *gt = Py_None, *progress = Py_None;
     int threads = 0, tw = 0, th = 0, level = 0, predictor = -1;
-    int overwrite = 0, epsg = 0;
+    int overwrite = 0, epsg = 0, cog = 0, rgb = 0, alpha = 0;
     long long width = 0, height = 0;
-    const char *compress = "deflate", *bigtiff = "auto";
+    const char *compress = "deflate", *bigtiff = "auto", *resampling = "auto";
     if (!PyArg_ParseTupleAndKeywords(
-            args, kw, "O!OO|$iiisiispOiLLO:run", names, &tpy_kernel_type,
+            args, kw, "O!OO|$iiisiispOiLLOpspp:run", names, &tpy_kernel_type,
             &ko, &inputs, &out, &threads, &tw, &th, &compress, &level,
             &predictor, &bigtiff, &overwrite, &gt, &epsg, &width, &height,
-            &progress))
+            &progress, &cog, &resampling, &rgb, &alpha))
         return NULL;
     if (progress != Py_None && !PyCallable_Check(progress)) {
         PyErr_SetString(PyExc_TypeError, "progress: expects a callable");
@@ -670,7 +683,7 @@ PyObject *tpy_run(PyObject *self, PyObject *args, PyObject *kw)
     PyObject *ret = NULL;
     if (inputs_of(s, inputs) ||
         create_options(s, compress, level, predictor, bigtiff, overwrite, tw,
-                       th, gt, epsg))
+                       th, gt, epsg, cog, resampling, rgb, alpha))
         goto done;
     if ((s->n_in == 0) != (ko->kind == TPY_SYNTH)) {
         PyErr_SetString(PyExc_ValueError,

@@ -37,6 +37,10 @@ Keywords of functions that write a file
     geotransform=None   GDAL's 6 numbers, for an output from arrays (an
                         input file's georeferencing is carried otherwise)
     epsg=None           the output's EPSG code, with geotransform
+    cog=False           a Cloud-Optimized GeoTIFF, with overviews down to
+                        one tile (as raster-tool --cog)
+    overview_resampling=None  "nearest", "average", "bilinear", "cubic"
+                        or "mode"; None: nearest for a palette, else cubic
 
 Errors
     TesseraError        what the library refuses or fails at: str() is its
@@ -83,7 +87,8 @@ _TYPE_NAMES = ("uint8, int8, uint16, int16, uint32, int32, float32 or "
 _RUN_KEYS = ("threads", "progress", "tile")
 _ARRAY_KEYS = ("res", "nodata")
 _WRITE_KEYS = ("compress", "level", "predictor", "bigtiff", "overwrite",
-               "geotransform", "epsg")
+               "geotransform", "epsg", "cog", "overview_resampling")
+_RESAMPLINGS = ("nearest", "average", "bilinear", "cubic", "mode")
 
 
 def default_threads():
@@ -287,6 +292,14 @@ def _split(kw, fname, extra=(), writes=True, arrays=True):
             raise TypeError("bigtiff: expects auto, yes or no")
         o["bigtiff"] = bigtiff.lower()
         o["overwrite"] = _flag(kw.get("overwrite", False), "overwrite")
+        o["cog"] = _flag(kw.get("cog", False), "cog")
+        r = kw.get("overview_resampling")
+        if r is not None:
+            if not isinstance(r, str) or r.lower() not in _RESAMPLINGS:
+                raise ValueError(f"overview_resampling: {r!r}: expects "
+                                 f"nearest, average, bilinear, cubic or "
+                                 f"mode")
+            o["overview_resampling"] = r.lower()
         gt = kw.get("geotransform")
         if gt is not None:
             gt = tuple(_number(v, "geotransform") for v in gt)
@@ -342,7 +355,8 @@ def _go(kernel, sources, dst, opts, progress, what="dst"):
 
 def _write_opts_only_for_files(dst, kw, fname):
     if dst is None:
-        for k in ("overwrite", "geotransform", "epsg"):
+        for k in ("overwrite", "geotransform", "epsg", "cog",
+                  "overview_resampling"):
             if kw.get(k):
                 raise ValueError(f"{fname}: {k}= is for a dst path")
 
@@ -659,6 +673,10 @@ def color_relief(src, colors, dst=None, *, mode="interpolate", alpha=False,
         rng = (one["min"], one["max"])
     k = _tessera.color_relief(text, _COLOR_MODES[mode.lower()], alpha, b - 1,
                               s.in_nodata, rng, s.type)
+    if dst is not None:
+        # tagged as gdaldem tags it: photometric RGB, unassociated alpha
+        opts["rgb"] = True
+        opts["alpha"] = alpha
     return _go(k, [s], dst, opts, progress)
 
 
@@ -962,7 +980,10 @@ def info(path):
     bands, type ("float32", ...), tiled, block_width, block_height, planar,
     compression ("deflate", ...), predictor, bigtiff, file_size (bytes),
     nodata (a float, NaN included, or None), geotransform (GDAL's 6
-    numbers, or None), epsg (int or None).
+    numbers, or None), epsg (int or None), bits (per sample as stored), rgb
+    (bool), alpha_band (1-based, or None), color_table (None, or
+    {"count": n, "entries": [[red, green, blue, 255], ...]} as GDAL shows
+    it) and overviews ([{"width", "height", "external"}, ...]).
 
     Raises TesseraError for a file tessera cannot read, with the reason.
     """

@@ -16,6 +16,7 @@ Tile = Union[int, tuple[int, int]]
 Compress = Literal["none", "deflate", "lzw", "zstd"]
 BigTiff = Literal["auto", "yes", "no"]
 GeoTransform = tuple[float, float, float, float, float, float]
+Resampling = Literal["nearest", "average", "bilinear", "cubic", "mode"]
 
 class TesseraError(Exception):
     code: int
@@ -29,6 +30,15 @@ class BandStats(TypedDict, total=False):
     std: float
     hist: npt.NDArray[np.uint64]
     hist_range: tuple[float, float]
+
+class ColorTable(TypedDict):
+    count: int
+    entries: list[list[int]]
+
+class Overview(TypedDict):
+    width: int
+    height: int
+    external: bool
 
 class Info(TypedDict):
     file: str
@@ -47,6 +57,11 @@ class Info(TypedDict):
     nodata: float | None
     geotransform: list[float] | None
     epsg: int | None
+    bits: int
+    rgb: bool
+    alpha_band: int | None
+    color_table: ColorTable | None
+    overviews: list[Overview]
 
 def default_threads() -> int: ...
 def hillshade(src: Source, dst: PathLike | None = None, *, z: float = 1.0,
@@ -62,7 +77,9 @@ def hillshade(src: Source, dst: PathLike | None = None, *, z: float = 1.0,
               predictor: int | None = None, bigtiff: BigTiff = "auto",
               overwrite: bool = False,
               geotransform: GeoTransform | None = None,
-              epsg: int | None = None) -> npt.NDArray[np.uint8] | None: ...
+              epsg: int | None = None,
+              cog: bool = False,
+              overview_resampling: Resampling | None = None) -> npt.NDArray[np.uint8] | None: ...
 def slope(src: Source, dst: PathLike | None = None, *, percent: bool = False,
           scale: float = 1.0, alg: str = "horn", compute_edges: bool = False,
           band: int = 1, res: tuple[float, float] | None = None,
@@ -71,7 +88,9 @@ def slope(src: Source, dst: PathLike | None = None, *, percent: bool = False,
           compress: Compress = "deflate", level: int | None = None,
           predictor: int | None = None, bigtiff: BigTiff = "auto",
           overwrite: bool = False, geotransform: GeoTransform | None = None,
-          epsg: int | None = None) -> npt.NDArray[np.float32] | None: ...
+          epsg: int | None = None,
+          cog: bool = False,
+          overview_resampling: Resampling | None = None) -> npt.NDArray[np.float32] | None: ...
 def aspect(src: Source, dst: PathLike | None = None, *,
            trigonometric: bool = False, zero_for_flat: bool = False,
            alg: str = "horn", compute_edges: bool = False, band: int = 1,
@@ -81,7 +100,9 @@ def aspect(src: Source, dst: PathLike | None = None, *,
            compress: Compress = "deflate", level: int | None = None,
            predictor: int | None = None, bigtiff: BigTiff = "auto",
            overwrite: bool = False, geotransform: GeoTransform | None = None,
-           epsg: int | None = None) -> npt.NDArray[np.float32] | None: ...
+           epsg: int | None = None,
+           cog: bool = False,
+           overview_resampling: Resampling | None = None) -> npt.NDArray[np.float32] | None: ...
 def tri(src: Source, dst: PathLike | None = None, *,
         alg: Literal["riley", "wilson"] = "riley",
         compute_edges: bool = False, band: int = 1,
@@ -91,7 +112,9 @@ def tri(src: Source, dst: PathLike | None = None, *,
         level: int | None = None, predictor: int | None = None,
         bigtiff: BigTiff = "auto", overwrite: bool = False,
         geotransform: GeoTransform | None = None,
-        epsg: int | None = None) -> npt.NDArray[np.float32] | None: ...
+        epsg: int | None = None,
+        cog: bool = False,
+        overview_resampling: Resampling | None = None) -> npt.NDArray[np.float32] | None: ...
 def tpi(src: Source, dst: PathLike | None = None, *,
         compute_edges: bool = False, band: int = 1,
         res: tuple[float, float] | None = None, nodata: float | None = None,
@@ -100,7 +123,9 @@ def tpi(src: Source, dst: PathLike | None = None, *,
         level: int | None = None, predictor: int | None = None,
         bigtiff: BigTiff = "auto", overwrite: bool = False,
         geotransform: GeoTransform | None = None,
-        epsg: int | None = None) -> npt.NDArray[np.float32] | None: ...
+        epsg: int | None = None,
+        cog: bool = False,
+        overview_resampling: Resampling | None = None) -> npt.NDArray[np.float32] | None: ...
 def roughness(src: Source, dst: PathLike | None = None, *,
         compute_edges: bool = False, band: int = 1,
         res: tuple[float, float] | None = None, nodata: float | None = None,
@@ -109,7 +134,9 @@ def roughness(src: Source, dst: PathLike | None = None, *,
         level: int | None = None, predictor: int | None = None,
         bigtiff: BigTiff = "auto", overwrite: bool = False,
         geotransform: GeoTransform | None = None,
-        epsg: int | None = None) -> npt.NDArray[np.float32] | None: ...
+        epsg: int | None = None,
+        cog: bool = False,
+        overview_resampling: Resampling | None = None) -> npt.NDArray[np.float32] | None: ...
 ColorEntry = Union[tuple[float | str, int, int, int],
                    tuple[float | str, int, int, int, int],
                    tuple[float | str, str], tuple[float | str, str, int]]
@@ -122,7 +149,9 @@ def color_relief(src: Source, colors: PathLike | Sequence[ColorEntry],
         level: int | None = None, predictor: int | None = None,
         bigtiff: BigTiff = "auto", overwrite: bool = False,
         geotransform: GeoTransform | None = None,
-        epsg: int | None = None) -> npt.NDArray[np.uint8] | None: ...
+        epsg: int | None = None,
+        cog: bool = False,
+        overview_resampling: Resampling | None = None) -> npt.NDArray[np.uint8] | None: ...
 def calc(expr: str, dst: PathLike | None = None, *,
          type: DTypeLike = "float32", nodata: float | None = None,
          input_nodata: float | Mapping[str, float] | None = None,
@@ -131,6 +160,7 @@ def calc(expr: str, dst: PathLike | None = None, *,
          level: int | None = None, predictor: int | None = None,
          bigtiff: BigTiff = "auto", overwrite: bool = False,
          geotransform: GeoTransform | None = None, epsg: int | None = None,
+         cog: bool = False, overview_resampling: Resampling | None = None,
          **inputs: Source) -> npt.NDArray[Any] | None: ...
 def convolve(src: Source, weights: str | npt.ArrayLike,
              dst: PathLike | None = None, *, normalize: bool = False,
@@ -140,7 +170,9 @@ def convolve(src: Source, weights: str | npt.ArrayLike,
              level: int | None = None, predictor: int | None = None,
              bigtiff: BigTiff = "auto", overwrite: bool = False,
              geotransform: GeoTransform | None = None,
-             epsg: int | None = None) -> npt.NDArray[Any] | None: ...
+             epsg: int | None = None,
+             cog: bool = False,
+             overview_resampling: Resampling | None = None) -> npt.NDArray[Any] | None: ...
 def blur(src: Source, sigma: float, dst: PathLike | None = None, *,
          type: DTypeLike | None = None, nodata: float | None = None,
          threads: int | None = None, progress: Progress | None = None,
@@ -148,7 +180,9 @@ def blur(src: Source, sigma: float, dst: PathLike | None = None, *,
          level: int | None = None, predictor: int | None = None,
          bigtiff: BigTiff = "auto", overwrite: bool = False,
          geotransform: GeoTransform | None = None,
-         epsg: int | None = None) -> npt.NDArray[Any] | None: ...
+         epsg: int | None = None,
+         cog: bool = False,
+         overview_resampling: Resampling | None = None) -> npt.NDArray[Any] | None: ...
 def stats(src: Source, *, bins: int = 0,
           range: tuple[float, float] | None = None,
           nodata: float | None = None, threads: int | None = None,
@@ -162,7 +196,9 @@ def convert(src: Source, dst: PathLike | None, *,
             compress: Compress = "deflate", level: int | None = None,
             predictor: int | None = None, bigtiff: BigTiff = "auto",
             overwrite: bool = False, geotransform: GeoTransform | None = None,
-            epsg: int | None = None) -> npt.NDArray[Any] | None: ...
+            epsg: int | None = None,
+            cog: bool = False,
+            overview_resampling: Resampling | None = None) -> npt.NDArray[Any] | None: ...
 def info(path: PathLike) -> Info: ...
 def map_tiles(fn: Callable[..., npt.NDArray[Any]],
               src: Source | Sequence[Source], dst: PathLike | None, *,
@@ -175,7 +211,9 @@ def map_tiles(fn: Callable[..., npt.NDArray[Any]],
               predictor: int | None = None, bigtiff: BigTiff = "auto",
               overwrite: bool = False,
               geotransform: GeoTransform | None = None,
-              epsg: int | None = None) -> npt.NDArray[Any] | None: ...
+              epsg: int | None = None,
+              cog: bool = False,
+              overview_resampling: Resampling | None = None) -> npt.NDArray[Any] | None: ...
 def synth(dst: PathLike | None = None, *, size: int | tuple[int, int],
           seed: int = 1, type: DTypeLike = "float32", relief: float = 2500.0,
           feature: float = 1024.0, octaves: int = 8, holes: float = 0.0,
@@ -184,4 +222,6 @@ def synth(dst: PathLike | None = None, *, size: int | tuple[int, int],
           compress: Compress = "deflate", level: int | None = None,
           predictor: int | None = None, bigtiff: BigTiff = "auto",
           overwrite: bool = False, geotransform: GeoTransform | None = None,
-          epsg: int | None = None) -> npt.NDArray[Any] | None: ...
+          epsg: int | None = None,
+          cog: bool = False,
+          overview_resampling: Resampling | None = None) -> npt.NDArray[Any] | None: ...

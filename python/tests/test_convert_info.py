@@ -121,3 +121,37 @@ def test_synth_equals_raster_tool(tmp_path):
 def test_version_is_the_librarys():
     out = raster_tool("--version")
     assert out.split()[-1] == tessera.__version__
+
+
+@pytest.mark.parametrize("resampling", [None, "average", "nearest"])
+def test_cog_equals_raster_tool_and_info_lists_overviews(dem_file, tmp_path,
+                                                         resampling):
+    kw = {"overview_resampling": resampling} if resampling else {}
+    tessera.hillshade(dem_file, tmp_path / "py.tif", cog=True, tile=64, **kw)
+    flags = ["--overview-resampling", resampling] if resampling else []
+    raster_tool("hillshade", "--quiet", "--cog", "--tile", "64", *flags,
+                dem_file, tmp_path / "rt.tif")
+    assert same_bytes(tmp_path / "py.tif", tmp_path / "rt.tif")
+    i = tessera.info(tmp_path / "py.tif")
+    # 301 x 257 halved until one 64-pixel tile holds it: 151, 76, 38
+    assert [(o["width"], o["height"], o["external"])
+            for o in i["overviews"]] == [(151, 129, False), (76, 65, False),
+                                         (38, 33, False)]
+    assert i == {**raster_tool_json("info", "--json", tmp_path / "py.tif"),
+                 "file": str(tmp_path / "py.tif")}
+
+
+def test_cog_keywords_checked(dem_file, tmp_path):
+    with pytest.raises(ValueError, match="overview_resampling"):
+        tessera.slope(dem_file, tmp_path / "o.tif", cog=True,
+                      overview_resampling="lanczos")
+    with pytest.raises(ValueError, match="cog= is for a dst path"):
+        tessera.slope(dem_file, cog=True)
+    assert not (tmp_path / "o.tif").exists()
+
+
+def test_color_relief_file_is_rgb_with_alpha(dem_file, tmp_path):
+    tessera.color_relief(dem_file, [(0, "black"), (2500, "white")],
+                         tmp_path / "c.tif", alpha=True)
+    i = tessera.info(tmp_path / "c.tif")
+    assert i["rgb"] and i["alpha_band"] == 4 and i["color_table"] is None

@@ -1,0 +1,243 @@
+/*
+ * cog.c — a run's output as a Cloud-Optimized GeoTIFF. The kernel's pass
+ * puts the full resolution's tiles in a store; each overview level is then
+ * a pass of its own over the level above, read back from its store tile
+ * by tile through the cache (never a whole level in memory), resampled
+ * (resample.c) into a store of its own; last, the writer puts every IFD
+ * first and copies the stored tiles after them, smallest level first,
+ * the full resolution last. The extra disk traffic is the stores: the
+ * output's size written once and read back about twice (by the next
+ * level and by the assembly), reported in the run's statistics.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "raster_internal.h"
+
+#define MAX_LEVELS 32
+
+/* Halves width x height (rounding up, as GDAL's overview sizes) until
+ * both fit one tile; returns the number of levels. */
+int tes__cog_levels(int64_t width, int64_t height, int tw, int th,
+                    int64_t *lw, int64_t *lh)
+{
+    int n = 0;
+    while ((width > tw || height > th) && n < MAX_LEVELS) {
+        width = (width + 1) / 2;
+        height = (height + 1) / 2;
+        lw[n] = width;
+        lh[n] = height;
+        n++;
+    }
+    return n;
+}
+
+/* Copies every tile of store s into image img of w, in row-major order. */
+static int copy_image(tes__writer *w, int img, tes__store *s, int64_t tiles,
+                      int chunks, tes_trace_track *tr, tes_raster_error *err)
+{
+    uint8_t *data[chunks > 0 ? chunks : 1];
+    size_t size[chunks > 0 ? chunks : 1];
+    uint8_t *buf[chunks > 0 ? chunks : 1];
+    size_t cap[chunks > 0 ? chunks : 1];
+    memset(buf, 0, sizeof buf);
+    memset(cap, 0, sizeof cap);
+    tes__encoded view = { chunks, data, size, NULL }; /* the writer copies */
+    if (img)
+        tes_trace_begin(tr, "write overview %d", img);
+    else
+        tes_trace_begin(tr, "write full size");
+    int rc = tes__store_flush(s, err);
+    for (int64_t t = 0; t < tiles && !rc; t++) {
+        for (int k = 0; k < chunks && !rc; k++) {
+            const uint8_t *d;
+            rc = tes__store_get(s, t, k, &d, &size[k], &buf[k], &cap[k], err);
+            data[k] = (uint8_t *)d;
+        }
+        if (!rc)
+            rc = tes__writer_put_image(w, img, t, &view, err);
+        tes__store_drop(s, t);
+    }
+    for (int k = 0; k < chunks; k++)
+        free(buf[k]);
+    tes_trace_end(tr);
+    return rc;
+}
+
+static int64_t tiles_of(int64_t w, int64_t h, int tw, int th)
+{
+    return ((w + tw - 1) / tw) * ((h + th - 1) / th);
+}
+
+int tes__overview_passes(tes__overview_job *j, tes_raster_error *err)
+{
+    int rc = 0;
+    tes_resampling m = j->method;
+    if (m == TES_RESAMPLE_AUTO)
+        m = j->colormap ? TES_RESAMPLE_NEAREST : TES_RESAMPLE_CUBIC;
+    const tes__enc_params *e = j->enc;
+    int chunks = e->planar ? e->bands : 1;
+    for (int l = 0; l < j->n_levels && !rc; l++) {
+        int64_t sw = l ? j->lw[l - 1] : j->src_w;
+        int64_t sh = l ? j->lh[l - 1] : j->src_h;
+        tes__source *src = j->first;
+        tes__level *lv = NULL;
+        if (l > 0) {
+            rc = tes__store_flush(j->stores[l - 1], err);
+            if (!rc)
+                rc = tes__level_create(&lv, j->stores[l - 1], e, sw, sh,
+                                       j->has_nodata, j->nodata, j->name,
+                                       err);
+            if (rc)
+                break;
+            src = tes__level_source(lv);
+        }
+        size_t mem = j->store_mem >> (l + 1);
+        rc = tes__store_create(&j->stores[l], j->name,
+                               tiles_of(j->lw[l], j->lh[l], e->tile_width,
+                                        e->tile_height),
+                               chunks, mem, err);
+        tes__resample rs = {
+            m, (double)sw / (double)j->lw[l], (double)sh / (double)j->lh[l],
+            sw, sh, j->lw[l], j->lh[l], e->type, j->has_nodata, j->nodata,
+            NULL,
+        };
+        /* GDAL averages a palette band's colours, unless its table is
+         * the identity (then the indices are the colours) */
+        if (m == TES_RESAMPLE_AVERAGE && j->colormap) {
+            const tes_colormap *c = j->colormap;
+            for (int i = 0; i < c->n && !rs.colormap; i++)
+                if (c->red[i] >> 8 != i || c->green[i] >> 8 != i ||
+                    c->blue[i] >> 8 != i)
+                    rs.colormap = c;
+        }
+        tes_kernel k = TES_KERNEL_INIT;
+        k.name = "overview";
+        k.tile = tes__resample_tile;
+        k.arg = &rs;
+        tes__pass p;
+        memset(&p, 0, sizeof p);
+        p.pool = j->pool;
+        p.k = &k;
+        p.n_in = 1;
+        p.src = &src;
+        p.grid = (tes__grid){ .width = j->lw[l], .height = j->lh[l],
+                              .tile_width = e->tile_width,
+                              .tile_height = e->tile_height,
+                              .halo = tes__resample_margin(m),
+                              .rx = rs.rx, .ry = rs.ry };
+        p.out_type = e->type;
+        p.out_bands = e->bands;
+        p.out_has_nodata = j->has_nodata;
+        p.out_nodata = j->nodata;
+        p.enc = e;
+        p.store = j->stores[l];
+        p.po = j->po;
+        p.progress_base = j->progress_base;
+        p.progress_total = j->progress_total;
+        p.out_name = j->name;
+        p.stats = j->stats;
+        p.trace = j->trace;
+        if (!rc)
+            rc = tes__pass_run(&p, err);
+        j->progress_base +=
+            (uint64_t)tiles_of(j->lw[l], j->lh[l], e->tile_width,
+                               e->tile_height);
+        tes__level_destroy(lv);
+    }
+    if (!rc && j->n_levels)
+        rc = tes__store_flush(j->stores[j->n_levels - 1], err);
+    return rc;
+}
+
+/* Adds the stores' traffic to st and frees them. */
+void tes__stores_free(tes__store **s, int n, tes_run_stats *st)
+{
+    for (int i = 0; i < n; i++) {
+        if (!s[i])
+            continue;
+        uint64_t back;
+        st->spill_written += tes__store_spilled(s[i], &back);
+        st->spill_read += back;
+        tes__store_destroy(s[i]);
+        s[i] = NULL;
+    }
+}
+
+int tes__cog_run(tes__run *r, tes_raster_error *err)
+{
+    int64_t lw[MAX_LEVELS], lh[MAX_LEVELS];
+    int n = tes__cog_levels(r->width, r->height, r->tw, r->th, lw, lh);
+    const tes_raster_create_options *oo = r->oo;
+    /* the levels add a third to the size BigTIFF is chosen by */
+    uint64_t raw = (uint64_t)r->width * (uint64_t)r->height *
+                   (uint64_t)r->out_bands * tes_sample_size(r->out_type);
+    if (oo->bigtiff == TES_BIGTIFF_AUTO && raw / 3 * 4 > 4000000000ull)
+        r->bigtiff = true;
+    int chunks = r->enc.planar ? r->enc.bands : 1;
+    size_t cache = r->po->cache_bytes ? r->po->cache_bytes : (size_t)64 << 20;
+    tes__store *stores[MAX_LEVELS + 1] = { NULL };
+    int64_t t0 = tiles_of(r->width, r->height, r->tw, r->th);
+    uint64_t total = (uint64_t)t0;
+    for (int l = 0; l < n; l++)
+        total += (uint64_t)tiles_of(lw[l], lh[l], r->tw, r->th);
+
+    /* the kernel's pass, into the full resolution's store */
+    int rc = tes__store_create(&stores[0], r->out_name, t0, chunks,
+                               cache / 8, err);
+    tes__source *src[TES_CACHE_MAX_INPUTS];
+    tes__pass p;
+    tes__run_pass(r, &p, src);
+    p.store = stores[0];
+    p.progress_total = total;
+    if (!rc)
+        rc = tes__pass_run(&p, err);
+    tes__level *full = NULL;
+    if (!rc)
+        rc = tes__store_flush(stores[0], err);
+    if (!rc && n)
+        rc = tes__level_create(&full, stores[0], &r->enc, r->width,
+                               r->height, r->out_has_nodata, r->out_nodata,
+                               r->out_name, err);
+    tes__overview_job j = {
+        .pool = r->pool, .po = r->po, .stats = &r->stats,
+        .name = r->out_name, .first = full ? tes__level_source(full) : NULL,
+        .src_w = r->width, .src_h = r->height, .n_levels = n, .lw = lw,
+        .lh = lh, .enc = &r->enc, .method = oo->overview_resampling,
+        .colormap = oo->colormap, .has_nodata = r->out_has_nodata,
+        .nodata = r->out_nodata, .stores = stores + 1,
+        .store_mem = cache / 8, .progress_base = (uint64_t)t0,
+        .progress_total = total, .trace = r->trace,
+    };
+    if (!rc)
+        rc = tes__overview_passes(&j, err);
+    tes__level_destroy(full);
+
+    /* every IFD, then the levels smallest first, then the full size */
+    tes__writer *w = NULL;
+    if (!rc) {
+        tes__writer_params wp;
+        tes__run_writer_params(r, &wp);
+        wp.n_levels = n;
+        wp.level_w = lw;
+        wp.level_h = lh;
+        wp.cog = true;
+        rc = tes__writer_open(&w, &wp, err);
+    }
+    for (int l = n; l >= 1 && !rc; l--)
+        rc = copy_image(w, l, stores[l], tiles_of(lw[l - 1], lh[l - 1],
+                                                  r->tw, r->th),
+                        chunks, r->trace, err);
+    if (!rc)
+        rc = copy_image(w, 0, stores[0], t0, chunks, r->trace, err);
+    tes__stores_free(stores, n + 1, &r->stats);
+    if (w) {
+        if (rc)
+            tes__writer_abort(w);
+        else
+            rc = tes__writer_commit(w, err);
+    }
+    if (r->po->stats)
+        *r->po->stats = r->stats;
+    return rc;
+}
