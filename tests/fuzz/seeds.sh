@@ -251,6 +251,11 @@ cli quicklook --rgb 3,2,1 --stretch p2-98 rgb.tif o.png
 cli slope --trace t.json -j 2 dem.tif o.tif
 cli convert missing.tif o.tif
 cli hillshade dem.tif dem.tif
+cli overviews --min-size 8 -r average dem.tif
+cli overviews --external --min-size 16 --stats u8.tif
+cli convert --cog --compress zstd dem.tif o.tif
+cli hillshade -of COG -co OVERVIEW_RESAMPLING=AVERAGE dem.tif o.tif
+cli color-relief -alpha -of COG dem.tif colors.txt o.tif
 cli --help
 cli synth --help
 
