@@ -404,10 +404,11 @@ static int index_of(const tes__color_entry *e, int n, double v, int lower)
 }
 
 /* An interpolated component as a byte, d = (0.45 + a) + ratio * (b - a)
- * truncated as gdaldem does. d is NaN where ratio is inf / inf (an
- * infinite value between an infinite entry and a finite one, or entries
- * so far apart that their difference overflows): 0 then, where converting
- * NaN to int would be undefined (found by fuzz_color). */
+ * truncated as gdaldem does. d is NaN where ratio is inf / inf (entries
+ * so far apart that their difference overflows, and a value far from the
+ * lower one; before values had to be finite, an infinite entry too): 0
+ * then, where converting NaN to int would be undefined (found by
+ * fuzz_color). */
 static inline unsigned char component_byte(double d)
 {
     return d >= 0 ? (d < 256 ? (unsigned char)(int)d : 255) : 0;
