@@ -11,6 +11,9 @@
 #                     (BENCH="sched raster" picks sections of bench/)
 #   make python       the tessera Python package, in build/python (use it
 #                     with PYTHONPATH=build/python); make check tests it
+#   make fuzz         builds the libFuzzer harnesses of tests/fuzz/ with
+#                     clang (ASan + UBSan, in build/fuzz) and runs each for
+#                     FUZZ_SECONDS (60); FUZZ="tiff cli" picks harnesses
 #   make install / uninstall   (PREFIX, DESTDIR)
 #   make SANITIZE=thread check, make SANITIZE=address,undefined check
 #   make DEBUG=1      runtime rule checks (fork/join order...); implied by SANITIZE
@@ -57,6 +60,12 @@ ifneq ($(SANITIZE),)
 CFLAGS += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
 LDFLAGS += -fsanitize=$(SANITIZE)
 endif
+# GCC's "undefined" leaves out float-to-integer conversions that overflow
+# (NaN or out of range: undefined in C), which clang's includes.
+ifneq ($(findstring undefined,$(SANITIZE)),)
+CFLAGS += -fsanitize=float-cast-overflow
+LDFLAGS += -fsanitize=float-cast-overflow
+endif
 
 PKG_CONFIG ?= pkg-config
 RASTER_PKGS := libtiff-4 zlib libzstd libdeflate
@@ -93,6 +102,13 @@ RT_TESTS := $(sort $(wildcard tests/test_rt_*.c))
 TEST_SRC := $(sort $(wildcard tests/test_*.c))
 TEST_BIN := $(TEST_SRC:tests/%.c=$(B)/tests/%)
 TEST_HELPERS := $(filter-out $(TEST_SRC),$(wildcard tests/*.c))
+# The fuzz harnesses (tests/fuzz/fuzz_<name>.c): see "fuzzing" below. The
+# cli harness runs many commands in one process, which an MPI build's
+# raster-tool (one MPI_Init, one MPI_Finalize a process) cannot: it is
+# left out of MPI builds, whose library harnesses are the plain ones.
+FUZZ_NAMES := $(filter-out $(if $(MPI),cli),$(patsubst tests/fuzz/fuzz_%.c,%,$(sort $(wildcard tests/fuzz/fuzz_*.c))))
+FUZZ_REPLAY := $(FUZZ_NAMES:%=$(B)/tests/fuzz/replay_%)
+FUZZ_BIN := $(FUZZ_NAMES:%=$(B)/tests/fuzz/fuzz_%)
 MPI_SRC := $(if $(MPI),$(sort $(wildcard mpi/*.c)))
 MPI_OBJ := $(MPI_SRC:%.c=$(B)/%.o)
 # Suites that see only include/ and link only the shared libraries, as a
@@ -112,7 +128,7 @@ MPI_A := $(if $(MPI),$(B)/libtessera_mpi.a)
 LIBS_ALL := $(RT_SO) $(RT_A) $(if $(RASTER_SRC),$(RASTER_SO) $(RASTER_A)) $(MPI_SO) $(MPI_A)
 
 .PHONY: all check demo bench examples install uninstall clean deps lint man-lint \
-	python python-check
+	python python-check fuzz
 .DEFAULT_GOAL := all
 
 PC_FILES := $(B)/tessera.pc $(if $(RASTER_SRC),$(B)/tessera_raster.pc) $(if $(MPI),$(B)/tessera_mpi.pc)
@@ -239,6 +255,7 @@ check: deps
 	@$(MAKE) --no-print-directory all-tests
 	@$(if $(and $(MPI_CHECK),$(if $(MPI),,y)),$(MAKE) --no-print-directory MPI=1 build/mpi/raster-tool)
 	@TES_BUILD=$(B) TES_MPI_BUILD=$(MPI_CHECK) sh tests/run.sh $(TEST_BIN)
+	@TES_BUILD=$(B) sh tests/fuzz/replay.sh $(FUZZ_NAMES)
 	@$(MAKE) --no-print-directory check-library
 	@$(MAKE) --no-print-directory python-check
 
@@ -250,7 +267,44 @@ check-library: all
 	@TES_BUILD=$(B) TES_MPI_BUILD=$(MPI_CHECK) MPI="$(MPI)" CC="$(CC)" SANITIZE="$(SANITIZE)" MAKE="$(MAKE)" sh tests/library.sh
 
 .PHONY: all-tests
-all-tests: all $(TEST_BIN)
+all-tests: all $(TEST_BIN) $(FUZZ_REPLAY)
+
+# ---- fuzzing ---------------------------------------------------------------
+# Each tests/fuzz/fuzz_<name>.c is a libFuzzer harness. make check links
+# each with tests/fuzz/replay.c's main() (any compiler, any SANITIZE) and
+# replays its seeds and regression inputs; make fuzz builds them with
+# clang's libFuzzer, ASan and UBSan in build/fuzz and fuzzes each for
+# FUZZ_SECONDS. The cli harness links cli/'s objects with main.c's main
+# renamed, and wraps two seams to keep runs small (see fuzz_cli.c).
+FUZZ_CLI_OBJ := $(filter-out $(B)/cli/main.o,$(CLI_OBJ)) $(B)/tests/fuzz/cli_main.o
+FUZZ_LINK = $(RASTER_A) $(RT_A) $(LDFLAGS) $(RASTER_LIBS) -lm
+$(B)/tests/fuzz/replay_cli $(B)/tests/fuzz/fuzz_cli: $(FUZZ_CLI_OBJ)
+$(B)/tests/fuzz/replay_cli $(B)/tests/fuzz/fuzz_cli: FUZZ_EXTRA = \
+  $(FUZZ_CLI_OBJ) -Wl,--wrap=cli_raster_run -Wl,--wrap=tes_pool_create \
+  $(PNG_LIBS)
+$(B)/tests/fuzz/cli_main.o: cli/main.c
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(RASTER_CFLAGS) $(PNG_CFLAGS) -Dmain=cli_fuzz_main -c $< -o $@
+$(B)/tests/fuzz/replay_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c tests/fuzz/fuzz.h $(RASTER_A) $(RT_A)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) -Icli $(CFLAGS) $(RASTER_CFLAGS) -o $@ $< tests/fuzz/replay.c $(FUZZ_EXTRA) $(FUZZ_LINK)
+$(B)/tests/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $(RASTER_A) $(RT_A)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) -Icli $(CFLAGS) $(RASTER_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_EXTRA) $(FUZZ_LINK) -fsanitize=fuzzer
+
+FUZZ_CC ?= clang
+FUZZ_SECONDS ?= 60
+FUZZ ?= $(FUZZ_NAMES)
+.PHONY: fuzz-build
+fuzz-build: $(FUZZ_BIN)
+# Skips, saying so, where clang or its libFuzzer runtime is missing.
+fuzz:
+	@if ! printf 'int LLVMFuzzerTestOneInput(const char *d, unsigned long n);\nint LLVMFuzzerTestOneInput(const char *d, unsigned long n) { (void)d; return (int)n * 0; }\n' | \
+	  $(FUZZ_CC) -fsanitize=fuzzer -x c - -o /dev/null >/dev/null 2>&1; then \
+	  echo "make fuzz: $(FUZZ_CC) with libFuzzer is missing (sh .ci/deps.sh fuzz installs clang and libclang-rt-dev); skipped"; \
+	  exit 0; fi; \
+	$(MAKE) --no-print-directory B=build/fuzz CC=$(FUZZ_CC) SANITIZE=fuzzer-no-link,address,undefined fuzz-build && \
+	TES_BUILD=build/fuzz FUZZ_SECONDS=$(FUZZ_SECONDS) sh tests/fuzz/run.sh $(FUZZ)
 
 # ---- the Python package (python/) ------------------------------------------
 # A CPython extension over the public headers and the shared libraries, and

@@ -1,7 +1,8 @@
 #!/bin/sh
 # Installs the Debian packages the build and the tests need, when missing.
 # As root it runs apt-get; otherwise it prints the one line to run.
-# `deps.sh mpi` adds Open MPI, for the MPI build (make MPI=1) and its tests.
+# `deps.sh mpi` adds Open MPI, for the MPI build (make MPI=1) and its tests;
+# `deps.sh fuzz` adds clang and its libFuzzer runtime, for make fuzz.
 set -u
 need="gcc make pkg-config check libtiff-dev libtiff-tools zlib1g-dev libzstd-dev libdeflate-dev time libpng-dev gnuplot-nox"
 # the Python package (make python, its tests in make check)
@@ -9,7 +10,8 @@ need="$need python3 python3-dev python3-numpy python3-pytest python3-pip"
 for a in "$@"; do
     case "$a" in
     mpi) need="$need libopenmpi-dev openmpi-bin" ;;
-    *) echo "deps: unknown extra '$a' (known: mpi)" >&2; exit 2 ;;
+    fuzz) need="$need clang libclang-rt-dev" ;;
+    *) echo "deps: unknown extra '$a' (known: mpi, fuzz)" >&2; exit 2 ;;
     esac
 done
 missing=""

@@ -300,13 +300,19 @@ static int run(int argc, char **argv)
     }
     int max_band[26];
     uint32_t used;
-    if (tes_calc_inputs(expr, &used, max_band, &err))
+    /* these returns free the translated --calc expression too (they leaked
+     * it: found by fuzz_cli) */
+    if (tes_calc_inputs(expr, &used, max_band, &err)) {
+        free(owned_expr);
         return cli_fail_err(&err);
+    }
     for (int i = 0; i < 26; i++)
-        if ((used & (1u << i)) && !path[i])
+        if ((used & (1u << i)) && !path[i]) {
+            free(owned_expr);
             return cli_usage(&cli_cmd_calc, "the expression reads %c but "
                                             "there is no -%c", 'A' + i,
                              'A' + i);
+        }
 
     int slot[26]; /* index in r of letter i's raster, or -1 */
     tes_raster *r[26];

@@ -205,8 +205,8 @@ typedef struct tes_color_file_info {
  * lines starting with '#' or '/' are comments. A "# COLOR_MODEL = RGB"
  * line makes it a GMT .cpt: "Z0 R G B Z1 R G B" segments and "B|F|N R G
  * B" lines (only N, nodata, is used). Where gdaldem would silently misread
- * a line (a field that is not a number, a component outside 0..255, a
- * value without a colour, an unknown .cpt line) this refuses it.
+ * a line (a field that is not a finite number, a component outside
+ * 0..255, a value without a colour, an unknown .cpt line) this refuses it.
  * Checks the text and fills info (when not NULL). Returns 0, or -EINVAL
  * with err ("colors: line 3: unknown colour 'reed'"; "colors: no colour
  * entries") or -ENOMEM.

@@ -62,11 +62,13 @@ static const struct {
     { "violet", 127, 0, 255 },  { "indigo", 0, 127, 255 },
 };
 
+/* A finite number, the whole field: "inf", "nan" and values beyond
+ * double's range (strtod's infinities) are not colour file values. */
 static bool parse_number(const char *s, double *v)
 {
     char *end;
     *v = strtod(s, &end);
-    return end != s && *end == 0;
+    return end != s && *end == 0 && isfinite(*v);
 }
 
 typedef struct parse_ctx {
@@ -297,6 +299,21 @@ static void sort_entries(tes__color_entry *e, int n)
     qsort(e, (size_t)n, sizeof *e, cmp_entry);
 }
 
+/* Whether spreading entries from..to-1 by (base * mult) * DBL_EPSILON, mult
+ * rising by 1 an entry, leaves every value finite. Values far apart
+ * overflow that arithmetic (inf / inf, count * left, base * mult): the
+ * run turned NaN or infinite and unsorted the table, so that the lookup
+ * and the tiles disagreed (found by fuzz_color). Such a run is not
+ * spread. */
+static bool spread_fits(const tes__color_entry *e, int from, int to,
+                        double base, double mult)
+{
+    for (int j = from; j < to; j++, mult += 1.0)
+        if (!isfinite(e[j].value + (base * mult) * DBL_EPSILON))
+            return false;
+    return true;
+}
+
 /* gdaldem's GDALColorReliefProcessColors: entries next to the nodata
  * value get a twin just beside it (so interpolation does not bleed the
  * nodata colour), and runs of equal values are spread by a few ulps in
@@ -337,10 +354,11 @@ static int process_entries(tes__color_entry *e, int n, bool has_nd,
             if (total > fabs(prev->value) * count * DBL_EPSILON) {
                 double mult = 0.5 - count * left / total;
                 double base = fabs(prev->value);
-                for (int j = rep - 1; j < i; j++) {
-                    e[j].value += (base * mult) * DBL_EPSILON;
-                    mult += 1.0;
-                }
+                if (spread_fits(e, rep - 1, i, base, mult))
+                    for (int j = rep - 1; j < i; j++) {
+                        e[j].value += (base * mult) * DBL_EPSILON;
+                        mult += 1.0;
+                    }
             }
             rep = 0;
         }
@@ -385,6 +403,17 @@ static int index_of(const tes__color_entry *e, int n, double v, int lower)
     }
 }
 
+/* An interpolated component as a byte, d = (0.45 + a) + ratio * (b - a)
+ * truncated as gdaldem does. d is NaN where ratio is inf / inf (entries
+ * so far apart that their difference overflows, and a value far from the
+ * lower one; before values had to be finite, an infinite entry too): 0
+ * then, where converting NaN to int would be undefined (found by
+ * fuzz_color). */
+static inline unsigned char component_byte(double d)
+{
+    return d >= 0 ? (d < 256 ? (unsigned char)(int)d : 255) : 0;
+}
+
 /* The colour of v, whose index_of is i. */
 static void color_at(const tes__color_entry *e, int n, int i, double v,
                      tes_color_mode mode, unsigned char out[4])
@@ -419,8 +448,7 @@ static void color_at(const tes__color_entry *e, int n, int i, double v,
     double ratio = (v - e[i - 1].value) / (e[i].value - e[i - 1].value);
     for (int c = 0; c < 4; c++) {
         int a = e[i - 1].rgba[c], b = e[i].rgba[c];
-        int x = (int)(0.45 + a + ratio * (b - a));
-        out[c] = (unsigned char)(x < 0 ? 0 : x > 255 ? 255 : x);
+        out[c] = component_byte(0.45 + a + ratio * (b - a));
     }
 }
 
@@ -466,10 +494,8 @@ static void lookup_row(const tes_color_relief_state *st, const double *v,
             /* color_at's interpolation, from the span's constants */
             const tes__color_span *s = &sp[i];
             double ratio = (v[x] - s->lo) / s->width;
-            for (int b = 0; b < nb; b++) {
-                int k = (int)(s->base[b] + ratio * s->step[b]);
-                o[b][x] = (unsigned char)(k < 0 ? 0 : k > 255 ? 255 : k);
-            }
+            for (int b = 0; b < nb; b++)
+                o[b][x] = component_byte(s->base[b] + ratio * s->step[b]);
             continue;
         }
         if (count && v[x] == v[x])

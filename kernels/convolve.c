@@ -170,8 +170,15 @@ static void conv2d_band(const tes_conv_state *st, const double *src, int ww,
             double acc = 0;
             for (int j = 0; j < st->kh; j++)
                 for (int i = 0; i < st->kw; i++) {
+                    /* zero weights are skipped as in the loop above, so
+                     * that an infinite neighbour under a 0 weight gives
+                     * the same pixel whichever loop its tile takes (0 *
+                     * inf would be NaN here only: found by fuzz_convolve) */
+                    double w = st->w[j * st->kw + i];
+                    if (w == 0)
+                        continue;
                     double v = src[(size_t)(y + j) * ww + x + i];
-                    acc += st->w[j * st->kw + i] * (nd_is(nd, v) ? c : v);
+                    acc += w * (nd_is(nd, v) ? c : v);
                 }
             out[(size_t)y * ow + x] = acc;
         }

@@ -12,6 +12,7 @@
 #include <libdeflate.h>
 #include <stdlib.h>
 #include <string.h>
+#include <zlib.h>
 #include <zstd.h>
 #if defined(__SSE2__)
 #include <emmintrin.h>
@@ -220,6 +221,27 @@ static void fpacc(uint8_t *row, size_t n, size_t stride, size_t ss,
     fpacc_scalar(row, n, stride, ss, tmp);
 }
 
+/* The first want bytes of a zlib stream that holds more (zlib's inflate
+ * stops when dst is full, as libtiff's own decoder does). Returns 0 when
+ * the stream gave all want bytes. */
+static int inflate_first(const void *src, size_t n, void *dst, size_t want)
+{
+    z_stream z;
+    memset(&z, 0, sizeof z);
+    if (n > UINT32_MAX || want > UINT32_MAX || inflateInit(&z) != Z_OK)
+        return -1;
+    z.next_in = (Bytef *)src;
+    z.avail_in = (uInt)n;
+    z.next_out = dst;
+    z.avail_out = (uInt)want;
+    int rc = inflate(&z, Z_FINISH);
+    bool full = z.avail_out == 0;
+    inflateEnd(&z);
+    return full && (rc == Z_STREAM_END || rc == Z_OK || rc == Z_BUF_ERROR)
+               ? 0
+               : -1;
+}
+
 int tes__decode_chunk(tes__codecs *cx, int comp, int predictor,
                       const void *src, size_t n, void *dst, size_t want,
                       size_t rows, size_t spp, size_t ss)
@@ -235,10 +257,20 @@ int tes__decode_chunk(tes__codecs *cx, int comp, int predictor,
         if (!cx->inflater && !(cx->inflater = libdeflate_alloc_decompressor()))
             return -ENOMEM;
         size_t out_n = 0;
-        if (libdeflate_zlib_decompress(cx->inflater, src, n, dst, want,
-                                       &out_n) != LIBDEFLATE_SUCCESS ||
-            out_n != want)
+        enum libdeflate_result res = libdeflate_zlib_decompress(
+            cx->inflater, src, n, dst, want, &out_n);
+        if (res == LIBDEFLATE_INSUFFICIENT_SPACE) {
+            /* The stream holds more than the block. libtiff built with
+             * libdeflate takes that for success but leaves the end of the
+             * block unwritten (libdeflate stops before the match that
+             * overflows): decoded here instead, the block's first bytes
+             * as zlib gives them (found by fuzz_tiff: two reads of one
+             * tile differed). */
+            if (inflate_first(src, n, dst, want))
+                return 1;
+        } else if (res != LIBDEFLATE_SUCCESS || out_n != want) {
             return 1;
+        }
         break;
     }
     case COMPRESSION_ZSTD: {

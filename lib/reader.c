@@ -331,6 +331,10 @@ static int read_strile(tes_raster *r, tes__tiff *h, uint32_t idx, void *dst,
         }
     }
     h->msg[0] = '\0';
+    /* libtiff may report a block whole that it did not fill (a deflate
+     * stream longer than the block, through libdeflate): what it leaves is
+     * zeros, never the last block's bytes or the heap's */
+    memset(dst, 0, want);
     tmsize_t got = r->info.tiled
                        ? TIFFReadEncodedTile(h->tif, idx, dst, (tmsize_t)want)
                        : TIFFReadEncodedStrip(h->tif, idx, dst,

@@ -133,6 +133,12 @@ static inline void tu_fill_smooth(tes_tile *t, uint64_t seed)
                     v += 0.25 * (x % 4) - 100;
                 else if (tes_sample_type_is_signed(t->type))
                     v -= 100;
+                /* 8-bit values wrap (as integers: a double out of the
+                 * type's range would be undefined to convert) */
+                if (t->type == TES_U8)
+                    v = (uint8_t)(int)v;
+                else if (t->type == TES_I8)
+                    v = (int8_t)(int)v;
                 tes_tile_set(t, b, x, y, v);
             }
 }

@@ -148,6 +148,15 @@ START_TEST(color_file_bad_lines_named)
         { "# only comments\n\n", "colors: no colour entries" },
         { "default grey\n",
           "colors: line 1: 'default' is not a value, a percentage or nv" },
+        /* not finite (fuzz_color: inf entries made NaN colours) */
+        { "0 red\ninf blue\n",
+          "colors: line 2: 'inf' is not a value, a percentage or nv" },
+        { "-1e999 red\n",
+          "colors: line 1: '-1e999' is not a value, a percentage or nv" },
+        { "nan 1 2 3\n",
+          "colors: line 1: 'nan' is not a value, a percentage or nv" },
+        { "# COLOR_MODEL = RGB\n0 0 0 0 inf 255 0 0\n",
+          "colors: line 2: 'inf' is not a value" },
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         tes_raster_error err = { 0, "" };
@@ -340,6 +349,27 @@ START_TEST(color_relief_repeated_values_and_nodata_twins)
     expect(&k, 25, 0, 0, 0, 255);   /* not halfway to 9 */
     expect(&k, 50, 9, 9, 9, 255);
     expect(&k, 75, 200, 200, 200, 255);
+    tes_kernel_release(&k);
+    /* A run whose distances overflow (inf / inf) is not spread: it stayed
+     * NaN and out of order, and values below it took the top colour
+     * (found by fuzz_color). Between red and the run the width is
+     * infinite: red. */
+    o = (tes_color_relief_options)TES_COLOR_RELIEF_OPTIONS_INIT;
+    ck_assert_int_eq(tes_kernel_color_relief(&k, "-1.5e308 red\n5e307 blue\n"
+                                                 "5e307 green\n6e307 white\n",
+                                             &o, NULL), 0);
+    expect(&k, -40, 255, 0, 0, 255);
+    expect(&k, -1.6e308, 255, 0, 0, 255);
+    expect(&k, 7e307, 255, 255, 255, 255);
+    tes_kernel_release(&k);
+    /* and where count * left overflows (a run of 4 at 0 after -5e307):
+     * 0 * inf was NaN */
+    ck_assert_int_eq(tes_kernel_color_relief(&k, "-5e307 red\n0 blue\n"
+                                                 "0 green\n0 aqua\n0 white\n"
+                                                 "5 yellow\n",
+                                             &o, NULL), 0);
+    expect(&k, -40, 0, 0, 255, 255);
+    expect(&k, 5, 255, 255, 0, 255);
     tes_kernel_release(&k);
 }
 END_TEST

@@ -7,6 +7,7 @@
 #include <check.h>
 #include <math.h>
 #include <pthread.h>
+#include <zlib.h>
 
 #include "raster_test_util.h"
 #include "suite_main.h"
@@ -475,6 +476,77 @@ START_TEST(raster_io_plain_tiff_has_no_georef)
 }
 END_TEST
 
+/* A deflate stream that holds more than its tile (found by fuzz_tiff: two
+ * reads of one tile differed). The tile reads as the stream's first bytes,
+ * as zlib's inflate gives them; libtiff built with libdeflate reported
+ * such a tile whole but left its end unwritten. In the host's byte order
+ * the reader decodes the stream itself; a byte-swapped 16-bit file goes
+ * through libtiff, whose unwritten bytes must read as 0, never as what
+ * the buffer held before (the tile to the left, all 0xEEEE, is read
+ * first into the same buffer). */
+START_TEST(raster_io_deflate_stream_longer_than_block)
+{
+    char *dir = tu_tmpdir();
+    char *path = tu_path(dir, "long.tif");
+    enum { S = 16, N = S * S, BYTES = 2 * N, EXTRA = 400 };
+    uint8_t raw[BYTES + EXTRA], full[BYTES];
+    /* a run across the tile's end: one long match past it */
+    for (int i = 0; i < BYTES + EXTRA; i++)
+        raw[i] = i < BYTES - 80 ? (uint8_t)(i * 7 + i / 13) : 0x55;
+    memset(full, 0xEE, sizeof full);
+    uLongf zn = compressBound(sizeof raw), fn = compressBound(BYTES);
+    uint8_t *z = malloc(zn), *zf = malloc(fn);
+    ck_assert_int_eq(compress2(z, &zn, raw, sizeof raw, 9), Z_OK);
+    ck_assert_int_eq(compress2(zf, &fn, full, BYTES, 9), Z_OK);
+    for (int big = 0; big < 2; big++) {
+        TIFF *t = TIFFOpen(path, big ? "wb" : "wl");
+        ck_assert_ptr_nonnull(t);
+        TIFFSetField(t, TIFFTAG_IMAGEWIDTH, 2 * S);
+        TIFFSetField(t, TIFFTAG_IMAGELENGTH, S);
+        TIFFSetField(t, TIFFTAG_TILEWIDTH, S);
+        TIFFSetField(t, TIFFTAG_TILELENGTH, S);
+        TIFFSetField(t, TIFFTAG_BITSPERSAMPLE, 16);
+        TIFFSetField(t, TIFFTAG_SAMPLESPERPIXEL, 1);
+        TIFFSetField(t, TIFFTAG_PHOTOMETRIC, PHOTOMETRIC_MINISBLACK);
+        TIFFSetField(t, TIFFTAG_COMPRESSION, COMPRESSION_ADOBE_DEFLATE);
+        ck_assert_int_eq(TIFFWriteRawTile(t, 0, zf, (tmsize_t)fn),
+                         (tmsize_t)fn);
+        ck_assert_int_eq(TIFFWriteRawTile(t, 1, z, (tmsize_t)zn),
+                         (tmsize_t)zn);
+        TIFFClose(t);
+        const uint16_t one = 1;
+        bool swapped = big == *(const uint8_t *)&one; /* host little */
+        tes_raster *r;
+        tes_raster_error err;
+        ck_assert_int_eq(tes_raster_open(&r, path, &err), 0);
+        tes_tile got;
+        ck_assert_int_eq(tes_tile_alloc(&got, TES_U16, 2 * S, S, 1), 0);
+        ck_assert_int_eq(tes_raster_read(r, 0, 0, &got, TES_EDGE_REPLICATE,
+                                         0, &err), 0);
+        for (int i = 0; i < N; i++) {
+            int want = big ? raw[2 * i] << 8 | raw[2 * i + 1]
+                           : raw[2 * i] | raw[2 * i + 1] << 8;
+            int g = (int)tes_tile_get(&got, 0, S + i % S, i / S);
+            ck_assert_int_eq((int)tes_tile_get(&got, 0, i % S, i / S),
+                             0xEEEE);
+            /* libtiff may stop in the middle of a sample: each byte is
+             * the stream's or 0 */
+            bool ok = g == want ||
+                      (swapped && ((g >> 8) == 0 || (g >> 8) == want >> 8) &&
+                       ((g & 255) == 0 || (g & 255) == (want & 255)));
+            ck_assert_msg(ok, "%s order, sample %d: %#x, not %#x",
+                          swapped ? "swapped" : "host", i, g, want);
+        }
+        tes_tile_free(&got);
+        tes_raster_close(r);
+    }
+    free(z);
+    free(zf);
+    free(path);
+    tu_rmdir(dir);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     tu_quiet_libtiff();
@@ -492,6 +564,7 @@ static Suite *suite(void)
     tcase_add_test(tc, raster_io_names_parse);
     tcase_add_test(tc, raster_io_concurrent_reads_agree);
     tcase_add_test(tc, raster_io_plain_tiff_has_no_georef);
+    tcase_add_test(tc, raster_io_deflate_stream_longer_than_block);
     suite_add_tcase(s, tc);
     return s;
 }
