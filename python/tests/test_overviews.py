@@ -146,7 +146,11 @@ def read_directories(path, dtype):
             assert lib.TIFFSetDirectory(t, d) == 1
             v = [ctypes.c_uint32() for _ in range(4)]
             for tag, val in zip((256, 257, 322, 323), v):   # width, length,
-                assert lib.TIFFGetField(t, ctypes.c_uint32(tag),  # tiles
+                # variadic, so no argtypes: the handle must go as a
+                # pointer, or ctypes passes a C int and cuts an address
+                # above 4 GiB (the heap of a sanitized process)
+                assert lib.TIFFGetField(ctypes.c_void_p(t),  # tiles
+                                        ctypes.c_uint32(tag),
                                         ctypes.byref(val)) == 1
             w, h, tw, th = (x.value for x in v)
             assert lib.TIFFTileSize(t) == tw * th * np.dtype(dtype).itemsize
