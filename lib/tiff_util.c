@@ -62,6 +62,11 @@ static int on_error(TIFF *tif, void *user, const char *module,
     (void)module;
     tes__tiff *h = user;
     vsnprintf(h->msg, sizeof h->msg, fmt, ap);
+    /* Codecs' messages may span lines (libjpeg: "Improper JPEG sampling
+     * factors 2,2\nApparently should be 1,1."); ours are one line. */
+    for (char *c = h->msg; *c; c++)
+        if (*c == '\n' || *c == '\r')
+            *c = ' ';
     return 1; /* handled: libtiff must not print it */
 }
 
