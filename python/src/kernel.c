@@ -241,12 +241,8 @@ static PyObject *fn_color_relief(PyObject *self, PyObject *args)
         return NULL;
     o.mode = (tes_color_mode)mode;
     o.alpha = alpha;
-    if (nodata != Py_None) {
-        o.has_nodata = true;
-        o.nodata = PyFloat_AsDouble(nodata);
-        if (o.nodata == -1.0 && PyErr_Occurred())
-            return NULL;
-    }
+    if (tpy_nodata_parse(nodata, &o.has_nodata, &o.nodata))
+        return NULL;
     if (range != Py_None) {
         if (!PyArg_ParseTuple(range, "dd:color_relief range", &o.min,
                               &o.max))
@@ -281,12 +277,8 @@ static PyObject *fn_calc(PyObject *self, PyObject *args)
     o.letters = letters;
     if (tpy_type_parse(type, &o.out_type))
         return NULL;
-    if (nodata != Py_None) {
-        o.has_nodata = true;
-        o.nodata = PyFloat_AsDouble(nodata);
-        if (o.nodata == -1.0 && PyErr_Occurred())
-            return NULL;
-    }
+    if (tpy_nodata_parse(nodata, &o.has_nodata, &o.nodata))
+        return NULL;
     KernelObject *ko = kernel_new(TPY_MAP);
     if (!ko)
         return NULL;

@@ -39,6 +39,19 @@ int tpy_type_parse(const char *name, tes_sample_type *t)
     return -1;
 }
 
+int tpy_nodata_parse(PyObject *v, bool *has, double *value)
+{
+    *has = false;
+    if (v == Py_None)
+        return 0;
+    double d = PyFloat_AsDouble(v);
+    if (d == -1.0 && PyErr_Occurred())
+        return -1;
+    *has = true;
+    *value = d;
+    return 0;
+}
+
 /* ---- pools ------------------------------------------------------------------
  *
  * One pool per thread count asked for, made on first use. Every access

@@ -626,12 +626,9 @@ static int inputs_of(run_state *s, PyObject *inputs)
             break;
         }
         s->n_in = (int)i + 1;
-        if (nodata != Py_None) {
-            s->in[i].has_nodata = true;
-            s->in[i].nodata = PyFloat_AsDouble(nodata);
-            if (s->in[i].nodata == -1.0 && PyErr_Occurred())
-                rc = -1;
-        }
+        if (tpy_nodata_parse(nodata, &s->in[i].has_nodata,
+                             &s->in[i].nodata))
+            rc = -1;
     }
     Py_DECREF(fast);
     return rc;

@@ -44,6 +44,9 @@ tes_pool *tpy_pool(int threads);
 
 /* Parses a library type name ("float32"); -1 with ValueError set. */
 int tpy_type_parse(const char *name, tes_sample_type *t);
+/* An optional nodata argument: None leaves *has false; a number sets *has
+ * and *value. Returns 0, or -1 with a Python exception set. */
+int tpy_nodata_parse(PyObject *v, bool *has, double *value);
 
 /* ---- kernel.c ------------------------------------------------------------ */
 
