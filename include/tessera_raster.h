@@ -799,13 +799,18 @@ TES_API int tes_raster_build_overviews(tes_pool *pool, const char *path,
 /* Creates the temporary for an output at path, in path's folder, with
  * mode 0600, holding its lock; writes the n magic bytes at its start (the
  * format's: a TIFF's "II*\0", a PNG's signature; a sweep removes only
- * files that start with a TIFF, BigTIFF or PNG signature). Sets *tmp (its
+ * files that start with a TIFF, BigTIFF or PNG signature). The file is
+ * made unnamed (O_TMPFILE) and given its name only once locked, recorded
+ * and marked, so that a process killed at any moment leaves nothing a
+ * sweep does not recognise; where the filesystem has no unnamed files it
+ * is made by name, and a kill in its first instants leaves an empty file
+ * that a sweep removes once ten minutes old. Sets *tmp (its
  * path; free it) and *fd (keep it open until the temporary is renamed or
  * removed: closing it ends the lock, and another process's
  * tes_temp_clean may then take the file for a dead run's). For programs
  * that write outputs of their own beside ours (raster-tool's PNGs).
- * Returns 0, or -EINVAL, -ENOMEM or a negated errno of mkstemp(3) or
- * write(2) with err. Any thread. */
+ * Returns 0, or -EINVAL, -ENOMEM or a negated errno of open(2),
+ * mkstemp(3) or write(2) with err. Any thread. */
 TES_API int tes_temp_create(const char *path, const void *magic, size_t n,
                             char **tmp, int *fd, tes_raster_error *err);
 

@@ -6,7 +6,12 @@
  *
  * A temporary is ".NAME.tmp-XXXXXX" beside its output. Its writer holds an
  * exclusive flock(2) on it for its whole life, and it starts with the
- * format's magic bytes, written once the lock is held. The lock is the
+ * format's magic bytes, written once the lock is held. It is made unnamed
+ * (O_TMPFILE) and linked into the folder only once locked and marked, so
+ * that a kill at any moment leaves nothing or a file the sweep knows;
+ * where the filesystem has no unnamed files it is made by name, and a kill
+ * in the first instants leaves an empty file, removed once ten minutes
+ * old. The lock is the
  * liveness test: the kernel drops it when the last descriptor of the
  * writer's open file description closes, which a killed process's exit
  * does, so "unlocked" is "dead" with no guess about PIDs (reused or not).
@@ -24,18 +29,23 @@
 #include <fcntl.h>
 #include <libgen.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/xattr.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "raster_internal.h"
 
 #define XATTR_NAME "user.tessera.writer"
 #define ID_MAX 320
+/* An empty temporary with no writer recorded is a dead run's once it is
+ * this old (seconds). */
+#define EMPTY_AGE_S 600
 
 /* The calling process as "tessera 1 HOST BOOT PID START": the boot id
  * and the start time (clock ticks after boot, /proc/PID/stat field 22)
@@ -97,13 +107,11 @@ static void my_identity(char *id, size_t n)
              start_ticks(pid));
 }
 
-TES_API int tes_temp_create(const char *path, const void *magic, size_t n,
-                            char **tmp, int *fd, tes_raster_error *err)
+/* A name for a temporary of path: ".NAME.tmp-XXXXXX" beside it, the six
+ * characters from mkstemp's alphabet, drawn from the clock, the pid, a
+ * counter and the attempt. */
+static char *temp_path(const char *path)
 {
-    if (!path || !*path || !tmp || !fd || (n && !magic))
-        return tes__err(err, -EINVAL, path, "invalid argument");
-    *tmp = NULL;
-    *fd = -1;
     char *d = strdup(path), *b = strdup(path);
     size_t len = strlen(path) + 32;
     char *t = malloc(len);
@@ -111,27 +119,124 @@ TES_API int tes_temp_create(const char *path, const void *magic, size_t n,
         free(d);
         free(b);
         free(t);
-        return tes__err(err, -ENOMEM, path, "out of memory");
+        return NULL;
     }
     snprintf(t, len, "%s/.%s.tmp-XXXXXX", dirname(d), basename(b));
     free(d);
     free(b);
-    int f = mkostemp(t, O_CLOEXEC);
-    if (f < 0) {
-        int e = errno;
-        free(t);
-        return tes__err(err, -e, path, "cannot create a file beside it: %s",
-                        strerror(e));
-    }
+    return t;
+}
+
+static void fill_suffix(char *t, unsigned attempt)
+{
+    static const char abc[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    /* relaxed: any value will do, the counter only spreads names of
+     * temporaries made at once by threads of one process */
+    static _Atomic unsigned long long calls;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    unsigned long long z = (unsigned long long)ts.tv_nsec ^
+                           ((unsigned long long)ts.tv_sec << 30) ^
+                           ((unsigned long long)getpid() << 40) ^
+                           (atomic_fetch_add_explicit(&calls, 1,
+                                                      memory_order_relaxed)
+                            << 20) ^
+                           attempt;
+    z += 0x9E3779B97F4A7C15ull;
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    z ^= z >> 31;
+    char *x = t + strlen(t) - 6;
+    for (int i = 0; i < 6; i++, z /= 62)
+        x[i] = abc[z % 62];
+}
+
+/* Locks f, records its writer and writes the magic: what lets a sweep
+ * judge the file. Returns 0 or the write's errno. */
+static int prepare(int f, const void *magic, size_t n)
+{
     /* Nobody else has this new file: the lock cannot be refused, except
      * where the filesystem has no locks at all (then liveness is left to
-     * the identity below, and to the magic's absence meanwhile). */
+     * the identity below). */
     (void)flock(f, LOCK_EX | LOCK_NB);
     char id[ID_MAX];
     my_identity(id, sizeof id);
     /* Best effort: filesystems without user xattrs keep only the lock. */
     (void)fsetxattr(f, XATTR_NAME, id, strlen(id), 0);
-    int e = n ? tes__pwrite_all(f, magic, n, 0) : 0;
+    return n ? tes__pwrite_all(f, magic, n, 0) : 0;
+}
+
+/* Gives the unnamed file f (O_TMPFILE) the name t, drawing another
+ * suffix while the name is taken. Returns 0 or an errno. */
+static int link_unnamed(int f, char *t)
+{
+    char proc[64];
+    snprintf(proc, sizeof proc, "/proc/self/fd/%d", f);
+    for (unsigned a = 0; a < 64; a++) {
+        fill_suffix(t, a);
+        if (linkat(AT_FDCWD, proc, AT_FDCWD, t, AT_SYMLINK_FOLLOW) == 0)
+            return 0;
+        int e = errno;
+        if (e == EEXIST)
+            continue;
+        /* no /proc: the descriptor itself, where the process may */
+        if (linkat(f, "", AT_FDCWD, t, AT_EMPTY_PATH) == 0)
+            return 0;
+        if (errno != EEXIST)
+            return e;
+    }
+    return EEXIST;
+}
+
+TES_API int tes_temp_create(const char *path, const void *magic, size_t n,
+                            char **tmp, int *fd, tes_raster_error *err)
+{
+    if (!path || !*path || !tmp || !fd || (n && !magic))
+        return tes__err(err, -EINVAL, path, "invalid argument");
+    *tmp = NULL;
+    *fd = -1;
+    char *t = temp_path(path);
+    char *dir = t ? strndup(t, (size_t)(strrchr(t, '/') - t)) : NULL;
+    if (!t || !dir) {
+        free(t);
+        return tes__err(err, -ENOMEM, path, "out of memory");
+    }
+    /* Made unnamed, then locked, recorded and given its magic, and only
+     * then linked into the folder: a kill at any moment leaves nothing,
+     * or a file a sweep recognises as a dead run's. */
+    int f = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+    int e = f < 0 ? errno : 0;
+    free(dir);
+    if (f >= 0) {
+        e = prepare(f, magic, n);
+        if (e) {
+            close(f);
+            free(t);
+            return tes__err(err, -e, path, "cannot write beside it: %s",
+                            strerror(e));
+        }
+        if (link_unnamed(f, t) == 0) {
+            *tmp = t;
+            *fd = f;
+            return 0;
+        }
+        close(f); /* cannot be linked here: made with its name instead */
+    } else if (e != EOPNOTSUPP && e != EISDIR && e != EINVAL) {
+        free(t);
+        return tes__err(err, -e, path, "cannot create a file beside it: %s",
+                        strerror(e));
+    }
+    /* No unnamed files on this filesystem: made with its name, so that a
+     * kill before the magic leaves an empty file (judge() below). */
+    memcpy(t + strlen(t) - 6, "XXXXXX", 6);
+    f = mkostemp(t, O_CLOEXEC);
+    if (f < 0) {
+        e = errno;
+        free(t);
+        return tes__err(err, -e, path, "cannot create a file beside it: %s",
+                        strerror(e));
+    }
+    e = prepare(f, magic, n);
     if (e) {
         close(f);
         unlink(t);
@@ -221,9 +326,12 @@ static int judge(int dirfd, const char *name, unsigned flags, tes_temp_entry *e,
                           fs.st_dev == st.st_dev
                       ? pread(f, head, sizeof head, 0)
                       : -1;
-    if (got < 0 || !our_magic(head, (size_t)got)) {
+    /* empty: made by name where a filesystem has no unnamed files, and
+     * its writer killed before the magic (see create) */
+    bool empty = got == 0;
+    if (got < 0 || (!empty && !our_magic(head, (size_t)got))) {
         close(f);
-        return -1; /* not ours by content (or not yet: see create) */
+        return -1; /* not ours by content */
     }
     e->bytes = (uint64_t)fs.st_size;
     char raw[ID_MAX];
@@ -234,6 +342,12 @@ static int judge(int dirfd, const char *name, unsigned flags, tes_temp_entry *e,
     if (k > 0) {
         raw[k] = 0;
         known = parse_identity(raw, &w);
+    }
+    if (empty && !known && time(NULL) - st.st_mtime < EMPTY_AGE_S) {
+        /* nothing says whose it is: not taken until it is old enough that
+         * no writer of ours can be between creating and marking it */
+        close(f);
+        return -1;
     }
     if (known) {
         snprintf(e->host, sizeof e->host, "%s", w.host);

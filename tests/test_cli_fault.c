@@ -250,6 +250,14 @@ static void fault_setup(void)
     reference_runs();
 }
 
+/* The cases share run/ (an unchecked fixture): each starts with no
+ * temporary in it, so that one case's failure is not reported again by
+ * the cases after it. */
+static void no_temporaries(void)
+{
+    tu_sh("rm -f '%s/run/'.*.tmp-*", dir);
+}
+
 /* Sleeps a random part of (a little more than) command i's usual time. */
 static void random_moment(size_t i)
 {
@@ -260,6 +268,7 @@ static void random_moment(size_t i)
 
 START_TEST(fault_sigint_sigterm)
 {
+    no_temporaries();
     static const int sigs[] = { SIGINT, SIGTERM };
     for (int round = 0; round < ROUNDS; round++)
         for (size_t i = 0; i < N_COMMANDS; i++) {
@@ -295,6 +304,7 @@ END_TEST
 
 START_TEST(fault_sigkill_then_next_run)
 {
+    no_temporaries();
     int left = 0;
     for (size_t i = 0; i < N_COMMANDS; i++) {
         const command *c = &commands[i];
@@ -343,7 +353,8 @@ START_TEST(fault_sigkill_then_next_run)
     finish(pid);
     if (temporaries() == 1) {
         ck_assert_int_eq(rt("clean -n run"), 0);
-        ck_assert_ptr_nonnull(strstr(out_txt, "would remove .out.tif.tmp-"));
+        ck_assert_msg(strstr(out_txt, "would remove .out.tif.tmp-"),
+                      "killed mid-write: clean -n said \"%s\"", out_txt);
         ck_assert_int_eq(temporaries(), 1);
         ck_assert_int_eq(rt("clean run"), 0);
         ck_assert_ptr_nonnull(strstr(out_txt, "removed .out.tif.tmp-"));
@@ -357,6 +368,7 @@ END_TEST
 
 START_TEST(fault_disk_full)
 {
+    no_temporaries();
     for (size_t i = 0; i < N_COMMANDS; i++) {
         const command *c = &commands[i];
         if (!c->out[0])
@@ -421,6 +433,7 @@ static long long temp_bytes(void)
 
 START_TEST(fault_input_changes_underfoot)
 {
+    no_temporaries();
     /* uncompressed, so that a truncation cuts blocks the run has not read */
     ck_assert_int_eq(rt("synth --quiet --compress none --size 1536x1536 "
                         "big.tif"), 0);

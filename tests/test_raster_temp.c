@@ -4,7 +4,8 @@
  * (locked), not a file of the same name pattern with other content, not a
  * file whose name is not ours, not another host's; a recorded pid reused
  * by another process does not keep a dead temporary alive, and a live
- * writer on a filesystem without locks is recognised by its process.
+ * writer on a filesystem without locks is recognised by its process; a
+ * writer killed at any moment leaves nothing the sweep does not remove.
  */
 #include <check.h>
 #include <fcntl.h>
@@ -12,6 +13,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <sys/xattr.h>
+#include <time.h>
 
 #include "raster_test_util.h"
 #include "suite_main.h"
@@ -267,6 +269,93 @@ START_TEST(temp_dry_run_removes_nothing)
 }
 END_TEST
 
+/* A writer killed at any moment, the first instants of tes_temp_create
+ * included, leaves nothing a sweep does not remove: the temporary is
+ * linked into the folder only once it is locked and marked. */
+START_TEST(temp_kill_at_any_moment_leaves_nothing)
+{
+    char *dir = tu_tmpdir(), out[4200];
+    int probe = open(dir, O_TMPFILE | O_RDWR, 0600);
+    if (probe < 0) {
+        fprintf(stderr, "temp_kill_at_any_moment: %s has no unnamed files "
+                        "(O_TMPFILE); skipped\n", dir);
+        tu_rmdir(dir);
+        return;
+    }
+    close(probe);
+    snprintf(out, sizeof out, "%s/out.tif", dir);
+    int left = 0;
+    for (int round = 0; round < 200; round++) {
+        int p[2];
+        ck_assert_int_eq(pipe(p), 0);
+        pid_t pid = fork();
+        ck_assert_int_ge(pid, 0);
+        if (pid == 0) { /* make temporaries until killed */
+            close(p[0]);
+            if (write(p[1], "x", 1) != 1)
+                _exit(1);
+            for (;;) {
+                char *t;
+                int fd;
+                if (tes_temp_create(out, tiff_magic, 4, &t, &fd, NULL))
+                    _exit(1);
+                if (round % 2) { /* half the rounds keep every file */
+                    close(fd);
+                    unlink(t);
+                }
+                free(t);
+            }
+        }
+        close(p[1]);
+        char c;
+        ck_assert_int_eq(read(p[0], &c, 1), 1);
+        close(p[0]);
+        usleep((useconds_t)(round * 37 % 500));
+        kill(pid, SIGKILL);
+        int st;
+        ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+        ck_assert_msg(WIFSIGNALED(st), "round %d: the writer failed", round);
+        left += tu_count_files(dir);
+        tes_temp_report rep;
+        ck_assert_int_eq(tes_temp_clean(dir, 0, NULL, NULL, &rep, NULL), 0);
+        ck_assert_int_eq(rep.live + rep.other_host, 0);
+        ck_assert_msg(tu_count_files(dir) == 0,
+                      "round %d: %d files left after the sweep", round,
+                      tu_count_files(dir));
+    }
+    ck_assert_msg(left > 0, "no kill left a temporary: nothing was swept");
+    tu_rmdir(dir);
+}
+END_TEST
+
+/* An empty file of our name, no writer recorded: left while young (a
+ * writer of ours on a filesystem without unnamed files may be between
+ * creating and marking it), a dead run's once ten minutes old. */
+START_TEST(temp_old_empty_removed)
+{
+    char *dir = tu_tmpdir();
+    write_file(dir, ".young.tif.tmp-AbC123", "", 0);
+    write_file(dir, ".old.tif.tmp-AbC123", "", 0);
+    char path[4200];
+    snprintf(path, sizeof path, "%s/.old.tif.tmp-AbC123", dir);
+    struct timespec ago[2];
+    clock_gettime(CLOCK_REALTIME, &ago[0]);
+    ago[0].tv_sec -= 601;
+    ago[1] = ago[0];
+    ck_assert_int_eq(utimensat(AT_FDCWD, path, ago, 0), 0);
+    seen s = { 0 };
+    tes_temp_report rep;
+    ck_assert_int_eq(tes_temp_clean(dir, 0, record, &s, &rep, NULL), 0);
+    ck_assert_int_eq(rep.dead, 1);
+    ck_assert_int_eq(rep.removed, 1);
+    ck_assert_int_eq(s.n, 1);
+    ck_assert_str_eq(s.e[0].name, ".old.tif.tmp-AbC123");
+    ck_assert(!tu_exists(path));
+    ck_assert(in_dir(dir, ".young.tif.tmp-AbC123"));
+    tu_rmdir(dir);
+}
+END_TEST
+
 START_TEST(temp_errors)
 {
     tes_raster_error err;
@@ -300,6 +389,8 @@ static Suite *make_suite(void)
     tcase_add_test(tc, temp_not_ours_left);
     tcase_add_test(tc, temp_records_checked);
     tcase_add_test(tc, temp_dry_run_removes_nothing);
+    tcase_add_test(tc, temp_kill_at_any_moment_leaves_nothing);
+    tcase_add_test(tc, temp_old_empty_removed);
     tcase_add_test(tc, temp_errors);
     suite_add_tcase(s, tc);
     return s;
