@@ -95,6 +95,7 @@ static int run(int argc, char **argv)
                               "plain raster-tool");
     o.tile_size = c.out.tile_width;
     o.level = c.out.level;
+    o.memory_limit = c.memory;
     tes_pool *pool;
     if (cli_pool(&c, &pool))
         return CLI_EXIT_FAIL;

@@ -43,6 +43,9 @@ const cli_command cli_cmd_quicklook = {
     "                       hillshade): each colour times its value / 255\n"
     "      --overwrite      replace an existing OUT.png\n"
     "  -j, --threads N      worker threads (default: TESSERA_NUM_THREADS or the CPUs)\n"
+    "      --memory SIZE    the run's memory budget, the preview included,\n"
+    "                       e.g. 512M or 4G (default: TESSERA_MEMORY, else\n"
+    "                       half the memory)\n"
     "      --quiet          no progress bar\n"
     "      --progress P     bar, gdal or none (see raster-tool(1))\n"
     "      --trace FILE     a Chrome trace of the run\n"
@@ -563,11 +566,6 @@ static int run(int argc, char **argv)
     if (g.maxh > g.oh)
         g.maxh = g.oh;
     g.partial_size = ql_size(&g, false);
-    acc = calloc(1, ql_size(&g, true));
-    if (!acc) {
-        rc = cli_fail(out_path, "out of memory");
-        goto out;
-    }
     k.name = "quicklook";
     k.partial_size = g.partial_size;
     k.partial_init = ql_init;
@@ -579,6 +577,23 @@ static int run(int argc, char **argv)
     tes_pipeline_options po = TES_PIPELINE_OPTIONS_INIT;
     /* a halo-free reduction reads each block once: a small cache will do */
     po.cache_bytes = (size_t)16 << 20;
+    /* the preview's sums, which --size and the input's size make large,
+     * and render's largest buffer after them (a double a pixel), in the
+     * run's budget: refused before either is allocated */
+    po.memory_limit = c.memory;
+    po.extra_bytes = ql_size(&g, true) +
+                     sizeof(double) * (size_t)g.ow * (size_t)g.oh;
+    po.extra_name = "the preview's sums";
+    if (tes_raster_run_estimate(pool, &k, r, o.multiply ? 2 : 1, NULL, &to,
+                                &po, NULL, &err)) {
+        rc = cli_fail_err(&err);
+        goto out;
+    }
+    acc = calloc(1, ql_size(&g, true));
+    if (!acc) {
+        rc = cli_fail(out_path, "out of memory");
+        goto out;
+    }
     cli_progress_setup(&c, &po, (uint64_t)g.W * (uint64_t)g.H, NULL);
     int prc = cli_raster_run(pool, &k, r, o.multiply ? 2 : 1, NULL, &to, acc,
                              &po, &err);

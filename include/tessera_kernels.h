@@ -411,13 +411,29 @@ typedef struct tes_memory_options {
      * is then partly written). */
     int (*progress)(uint64_t done, uint64_t total, void *ctx);
     void *progress_ctx;
-    void *reserved[4];           /* zero */
+    /* Since issue 15, in room that was reserved (zero in older callers):
+     * the run's memory budget, in bytes, as tes_pipeline_options'. Before
+     * it allocates anything k or these options make large (reduction
+     * partials of the tiles in flight, window buffers), the run
+     * estimates what it will take (tes_raster_run_memory_estimate) and
+     * refuses with TES_ETOOBIG when that exceeds the budget. The images
+     * and result are the caller's and do not count. 0:
+     * tes_memory_default(); UINT64_MAX: no limit. */
+    uint64_t memory_limit;
+    /* Memory the caller allocates for this run besides its images (a
+     * result buffer, a staging image), counted in the estimate;
+     * extra_name names it in the refusal (NULL: "the caller's
+     * buffers"). As tes_pipeline_options' fields of the same names. */
+    uint64_t extra_bytes;
+    const char *extra_name;
+    void *reserved[1];           /* zero */
 } tes_memory_options;
 
 /* All zeros: a zeroed tes_memory_options is the defaults too. */
 #define TES_MEMORY_OPTIONS_INIT                                              \
     { .tile_width = 0, .tile_height = 0, .max_in_flight = 0,                 \
-      .progress = NULL, .progress_ctx = NULL }
+      .progress = NULL, .progress_ctx = NULL, .memory_limit = 0,             \
+      .extra_bytes = 0, .extra_name = NULL }
 
 /*
  * Runs k over in-memory images the way tes_raster_run runs it over files:
@@ -473,6 +489,26 @@ TES_API int tes_raster_run_memory_opts(tes_pool *pool, const tes_kernel *k,
                                        tes_tile *out, void *result,
                                        const tes_memory_options *o,
                                        tes_raster_error *err);
+
+/* Checks a run's arguments as tes_raster_run_memory_opts does (result is
+ * not needed) and estimates the memory it would allocate beyond the
+ * caller's images, without allocating anything or running a tile: *bytes
+ * (when not NULL) gets the estimate. Returns 0, TES_ETOOBIG (over
+ * o->memory_limit, with err naming the total, the largest part and the
+ * budget: "stats: needs about 5.6 GB of memory (6 tiles in flight of
+ * 800.0 MB each, mostly the kernel's partial result), more than the
+ * memory budget of 1.0 GB"), or what the run would return for its
+ * arguments. For a caller that allocates a reduction's result or a
+ * staging image first: out may describe an image not allocated yet, its
+ * data NULL (its size, type, bands and strides are checked, overlap with
+ * the inputs is not). Any thread. */
+TES_API int tes_raster_run_memory_estimate(tes_pool *pool,
+                                           const tes_kernel *k,
+                                           const tes_tile *in, int n_in,
+                                           const tes_tile *out,
+                                           const tes_memory_options *o,
+                                           uint64_t *bytes,
+                                           tes_raster_error *err);
 
 #ifdef __cplusplus
 }

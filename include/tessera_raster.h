@@ -541,13 +541,21 @@ typedef struct tes_pipeline_options {
      * refuses with TES_ETOOBIG when that exceeds the budget. 0:
      * tes_memory_default(); UINT64_MAX: no limit. */
     uint64_t memory_limit;
+    /* Since issue 15: memory the caller allocates for this run besides
+     * what the run itself does (a result larger than the kernel's
+     * partial_size, buffers it fills afterwards), counted in the estimate
+     * against memory_limit; extra_name names it when it is the largest
+     * part ("the preview's sums"; NULL: "the caller's buffers"). */
+    uint64_t extra_bytes;
+    const char *extra_name;
 } tes_pipeline_options;
 
 /* All zeros: a zeroed tes_pipeline_options is the defaults too. */
 #define TES_PIPELINE_OPTIONS_INIT                                            \
     { .width = 0, .height = 0, .cache_bytes = 0, .max_in_flight = 0,         \
       .progress = NULL, .progress_ctx = NULL, .dist = NULL,                 \
-      .stats = NULL, .memory_limit = 0 }
+      .stats = NULL, .memory_limit = 0, .extra_bytes = 0,                    \
+      .extra_name = NULL }
 
 /* The default memory budget: TESSERA_MEMORY from the environment when it
  * is set (a size as tes_memory_parse reads it), else half of the memory

@@ -69,12 +69,66 @@ static int64_t tiles_of(int64_t w, int64_t h, int tw, int th)
     return ((w + tw - 1) / tw) * ((h + th - 1) / th);
 }
 
+static tes_resampling job_method(const tes__overview_job *j)
+{
+    if (j->method != TES_RESAMPLE_AUTO)
+        return j->method;
+    return j->colormap ? TES_RESAMPLE_NEAREST : TES_RESAMPLE_CUBIC;
+}
+
+/* The pass that makes level l from *src (the level above, sw x sh) with
+ * rs and k (filled here; they must live as long as p), to no sink yet. */
+static void level_pass(const tes__overview_job *j, int l, tes__source **src,
+                       tes__resample *rs, tes_kernel *k, tes__pass *p)
+{
+    tes_resampling m = job_method(j);
+    const tes__enc_params *e = j->enc;
+    int64_t sw = l ? j->lw[l - 1] : j->src_w;
+    int64_t sh = l ? j->lh[l - 1] : j->src_h;
+    *rs = (tes__resample){
+        m, (double)sw / (double)j->lw[l], (double)sh / (double)j->lh[l],
+        sw, sh, j->lw[l], j->lh[l], e->type, j->has_nodata, j->nodata,
+        NULL,
+    };
+    /* GDAL averages a palette band's colours, unless its table is the
+     * identity (then the indices are the colours) */
+    if (m == TES_RESAMPLE_AVERAGE && j->colormap) {
+        const tes_colormap *c = j->colormap;
+        for (int i = 0; i < c->n && !rs->colormap; i++)
+            if (c->red[i] >> 8 != i || c->green[i] >> 8 != i ||
+                c->blue[i] >> 8 != i)
+                rs->colormap = c;
+    }
+    *k = (tes_kernel)TES_KERNEL_INIT;
+    k->name = "overview";
+    k->tile = tes__resample_tile;
+    k->arg = rs;
+    memset(p, 0, sizeof *p);
+    p->pool = j->pool;
+    p->k = k;
+    p->n_in = 1;
+    p->src = src;
+    p->grid = (tes__grid){ .width = j->lw[l], .height = j->lh[l],
+                           .tile_width = e->tile_width,
+                           .tile_height = e->tile_height,
+                           .halo = tes__resample_margin(m),
+                           .rx = rs->rx, .ry = rs->ry };
+    p->out_type = e->type;
+    p->out_bands = e->bands;
+    p->out_has_nodata = j->has_nodata;
+    p->out_nodata = j->nodata;
+    p->enc = e;
+    p->po = j->po;
+    p->progress_base = j->progress_base;
+    p->progress_total = j->progress_total;
+    p->out_name = j->name;
+    p->stats = j->stats;
+    p->trace = j->trace;
+}
+
 int tes__overview_passes(tes__overview_job *j, tes_raster_error *err)
 {
     int rc = 0;
-    tes_resampling m = j->method;
-    if (m == TES_RESAMPLE_AUTO)
-        m = j->colormap ? TES_RESAMPLE_NEAREST : TES_RESAMPLE_CUBIC;
     const tes__enc_params *e = j->enc;
     int chunks = e->planar ? e->bands : 1;
     for (int l = 0; l < j->n_levels && !rc; l++) {
@@ -97,47 +151,11 @@ int tes__overview_passes(tes__overview_job *j, tes_raster_error *err)
                                tiles_of(j->lw[l], j->lh[l], e->tile_width,
                                         e->tile_height),
                                chunks, mem, err);
-        tes__resample rs = {
-            m, (double)sw / (double)j->lw[l], (double)sh / (double)j->lh[l],
-            sw, sh, j->lw[l], j->lh[l], e->type, j->has_nodata, j->nodata,
-            NULL,
-        };
-        /* GDAL averages a palette band's colours, unless its table is
-         * the identity (then the indices are the colours) */
-        if (m == TES_RESAMPLE_AVERAGE && j->colormap) {
-            const tes_colormap *c = j->colormap;
-            for (int i = 0; i < c->n && !rs.colormap; i++)
-                if (c->red[i] >> 8 != i || c->green[i] >> 8 != i ||
-                    c->blue[i] >> 8 != i)
-                    rs.colormap = c;
-        }
-        tes_kernel k = TES_KERNEL_INIT;
-        k.name = "overview";
-        k.tile = tes__resample_tile;
-        k.arg = &rs;
+        tes__resample rs;
+        tes_kernel k;
         tes__pass p;
-        memset(&p, 0, sizeof p);
-        p.pool = j->pool;
-        p.k = &k;
-        p.n_in = 1;
-        p.src = &src;
-        p.grid = (tes__grid){ .width = j->lw[l], .height = j->lh[l],
-                              .tile_width = e->tile_width,
-                              .tile_height = e->tile_height,
-                              .halo = tes__resample_margin(m),
-                              .rx = rs.rx, .ry = rs.ry };
-        p.out_type = e->type;
-        p.out_bands = e->bands;
-        p.out_has_nodata = j->has_nodata;
-        p.out_nodata = j->nodata;
-        p.enc = e;
+        level_pass(j, l, &src, &rs, &k, &p);
         p.store = j->stores[l];
-        p.po = j->po;
-        p.progress_base = j->progress_base;
-        p.progress_total = j->progress_total;
-        p.out_name = j->name;
-        p.stats = j->stats;
-        p.trace = j->trace;
         if (!rc)
             rc = tes__pass_run(&p, err);
         j->progress_base +=
@@ -148,6 +166,59 @@ int tes__overview_passes(tes__overview_job *j, tes_raster_error *err)
     if (!rc && j->n_levels)
         rc = tes__store_flush(j->stores[j->n_levels - 1], err);
     return rc;
+}
+
+/* A stand-in for a level kept in a store, w x h in enc's tiles: the shape
+ * the estimate needs, with nothing to load. */
+static void level_shape(tes__source *s, const tes__enc_params *e, int64_t w,
+                        int64_t h)
+{
+    memset(s, 0, sizeof *s);
+    s->width = w;
+    s->height = h;
+    s->bands = e->bands;
+    s->type = e->type;
+    s->block_width = e->tile_width;
+    s->block_height = e->tile_height;
+    s->blocks_across = (uint32_t)((w + e->tile_width - 1) / e->tile_width);
+    s->blocks_down = (uint32_t)((h + e->tile_height - 1) / e->tile_height);
+    s->block_plane_samples = (size_t)e->tile_width * (size_t)e->tile_height;
+}
+
+void tes__overview_mem(const tes__overview_job *j, tes__mem *worst,
+                       tes__mem *fixed)
+{
+    const tes__enc_params *e = j->enc;
+    uint64_t chunks = e->planar ? (uint64_t)e->bands : 1, index = 0;
+    for (int l = 0; l < j->n_levels; l++) {
+        tes__source above, *src = j->first;
+        if (l > 0 || !src) {
+            level_shape(&above, e, l ? j->lw[l - 1] : j->src_w,
+                        l ? j->lh[l - 1] : j->src_h);
+            src = &above;
+        }
+        tes__resample rs;
+        tes_kernel k;
+        tes__pass p;
+        level_pass(j, l, &src, &rs, &k, &p);
+        tes__mem m = { .n = 0 };
+        tes__pass_mem(&p, &m);
+        if (tes__mem_total(&m) > tes__mem_total(worst))
+            *worst = m;
+        index = tes__mem_sum(
+            index, tes__mem_mul((uint64_t)tiles_of(j->lw[l], j->lh[l],
+                                                   e->tile_width,
+                                                   e->tile_height),
+                                chunks));
+    }
+    if (!j->n_levels)
+        return;
+    /* the stores: tiles kept in memory (store_mem >> (l + 1) for level l,
+     * under store_mem in all) and an entry per tile (store.c) */
+    tes__mem_add(fixed, TES__MEM_ONE, 1,
+                 tes__mem_sum(j->store_mem,
+                              tes__mem_mul(index, TES__STORE_ENTRY_BYTES)),
+                 "the levels' tile stores", NULL);
 }
 
 /* Adds the stores' traffic to st and frees them. */
@@ -164,10 +235,50 @@ void tes__stores_free(tes__store **s, int n, tes_run_stats *st)
     }
 }
 
+/* The overview job of r's COG, its stores not made yet: the levels
+ * (lw, lh: room for MAX_LEVELS) and the full size's store in memory. */
+static void cog_job(tes__run *r, int64_t *lw, int64_t *lh,
+                    tes__overview_job *j, size_t *full_mem)
+{
+    int n = tes__cog_levels(r->width, r->height, r->tw, r->th, lw, lh);
+    const tes_raster_create_options *oo = r->oo;
+    size_t cache = r->po->cache_bytes ? r->po->cache_bytes : (size_t)64 << 20;
+    *full_mem = cache / 8;
+    *j = (tes__overview_job){
+        .pool = r->pool, .po = r->po, .stats = &r->stats,
+        .name = r->out_name, .first = NULL,
+        .src_w = r->width, .src_h = r->height, .n_levels = n, .lw = lw,
+        .lh = lh, .enc = &r->enc, .method = oo->overview_resampling,
+        .colormap = oo->colormap, .has_nodata = r->out_has_nodata,
+        .nodata = r->out_nodata, .stores = NULL,
+        .store_mem = cache / 8, .progress_base = 0,
+        .progress_total = 0, .trace = r->trace,
+    };
+}
+
+void tes__cog_mem(tes__run *r, tes__mem *worst, tes__mem *fixed)
+{
+    int64_t lw[MAX_LEVELS], lh[MAX_LEVELS];
+    tes__overview_job j;
+    size_t full_mem;
+    cog_job(r, lw, lh, &j, &full_mem);
+    uint64_t chunks = r->enc.planar ? (uint64_t)r->enc.bands : 1;
+    uint64_t t0 = (uint64_t)tiles_of(r->width, r->height, r->tw, r->th);
+    tes__mem_add(fixed, TES__MEM_ONE, 1,
+                 tes__mem_sum(full_mem,
+                              tes__mem_mul(tes__mem_mul(t0, chunks),
+                                           TES__STORE_ENTRY_BYTES)),
+                 "the full size's tile store", NULL);
+    tes__overview_mem(&j, worst, fixed);
+}
+
 int tes__cog_run(tes__run *r, tes_raster_error *err)
 {
     int64_t lw[MAX_LEVELS], lh[MAX_LEVELS];
-    int n = tes__cog_levels(r->width, r->height, r->tw, r->th, lw, lh);
+    tes__overview_job j;
+    size_t full_mem;
+    cog_job(r, lw, lh, &j, &full_mem);
+    int n = j.n_levels;
     const tes_raster_create_options *oo = r->oo;
     /* the levels add a third to the size BigTIFF is chosen by */
     uint64_t raw = (uint64_t)r->width * (uint64_t)r->height *
@@ -175,7 +286,6 @@ int tes__cog_run(tes__run *r, tes_raster_error *err)
     if (oo->bigtiff == TES_BIGTIFF_AUTO && raw / 3 * 4 > 4000000000ull)
         r->bigtiff = true;
     int chunks = r->enc.planar ? r->enc.bands : 1;
-    size_t cache = r->po->cache_bytes ? r->po->cache_bytes : (size_t)64 << 20;
     tes__store *stores[MAX_LEVELS + 1] = { NULL };
     int64_t t0 = tiles_of(r->width, r->height, r->tw, r->th);
     uint64_t total = (uint64_t)t0;
@@ -184,7 +294,7 @@ int tes__cog_run(tes__run *r, tes_raster_error *err)
 
     /* the kernel's pass, into the full resolution's store */
     int rc = tes__store_create(&stores[0], r->out_name, t0, chunks,
-                               cache / 8, err);
+                               full_mem, err);
     tes__source *src[TES_CACHE_MAX_INPUTS];
     tes__pass p;
     tes__run_pass(r, &p, src);
@@ -199,16 +309,10 @@ int tes__cog_run(tes__run *r, tes_raster_error *err)
         rc = tes__level_create(&full, stores[0], &r->enc, r->width,
                                r->height, r->out_has_nodata, r->out_nodata,
                                r->out_name, err);
-    tes__overview_job j = {
-        .pool = r->pool, .po = r->po, .stats = &r->stats,
-        .name = r->out_name, .first = full ? tes__level_source(full) : NULL,
-        .src_w = r->width, .src_h = r->height, .n_levels = n, .lw = lw,
-        .lh = lh, .enc = &r->enc, .method = oo->overview_resampling,
-        .colormap = oo->colormap, .has_nodata = r->out_has_nodata,
-        .nodata = r->out_nodata, .stores = stores + 1,
-        .store_mem = cache / 8, .progress_base = (uint64_t)t0,
-        .progress_total = total, .trace = r->trace,
-    };
+    j.first = full ? tes__level_source(full) : NULL;
+    j.stores = stores + 1;
+    j.progress_base = (uint64_t)t0;
+    j.progress_total = total;
     if (!rc)
         rc = tes__overview_passes(&j, err);
     tes__level_destroy(full);

@@ -226,6 +226,27 @@ static void level_encoding(const tes_raster *r, const tes_overview_options *o,
     wp->alpha = in->alpha_band > 1 && in->alpha_band == in->bands;
 }
 
+/* What building j's levels will take, against its budget; written out
+ * by the writer in wp's encoding (total: the levels' tiles). */
+static int budget(const tes__overview_job *j, const tes__writer_params *wp,
+                  uint64_t total, tes_raster_error *err)
+{
+    tes__mem work = { .n = 0 }, fixed = { .n = 0 };
+    tes__overview_mem(j, &work, &fixed);
+    uint64_t chunks = wp->enc.planar ? (uint64_t)wp->enc.bands : 1;
+    tes__writer_mem(&fixed, tes__mem_mul(total, chunks), false);
+    /* the levels copied out of the stores a tile at a time (at worst as
+     * large encoded as decoded) */
+    tes__mem_add(&fixed, TES__MEM_ONE, 1,
+                 tes__mem_mul((uint64_t)wp->enc.tile_width *
+                                  (uint64_t)wp->enc.tile_height,
+                              tes__mem_mul((uint64_t)wp->enc.bands,
+                                           tes_sample_size(wp->enc.type))),
+                 "a tile read back", NULL);
+    tes__mem_merge(&work, &fixed);
+    return tes__mem_check(&work, j->po->memory_limit, j->name, NULL, err);
+}
+
 TES_API int tes_raster_build_overviews(tes_pool *pool, const char *path,
                                        const tes_overview_options *o,
                                        tes_raster_error *err)
@@ -268,16 +289,23 @@ TES_API int tes_raster_build_overviews(tes_pool *pool, const char *path,
     po.memory_limit = o->memory_limit;
     po.progress = o->progress;
     po.progress_ctx = o->progress_ctx;
-    size_t cache = o->cache_bytes ? o->cache_bytes : (size_t)64 << 20;
+    /* the budget, and a cache that fits a tight one, as a run's */
+    tes__resolve_memory(&po);
     tes__overview_job j = {
         .pool = pool, .po = &po, .stats = &stats, .name = path,
         .first = &r->src, .src_w = in->width, .src_h = in->height,
         .n_levels = n, .lw = lw, .lh = lh, .enc = &wp.enc,
         .method = o->resampling, .colormap = in->colormap,
         .has_nodata = in->has_nodata, .nodata = in->nodata,
-        .stores = stores, .store_mem = cache / 4, .progress_total = total,
+        .stores = stores, .store_mem = po.cache_bytes / 4,
+        .progress_total = total,
         .trace = tes_trace_track_open(pool, "writer"),
     };
+    /* before anything the file's header or the options make large: the
+     * levels' tiles in flight and their windows, the file's decoded
+     * blocks, the stores, the writer */
+    if (!rc && n)
+        rc = budget(&j, &wp, total, err);
     if (!rc && n)
         rc = tes__overview_passes(&j, err);
     if (!rc && n && o->external) {

@@ -150,6 +150,10 @@ struct tes_raster {
     tes__tiff *free_handles;
     int n_handles;
     struct tes__pieces *pieces; /* piece mode's state, or NULL */
+    /* tes_raster_read's budget: tes_memory_default(), looked up at the
+     * first read (0 until then). Relaxed: threads that race compute the
+     * same value, and nothing else is published with it. */
+    atomic_uint_fast64_t read_limit;
 };
 
 /* The first four bytes libtiff writes to a new TIFF (mode "w": the
@@ -375,6 +379,10 @@ int tes__lzw_encode(const uint8_t *src, size_t n, uint8_t **dst,
 
 /* ---- stored tiles (store.c) -------------------------------------------- */
 
+/* Bytes a store keeps per chunk of every tile, besides the tiles it holds
+ * in memory: its index entry (checked in store.c). */
+#define TES__STORE_ENTRY_BYTES 24
+
 /* Encoded tiles kept aside: in memory up to mem_limit bytes, the rest in
  * an unlinked temporary file in path's folder. put, has, drop and flush
  * on one thread (the driver's); get from any thread once the puts are
@@ -400,6 +408,54 @@ uint64_t tes__store_spilled(const tes__store *s, uint64_t *read_back);
 /* Bytes of tile, all chunks. */
 uint64_t tes__store_bytes(const tes__store *s, int64_t tile);
 
+/* ---- memory estimates against a budget (budget.c) --------------------- */
+
+/*
+ * What a job will allocate, as named parts, estimated before it allocates
+ * anything its inputs' headers or its options make large, and checked
+ * against its budget with one message for every job: "NAME: needs about
+ * 23.0 GB of memory (6 tiles in flight of 3.3 GB each, ...), more than
+ * the memory budget of 1.1 GB", the part named being the largest.
+ */
+typedef enum tes__mem_kind {
+    TES__MEM_ONE,          /* "WHAT of SIZE" */
+    TES__MEM_EACH,         /* "COUNT WHAT of SIZE each" */
+    TES__MEM_PER_WORKER    /* "WHAT of SIZE for each of COUNT workers" */
+} tes__mem_kind;
+
+typedef struct tes__mem_part {
+    tes__mem_kind kind;
+    uint64_t count, each;  /* bytes: count * each, saturating */
+    const char *what;      /* static text: "tiles in flight" */
+    const char *note;      /* said after the part when it is the largest
+                              (", mostly ..."), or NULL */
+} tes__mem_part;
+
+#define TES__MEM_PARTS 12
+typedef struct tes__mem {
+    tes__mem_part part[TES__MEM_PARTS];
+    int n;                 /* parts beyond TES__MEM_PARTS are refused by
+                              an assert: the callers add a fixed few */
+} tes__mem;
+
+/* a * b and a + b, saturating at UINT64_MAX. */
+uint64_t tes__mem_mul(uint64_t a, uint64_t b);
+uint64_t tes__mem_sum(uint64_t a, uint64_t b);
+/* Adds a part of count * each bytes (count 1 for TES__MEM_ONE); a part
+ * of no bytes is left out. */
+void tes__mem_add(tes__mem *m, tes__mem_kind kind, uint64_t count,
+                  uint64_t each, const char *what, const char *note);
+uint64_t tes__mem_total(const tes__mem *m);
+/* Appends add's parts to m. */
+void tes__mem_merge(tes__mem *m, const tes__mem *add);
+/* Adds what an output file's writer keeps to m: its buffers, and an
+ * index entry for each of its `chunks` TIFF tiles (every image's), with
+ * a reorder store's entry too when tiles may arrive out of turn. */
+void tes__writer_mem(tes__mem *m, uint64_t chunks, bool reorder);
+/* *need (when not NULL) gets m's total. Returns 0 when it fits budget,
+ * else TES_ETOOBIG with err's message as above (name may be NULL). */
+int tes__mem_check(const tes__mem *m, uint64_t budget, const char *name,
+                   uint64_t *need, tes_raster_error *err);
 /* ---- one pass of tiles (pipeline.c), a run (run.c) --------------------- */
 
 struct tes__writer;
@@ -444,6 +500,11 @@ typedef struct tes__pass {
 /* Runs p; returns 0 or the first failure's code with err. The file's
  * writer is neither committed nor aborted. */
 int tes__pass_run(const tes__pass *p, tes_raster_error *err);
+/* Adds what p's tiles will take to m: the tiles in flight (windows,
+ * output tiles, their encoded bytes, reduction partials), each worker's
+ * decoding buffers, the block cache and the inputs' block indexes; not
+ * p's sink (its writer or store), which its caller counts. */
+void tes__pass_mem(const tes__pass *p, tes__mem *m);
 
 /* A tes_raster_run call, checked and resolved: what its passes share. */
 typedef struct tes__run {
@@ -482,7 +543,7 @@ int tes__run_prepare(tes__run *r, tes_pool *pool, const tes_kernel *k,
 void tes__resolve_memory(tes_pipeline_options *po);
 /* The memory r will take (*need), checked against its budget: 0, or
  * TES_ETOOBIG with err naming the largest part (budget.c). */
-int tes__run_budget(const tes__run *r, uint64_t *need, tes_raster_error *err);
+int tes__run_budget(tes__run *r, uint64_t *need, tes_raster_error *err);
 
 struct tes__writer_params;
 /* The writer's parameters for r's output. */
@@ -550,6 +611,15 @@ typedef struct tes__overview_job {
     tes_trace_track *trace;       /* the caller's track, or NULL */
 } tes__overview_job;
 int tes__overview_passes(tes__overview_job *j, tes_raster_error *err);
+/* What j's passes take, before any is made (j->first may be NULL: a
+ * stand-in of the level above's shape is estimated): *worst becomes the
+ * costliest level pass when it costs more than *worst already does; the
+ * stores, which live through every pass, are added to fixed. */
+void tes__overview_mem(const tes__overview_job *j, tes__mem *worst,
+                       tes__mem *fixed);
+/* The same for r's COG output (r->oo->cog): its level passes into *worst
+ * (as above), the stores, the full size's included, into fixed. */
+void tes__cog_mem(tes__run *r, tes__mem *worst, tes__mem *fixed);
 /* The levels down to one tile of tw x th (GDAL's sizes); returns how many
  * (at most 32). */
 int tes__cog_levels(int64_t width, int64_t height, int tw, int th,

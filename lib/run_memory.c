@@ -24,7 +24,7 @@ typedef struct mem_run {
     const tes_kernel *k;
     const tes_tile *in;
     int n_in;
-    tes_tile *out;              /* NULL for a pure reduction */
+    const tes_tile *out;        /* NULL for a pure reduction */
     tes_sample_type win_type[MAX_INPUTS];
     int64_t width, height;
     int tw, th;
@@ -266,13 +266,14 @@ static void extent(const tes_tile *t, const char **lo, const char **hi)
     *hi = (const char *)t->data + last * tes_sample_size(t->type);
 }
 
-/* Whether t's layout makes sense: a type, a size, rows not overlapping,
- * and, for an output (distinct), bands not overlapping either (planar:
- * each band after the last; line-interleaved: each band's row inside the
- * row's stride). */
-static bool layout_ok(const tes_tile *t, bool distinct)
+/* Whether t's layout makes sense: data (unless shape_only), a type, a
+ * size, rows not overlapping, and, for an output (distinct), bands not
+ * overlapping either (planar: each band after the last; line-interleaved:
+ * each band's row inside the row's stride). */
+static bool layout_ok(const tes_tile *t, bool distinct, bool shape_only)
 {
-    if (!t->data || !tes_sample_size(t->type) || t->width < 1 ||
+    if ((!t->data && !shape_only) || !tes_sample_size(t->type) ||
+        t->width < 1 ||
         t->height < 1 || t->bands < 1 || t->stride < (size_t)t->width)
         return false;
     if (t->bands == 1)
@@ -286,9 +287,11 @@ static bool layout_ok(const tes_tile *t, bool distinct)
                t->stride;
 }
 
-/* Checks the arguments against k; fills m's shape. */
+/* Checks the arguments against k; fills m's shape. shape_only (an
+ * estimate): out's data may be NULL, an image not allocated yet. */
 static int check(mem_run *m, const tes_kernel *k, const tes_tile *in, int n_in,
-                 tes_tile *out, void *result, const tes_memory_options *o,
+                 const tes_tile *out, void *result,
+                 const tes_memory_options *o, bool shape_only,
                  tes_raster_error *err)
 {
     const char *why = tes__kernel_refusal(k);
@@ -307,7 +310,7 @@ static int check(mem_run *m, const tes_kernel *k, const tes_tile *in, int n_in,
         return tes__err(err, -EINVAL, NULL,
                         "negative tile size or tiles in flight");
     for (int i = 0; i < n_in; i++) {
-        if (!layout_ok(&in[i], false))
+        if (!layout_ok(&in[i], false, false))
             return tes__err(err, -EINVAL, NULL,
                             "input %d: no data, no type, an empty size or "
                             "strides shorter than a row",
@@ -335,7 +338,7 @@ static int check(mem_run *m, const tes_kernel *k, const tes_tile *in, int n_in,
         int bands;
         tes_kernel_output_format(k, n_in ? in[0].type : TES_TYPE_NONE,
                                  n_in ? in[0].bands : 0, &type, &bands);
-        if (!layout_ok(out, true))
+        if (!layout_ok(out, true, shape_only))
             return tes__err(err, -EINVAL, NULL,
                             "output: no data, no type, an empty size or "
                             "overlapping rows or bands");
@@ -351,9 +354,10 @@ static int check(mem_run *m, const tes_kernel *k, const tes_tile *in, int n_in,
                             tes_sample_type_name(out->type), out->bands,
                             k->name ? k->name : "kernel",
                             tes_sample_type_name(type), bands);
-        const char *olo, *ohi;
-        extent(out, &olo, &ohi);
-        for (int i = 0; i < n_in; i++) {
+        const char *olo = NULL, *ohi = NULL;
+        if (out->data)
+            extent(out, &olo, &ohi);
+        for (int i = 0; i < n_in && out->data; i++) {
             const char *lo, *hi;
             extent(&in[i], &lo, &hi);
             if (lo < ohi && olo < hi)
@@ -375,6 +379,78 @@ static int check(mem_run *m, const tes_kernel *k, const tes_tile *in, int n_in,
     return 0;
 }
 
+/* Tiles started and not yet combined: without a pool, one at a time on
+ * the calling thread. */
+static int in_flight(tes_pool *pool, const tes_memory_options *o)
+{
+    return !pool              ? 1
+           : o->max_in_flight ? o->max_in_flight
+                              : 2 * tes_pool_threads(pool) + 2;
+}
+
+/* What the checked run m will allocate beyond the caller's images, against
+ * its budget (*need: the estimate): the tiles in flight (a slot each, and
+ * a reduction's partial), and each worker's window buffers when some
+ * windows cannot be views of the inputs (those reaching past the edges,
+ * or wanted in another type). */
+static int budget(const mem_run *m, tes_pool *pool,
+                  const tes_memory_options *o, uint64_t *need,
+                  tes_raster_error *err)
+{
+    const tes_kernel *k = m->k;
+    tes__mem need_of = { .n = 0 };
+    uint64_t partial = k->reduce ? (uint64_t)k->partial_size : 0;
+    tes__mem_add(&need_of, TES__MEM_EACH, (uint64_t)in_flight(pool, o),
+                 tes__mem_sum(sizeof(mem_slot), partial), "tiles in flight",
+                 partial >= sizeof(mem_slot)
+                     ? ", mostly the kernel's partial result"
+                     : NULL);
+    uint64_t halo = (uint64_t)(k->halo > 0 ? k->halo : 0);
+    uint64_t tw = (uint64_t)(m->tw < m->width ? m->tw : m->width);
+    uint64_t th = (uint64_t)(m->th < m->height ? m->th : m->height);
+    uint64_t win = 0;
+    for (int i = 0; i < m->n_in; i++)
+        if (halo || m->win_type[i] != m->in[i].type)
+            win = tes__mem_sum(
+                win, tes__mem_mul(tes__mem_mul(tw + 2 * halo, th + 2 * halo),
+                                  tes__mem_mul((uint64_t)m->in[i].bands,
+                                               tes_sample_size(
+                                                   m->win_type[i]))));
+    tes__mem_add(&need_of, TES__MEM_PER_WORKER,
+                 pool ? (uint64_t)tes_pool_threads(pool) : 1, win,
+                 "window buffers", NULL);
+    tes__mem_add(&need_of, TES__MEM_ONE, 1, o->extra_bytes,
+                 o->extra_name ? o->extra_name : "the caller's buffers",
+                 NULL);
+    uint64_t limit = o->memory_limit ? o->memory_limit : tes_memory_default();
+    return tes__mem_check(&need_of, limit, k->name, need, err);
+}
+
+TES_API int tes_raster_run_memory_estimate(tes_pool *pool,
+                                           const tes_kernel *k,
+                                           const tes_tile *in, int n_in,
+                                           const tes_tile *out,
+                                           const tes_memory_options *o,
+                                           uint64_t *bytes,
+                                           tes_raster_error *err)
+{
+    tes_memory_options od = TES_MEMORY_OPTIONS_INIT;
+    if (!o)
+        o = &od;
+    /* the result is not needed yet: any non-NULL pointer passes the check
+     * that a reduction has one, and nothing reads it */
+    static char no_result;
+    mem_run m;
+    memset(&m, 0, sizeof m);
+    uint64_t need = 0;
+    int rc = check(&m, k, in, n_in, out, &no_result, o, true, err);
+    if (!rc)
+        rc = budget(&m, pool, o, &need, err);
+    if (bytes)
+        *bytes = need;
+    return rc;
+}
+
 TES_API int tes_raster_run_memory_opts(tes_pool *pool, const tes_kernel *k,
                                        const tes_tile *in, int n_in,
                                        tes_tile *out, void *result,
@@ -386,14 +462,14 @@ TES_API int tes_raster_run_memory_opts(tes_pool *pool, const tes_kernel *k,
         o = &od;
     mem_run m;
     memset(&m, 0, sizeof m);
-    int rc = check(&m, k, in, n_in, out, result, o, err);
+    int rc = check(&m, k, in, n_in, out, result, o, false, err);
+    /* before anything k or the options make large */
+    if (!rc)
+        rc = budget(&m, pool, o, NULL, err);
     if (rc)
         return rc;
     atomic_init(&m.stop, false);
-    /* without a pool, one tile at a time on this thread */
-    int K = !pool              ? 1
-            : o->max_in_flight ? o->max_in_flight
-                               : 2 * tes_pool_threads(pool) + 2;
+    int K = in_flight(pool, o);
     mem_slot *slots = calloc((size_t)K, sizeof *slots);
     if (!slots)
         return tes__err(err, -ENOMEM, NULL, "out of memory");

@@ -6,6 +6,7 @@
  * to an unlinked temporary file beside the output (so that a crash leaves
  * nothing and a full disk is reported as such), and read back with pread.
  */
+#include <assert.h>
 #include <fcntl.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -24,6 +25,8 @@ typedef struct entry {
     bool present;
     uint8_t *mem;           /* a copy in memory, or NULL */
 } entry;
+static_assert(sizeof(entry) <= TES__STORE_ENTRY_BYTES,
+              "the memory estimates count TES__STORE_ENTRY_BYTES an entry");
 
 struct tes__store {
     char *dir;              /* where the temporary file goes */

@@ -219,6 +219,22 @@ TES_API int tes_raster_read(tes_raster *r, int64_t x0, int64_t y0,
     int rc = check_dst(&r->src, dst, err);
     if (rc)
         return rc;
+    /* a block the header sizes, decoded here, and the borrowed handle's
+     * buffers for its stored and compressed forms (as a run's worker's),
+     * against the default budget, before any of them is allocated */
+    /* relaxed: see tes_raster.read_limit */
+    uint64_t limit =
+        atomic_load_explicit(&r->read_limit, memory_order_relaxed);
+    if (!limit) {
+        limit = tes_memory_default();
+        atomic_store_explicit(&r->read_limit, limit, memory_order_relaxed);
+    }
+    tes__mem m = { .n = 0 };
+    tes__mem_add(&m, TES__MEM_EACH, 3, tes__source_block_bytes(&r->src),
+                 "block buffers", NULL);
+    rc = tes__mem_check(&m, limit, r->path, NULL, err);
+    if (rc)
+        return rc;
     b.buf = malloc(tes__source_block_bytes(&r->src));
     if (!b.buf)
         return tes__err(err, -ENOMEM, r->path, "out of memory");

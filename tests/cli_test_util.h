@@ -3,9 +3,10 @@
  * a user does: a scratch folder per test (setup / teardown for a Check
  * fixture), the tool's path ($TES_BUILD/raster-tool, default build), P()
  * for a file in the folder, rt() to run the tool there and capture its
- * output, synth() for a DEM there, read_all() to read a file back and
- * is_cog() to check a Cloud-Optimized GeoTIFF. Header-only, with
- * file-scope state: include it once, in one suite's file.
+ * output (rt_measured(): its time and peak memory too), synth() for a
+ * DEM there, read_all() to read a file back and is_cog() to check a
+ * Cloud-Optimized GeoTIFF. Header-only, with file-scope state: include
+ * it once, in one suite's file.
  */
 #ifndef TES_CLI_TEST_UTIL_H
 #define TES_CLI_TEST_UTIL_H
@@ -14,7 +15,9 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "raster_test_util.h"
@@ -74,6 +77,36 @@ static int rt(const char *fmt, ...)
     snprintf(cmd, sizeof cmd, "cd '%s' && '%s' %s >stdout.txt 2>stderr.txt",
              dir, tool, args);
     return run_captured(cmd);
+}
+
+/* rt() measured: *secs and *rss_kb get its wall time and peak resident
+ * memory (the tool's own, not the shell's); its stderr goes to err_txt,
+ * its stdout nowhere. Returns its exit status. */
+static inline int rt_measured(const char *args, double *secs,
+                              long *rss_kb)
+{
+    char cmd[8192];
+    snprintf(cmd, sizeof cmd, "cd '%s' && exec '%s' %s >/dev/null "
+                              "2>stderr.txt", dir, tool, args);
+    struct timespec a, b;
+    clock_gettime(CLOCK_MONOTONIC, &a);
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+        _exit(127);
+    }
+    int st;
+    struct rusage ru;
+    ck_assert_int_eq(wait4(pid, &st, 0, &ru), pid);
+    clock_gettime(CLOCK_MONOTONIC, &b);
+    *secs = (double)(b.tv_sec - a.tv_sec) +
+            (double)(b.tv_nsec - a.tv_nsec) * 1e-9;
+    *rss_kb = ru.ru_maxrss;
+    tu_read_text(P("stderr.txt"), err_txt, sizeof err_txt);
+    unlink(P("stderr.txt"));
+    ck_assert(WIFEXITED(st));
+    return WEXITSTATUS(st);
 }
 
 /* A synthetic DEM in dir (64-pixel tiles, hills of 60 pixels). */

@@ -93,6 +93,22 @@ static inline int tu_count_temporaries(const char *dir)
 #endif
 #endif
 
+/* The estimate in a budget's refusal ("needs about 12.3 MB of memory"),
+ * in bytes; *slack: twice its rounding (0.1 of its unit). */
+static inline double tu_needs_bytes(const char *msg, double *slack)
+{
+    const char *p = strstr(msg, "needs about ");
+    ck_assert_msg(p != NULL, "no estimate in '%s'", msg);
+    double v;
+    char unit[4];
+    ck_assert_int_eq(sscanf(p + 12, "%lf %3s", &v, unit), 2);
+    double u = strcmp(unit, "GB") == 0   ? 1e9
+               : strcmp(unit, "MB") == 0 ? 1e6
+                                         : 1e3;
+    *slack = u / 10;
+    return v * u;
+}
+
 static inline bool tu_exists(const char *path)
 {
     struct stat st;

@@ -9,10 +9,6 @@
  */
 #include <check.h>
 #include <fcntl.h>
-#include <sys/resource.h>
-#include <sys/time.h>
-#include <sys/wait.h>
-#include <time.h>
 
 #include "cli_test_util.h"
 #include "suite_main.h"
@@ -50,33 +46,6 @@ static void many_bands(const char *path, int bands, uint16_t comp,
     free(extra);
 }
 
-/* Runs raster-tool with args in dir; *secs and *rss_kb: its wall time
- * and peak resident memory. Returns its exit status; stderr in err_txt. */
-static int measured(const char *args, double *secs, long *rss_kb)
-{
-    char cmd[8192];
-    snprintf(cmd, sizeof cmd, "cd '%s' && exec '%s' %s >/dev/null "
-                              "2>stderr.txt", dir, tool, args);
-    struct timespec a, b;
-    clock_gettime(CLOCK_MONOTONIC, &a);
-    pid_t pid = fork();
-    ck_assert_int_ge(pid, 0);
-    if (pid == 0) {
-        execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
-        _exit(127);
-    }
-    int st;
-    struct rusage ru;
-    ck_assert_int_eq(wait4(pid, &st, 0, &ru), pid);
-    clock_gettime(CLOCK_MONOTONIC, &b);
-    *secs = (double)(b.tv_sec - a.tv_sec) + (double)(b.tv_nsec - a.tv_nsec) * 1e-9;
-    *rss_kb = ru.ru_maxrss;
-    tu_read_text(P("stderr.txt"), err_txt, sizeof err_txt);
-    unlink(P("stderr.txt"));
-    ck_assert(WIFEXITED(st));
-    return WEXITSTATUS(st);
-}
-
 START_TEST(bounds_many_bands_histogram_refused)
 {
     many_bands(P("b4096.tif"), 4096, COMPRESSION_ADOBE_DEFLATE, 0);
@@ -90,8 +59,8 @@ START_TEST(bounds_many_bands_histogram_refused)
     /* the default budget refuses it on any machine with less than twice
      * that memory; elsewhere the test does not run it (it would run) */
     if ((double)tes_memory_default() < need) {
-        ck_assert_int_eq(measured("stats -j 2 --histogram 100000 b4096.tif",
-                                  &secs, &rss), 1);
+        ck_assert_int_eq(rt_measured("stats -j 2 --histogram 100000 "
+                                     "b4096.tif", &secs, &rss), 1);
         fprintf(stderr, "bounds: %lld-byte 4096-band file, stats "
                         "--histogram 100000: refused in %.3f s, peak RSS "
                         "%ld KB\n", (long long)st.st_size, secs, rss);
@@ -105,8 +74,8 @@ START_TEST(bounds_many_bands_histogram_refused)
         ck_assert_double_lt(secs, 5); /* a hang guard; the time is above */
     }
     /* with a budget given: refused the same way, whatever the machine */
-    ck_assert_int_eq(measured("stats -j 2 --memory 1G --histogram 100000 "
-                              "b4096.tif", &secs, &rss), 1);
+    ck_assert_int_eq(rt_measured("stats -j 2 --memory 1G --histogram 100000 "
+                                 "b4096.tif", &secs, &rss), 1);
     ck_assert_str_eq(err_txt,
                      "raster-tool: b4096.tif: needs about 23.0 GB of memory "
                      "(6 tiles in flight of 3.3 GB each, mostly the "
@@ -116,8 +85,9 @@ START_TEST(bounds_many_bands_histogram_refused)
     ck_assert_int_lt(rss, 50 * 1024);
 #endif
     /* ... and with the ranges given (one pass): refused before it too */
-    ck_assert_int_eq(measured("stats -j 2 --memory 1G --histogram 100000 "
-                              "--range 0 255 b4096.tif", &secs, &rss), 1);
+    ck_assert_int_eq(rt_measured("stats -j 2 --memory 1G --histogram 100000 "
+                                 "--range 0 255 b4096.tif", &secs, &rss),
+                     1);
     ck_assert_ptr_nonnull(strstr(err_txt, "needs about 23.0 GB"));
     /* a histogram that fits runs, and counts right: band b is all b - 1
      * (mod 256) */

@@ -11,6 +11,7 @@
 #include <png.h>
 #include <stdlib.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <zlib.h>
 
@@ -367,6 +368,67 @@ START_TEST(quicklook_same_bytes_any_threads_and_errors)
 }
 END_TEST
 
+/* The preview's sums, which --size and the input's header size, count
+ * against the budget before they are allocated: a 33 KB file that claims
+ * 65536 x 65536 pixels with --size 65536 (137 GB of sums) is refused in a
+ * moment, nothing written; a preview whose estimate just fits the budget
+ * runs and gives the bytes of a run without one, just under it is
+ * refused. */
+START_TEST(quicklook_huge_size_refused_up_front)
+{
+    TIFF *t = TIFFOpen(P("huge.tif"), "w");
+    TIFFSetField(t, TIFFTAG_IMAGEWIDTH, 65536);
+    TIFFSetField(t, TIFFTAG_IMAGELENGTH, 65536);
+    TIFFSetField(t, TIFFTAG_BITSPERSAMPLE, 8);
+    TIFFSetField(t, TIFFTAG_SAMPLESPERPIXEL, 1);
+    TIFFSetField(t, TIFFTAG_PHOTOMETRIC, PHOTOMETRIC_MINISBLACK);
+    TIFFSetField(t, TIFFTAG_TILEWIDTH, 1024);
+    TIFFSetField(t, TIFFTAG_TILELENGTH, 1024);
+    TIFFSetField(t, TIFFTAG_COMPRESSION, COMPRESSION_ADOBE_DEFLATE);
+    /* every tile sparse (offset and size 0), as GDAL writes them */
+    ck_assert(TIFFWriteCheck(t, 1, "huge"));
+    ck_assert(TIFFWriteDirectory(t));
+    TIFFClose(t);
+    struct stat st;
+    ck_assert_int_eq(stat(P("huge.tif"), &st), 0);
+    double secs;
+    long rss;
+    ck_assert_int_eq(rt_measured("quicklook --size 65536 --memory 4G "
+                                 "huge.tif q.png", &secs, &rss), 1);
+    fprintf(stderr, "budget: quicklook --size 65536 of a %lld-byte file "
+                    "claiming 65536 x 65536: refused in %.3f s, peak RSS "
+                    "%ld KB\n", (long long)st.st_size, secs, rss);
+    ck_assert_str_eq(err_txt, "raster-tool: huge.tif: needs about 137.6 GB "
+                              "of memory (the preview's sums of 137.4 GB), "
+                              "more than the memory budget of 4.3 GB (see "
+                              "--memory)\n");
+#ifndef TU_SANITIZED
+    ck_assert_int_lt(rss, 50 * 1024);
+#endif
+    /* the default budget, on any machine with less than 275 GB */
+    if (tes_memory_default() < 137000000000ull) {
+        ck_assert_int_eq(rt("quicklook --size 65536 huge.tif q.png"), 1);
+        ck_assert_ptr_nonnull(strstr(err_txt, "needs about 137.6 GB"));
+    }
+    ck_assert_int_eq(tu_count_files(dir), 1);
+
+    /* a real preview: its estimate (the budget fixes none of its parts:
+     * quicklook's cache is its own) read from a refusal */
+    synth("d.tif", 500, 300, 4, 0.05);
+    ck_assert_int_eq(rt("quicklook --size 256 d.tif a.png"), 0);
+    ck_assert_int_eq(rt("quicklook --size 256 --memory 1M d.tif b.png"), 1);
+    double slack, need = tu_needs_bytes(err_txt, &slack);
+    ck_assert_double_gt(need, 1e6);
+    ck_assert_int_eq(rt("quicklook --size 256 --memory %.0f d.tif b.png",
+                        need - slack), 1);
+    ck_assert_ptr_nonnull(strstr(err_txt, "more than the memory budget"));
+    ck_assert(!tu_exists(P("b.png")));
+    ck_assert_int_eq(rt("quicklook --size 256 --memory %.0f d.tif b.png",
+                        need + slack), 0);
+    ck_assert(same_file("a.png", "b.png"));
+}
+END_TEST
+
 /* 32768 x 32768 (1 GiB of 8-bit samples, written as one constant tile
  * repeated) goes through in under 100 MB. */
 START_TEST(quicklook_huge_input_flat_memory)
@@ -427,6 +489,7 @@ static Suite *quicklook_suite(void)
     tcase_add_test(tc, quicklook_rgb_alpha_colors_and_shade);
     tcase_add_test(tc, quicklook_palette_through_its_table);
     tcase_add_test(tc, quicklook_same_bytes_any_threads_and_errors);
+    tcase_add_test(tc, quicklook_huge_size_refused_up_front);
     suite_add_tcase(s, tc);
     TCase *big = tcase_create("big");
     tcase_add_checked_fixture(big, setup, teardown);

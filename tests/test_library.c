@@ -10,11 +10,14 @@
  */
 #include <check.h>
 #include <dirent.h>
+#include <limits.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <tessera_kernels.h>
@@ -802,6 +805,159 @@ START_TEST(library_run_memory_refuses_bad_images)
 }
 END_TEST
 
+/* Seconds on the monotonic clock. */
+static double now_s(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
+}
+
+/* This process's peak resident memory, kB. */
+static long peak_rss_kb(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return ru.ru_maxrss;
+}
+
+/* The in-memory runner counts what k and its options make large against
+ * the budget before it allocates: the issue's 4096 bands x 100000 bins
+ * histogram is refused in a moment with nothing touched, a run at exactly
+ * its estimate runs and counts right, one byte less is refused, and so is
+ * an option's huge number of tiles in flight. */
+START_TEST(library_run_memory_budget)
+{
+#if !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
+    /* were the check missing, the partials' allocation fails here
+     * (-ENOMEM, not TES_ETOOBIG) rather than taking the machine's memory
+     * (sanitizers reserve more address space than this) */
+    struct rlimit rl = { (rlim_t)4 << 30, (rlim_t)4 << 30 };
+    ck_assert_int_eq(setrlimit(RLIMIT_AS, &rl), 0);
+#endif
+    tes_pool_options po = TES_POOL_OPTIONS_INIT;
+    po.threads = 2;
+    tes_pool *pool;
+    ck_assert_int_eq(tes_pool_create(&pool, &po), 0);
+    /* 8 x 8 pixels of 4096 bands, band b all b % 256 */
+    tes_tile img;
+    ck_assert_int_eq(tes_tile_alloc(&img, TES_U8, 8, 8, 4096), 0);
+    for (int b = 0; b < 4096; b++)
+        memset(tes_tile_row(&img, b, 0), b % 256, 64);
+    tes_kernel k;
+    ck_assert_int_eq(tes_kernel_stats(&k, 4096, 100000, 0, 256), 0);
+    tes_memory_options mo = TES_MEMORY_OPTIONS_INIT;
+    mo.memory_limit = (uint64_t)1 << 30;
+    tes_raster_error err;
+    /* a result buffer too small for the kernel: never touched */
+    unsigned char result[64];
+    memset(result, 0xA5, sizeof result);
+    long rss0 = peak_rss_kb();
+    double t0 = now_s();
+    ck_assert_int_eq(tes_raster_run_memory_opts(pool, &k, &img, 1, NULL,
+                                                result, &mo, &err),
+                     TES_ETOOBIG);
+    double secs = now_s() - t0;
+    long grew = peak_rss_kb() - rss0;
+    fprintf(stderr, "budget: in memory, stats of 4096 bands x 100000 bins: "
+                    "refused in %.6f s, peak RSS +%ld KB\n", secs, grew);
+    ck_assert_str_eq(err.message,
+                     "stats: needs about 19.7 GB of memory (6 tiles in "
+                     "flight of 3.3 GB each, mostly the kernel's partial "
+                     "result), more than the memory budget of 1.1 GB");
+    for (size_t i = 0; i < sizeof result; i++)
+        ck_assert_uint_eq(result[i], 0xA5);
+#if !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
+    ck_assert_int_lt(grew, 50 * 1024);
+#endif
+    /* the estimate says so without running */
+    uint64_t need = 0;
+    ck_assert_int_eq(tes_raster_run_memory_estimate(pool, &k, &img, 1, NULL,
+                                                    &mo, &need, &err),
+                     TES_ETOOBIG);
+    ck_assert_uint_gt(need, (uint64_t)6 * 4096 * 100000 * 8);
+    /* the default budget refuses it too where the machine has less than
+     * twice that memory */
+    mo.memory_limit = 0;
+    if (tes_memory_default() < need)
+        ck_assert_int_eq(tes_raster_run_memory_opts(pool, &k, &img, 1, NULL,
+                                                    result, &mo, &err),
+                         TES_ETOOBIG);
+    tes_kernel_release(&k);
+
+    /* 16 bins fit: refused one byte under the estimate, run at it */
+    ck_assert_int_eq(tes_kernel_stats(&k, 4096, 16, 0, 256), 0);
+    mo.memory_limit = UINT64_MAX;
+    ck_assert_int_eq(tes_raster_run_memory_estimate(pool, &k, &img, 1, NULL,
+                                                    &mo, &need, &err),
+                     0);
+    ck_assert_uint_gt(need, (uint64_t)6 * 4096 * 16 * 8);
+    mo.memory_limit = need - 1;
+    void *res = malloc(k.partial_size);
+    ck_assert_ptr_nonnull(res);
+    ck_assert_int_eq(tes_raster_run_memory_opts(pool, &k, &img, 1, NULL, res,
+                                                &mo, &err),
+                     TES_ETOOBIG);
+    ck_assert_ptr_nonnull(strstr(err.message, "more than the memory budget"));
+    mo.memory_limit = need;
+    ck_assert_int_eq(tes_raster_run_memory_opts(pool, &k, &img, 1, NULL, res,
+                                                &mo, &err),
+                     0);
+    for (int b = 0; b < 4096; b++) {
+        const uint64_t *h = tes_stats_histogram(res, 4096, 16, b);
+        ck_assert_uint_eq(tes_stats_band(res, b)->count, 64);
+        for (int i = 0; i < 16; i++)
+            ck_assert_uint_eq(h[i], i == (b % 256) / 16 ? 64 : 0);
+    }
+    free(res);
+    tes_kernel_release(&k);
+
+    /* an option that makes the run large: tiles in flight */
+    tes_terrain_options to = TES_TERRAIN_OPTIONS_INIT;
+    ck_assert_int_eq(tes_kernel_terrain(&k, &to), 0);
+    tes_tile dem, out;
+    make_dem(&dem, 1, false);
+    /* an output not allocated yet: only its shape is checked */
+    memset(&out, 0, sizeof out);
+    out.type = TES_F32;
+    out.width = W;
+    out.height = H;
+    out.bands = 1;
+    out.stride = W;
+    out.band_stride = (size_t)W * H;
+    mo = (tes_memory_options)TES_MEMORY_OPTIONS_INIT;
+    mo.max_in_flight = INT_MAX;
+    mo.memory_limit = (uint64_t)1 << 30;
+    ck_assert_int_eq(tes_raster_run_memory_estimate(pool, &k, &dem, 1, &out,
+                                                    &mo, &need, &err),
+                     TES_ETOOBIG);
+    ck_assert_ptr_nonnull(strstr(err.message, "2147483647 tiles in flight"));
+    /* the slope's edge windows, a buffer per worker, in a tiny budget */
+    mo.max_in_flight = 0;
+    mo.memory_limit = 1000;
+    ck_assert_int_eq(tes_raster_run_memory_estimate(pool, &k, &dem, 1, &out,
+                                                    &mo, &need, &err),
+                     TES_ETOOBIG);
+    ck_assert_str_eq(err.message,
+                     "slope: needs about 535.2 kB of memory (window buffers "
+                     "of 266.3 kB for each of 2 workers), more than the "
+                     "memory budget of 1.0 kB");
+    /* what the caller allocates beside the images, named */
+    mo.memory_limit = (uint64_t)1 << 30;
+    mo.extra_bytes = (uint64_t)2 << 30;
+    mo.extra_name = "the staging image";
+    ck_assert_int_eq(tes_raster_run_memory_estimate(pool, &k, &dem, 1, &out,
+                                                    &mo, &need, &err),
+                     TES_ETOOBIG);
+    ck_assert_ptr_nonnull(strstr(err.message, "(the staging image of 2.1 "
+                                              "GB)"));
+    tes_tile_free(&dem);
+    tes_kernel_release(&k);
+    tes_tile_free(&img);
+    tes_pool_destroy(pool);
+}
+END_TEST
+
 /* Images are views with any strides: rows of a bigger array, and bands
  * interleaved by line, give the packed image's result. */
 START_TEST(library_run_memory_honours_strides)
@@ -1083,6 +1239,7 @@ static Suite *library_suite(void)
     tcase_add_test(tc, library_synth_every_way_and_range);
     tcase_add_test(tc, library_bad_options_are_refused_with_words);
     tcase_add_test(tc, library_run_memory_refuses_bad_images);
+    tcase_add_test(tc, library_run_memory_budget);
     tcase_add_test(tc, library_run_memory_honours_strides);
     tcase_add_test(tc, library_one_kernel_many_threads_at_once);
     tcase_add_test(tc, library_pipelines_inside_tasks_help_not_deadlock);

@@ -9,6 +9,7 @@
 #include <check.h>
 #include <signal.h>
 #include <sys/resource.h>
+#include <time.h>
 
 #include "raster_test_util.h"
 #include "suite_main.h"
@@ -210,6 +211,115 @@ START_TEST(overviews_refuse_bad_level)
 }
 END_TEST
 
+/* Everything the levels take that the file's header or the options make
+ * large (tiles in flight and their windows, decoded blocks, the stores)
+ * is estimated against the budget before anything is allocated or
+ * written: a small sparse file whose header claims 4096 bands is refused
+ * in a moment, the file untouched and nothing beside it; levels built
+ * within a budget that just fits their estimate are the bytes of levels
+ * built without one, and just under it they are refused. */
+START_TEST(overviews_within_memory_budget)
+{
+    char *p = tu_path(dir, "bands.tif");
+    TIFF *t = TIFFOpen(p, "w");
+    ck_assert_ptr_nonnull(t);
+    TIFFSetField(t, TIFFTAG_IMAGEWIDTH, 1024);
+    TIFFSetField(t, TIFFTAG_IMAGELENGTH, 1024);
+    TIFFSetField(t, TIFFTAG_BITSPERSAMPLE, 8);
+    TIFFSetField(t, TIFFTAG_SAMPLESPERPIXEL, 4096);
+    TIFFSetField(t, TIFFTAG_PHOTOMETRIC, PHOTOMETRIC_MINISBLACK);
+    TIFFSetField(t, TIFFTAG_PLANARCONFIG, PLANARCONFIG_CONTIG);
+    static uint16_t extra[4095];
+    TIFFSetField(t, TIFFTAG_EXTRASAMPLES, 4095, extra);
+    TIFFSetField(t, TIFFTAG_TILEWIDTH, 256);
+    TIFFSetField(t, TIFFTAG_TILELENGTH, 256);
+    TIFFSetField(t, TIFFTAG_COMPRESSION, COMPRESSION_ADOBE_DEFLATE);
+    /* every tile sparse (offset and size 0), as GDAL writes them */
+    ck_assert(TIFFWriteCheck(t, 1, "bands"));
+    ck_assert(TIFFWriteDirectory(t));
+    TIFFClose(t);
+    size_t n0;
+    uint8_t *before = tu_slurp(p, &n0);
+#ifndef TU_SANITIZED
+    /* were the estimate missing, the levels' allocations fail here rather
+     * than take the machine's memory (sanitizers reserve more address
+     * space than this) */
+    struct rlimit rl = { (rlim_t)2 << 30, (rlim_t)2 << 30 };
+    ck_assert_int_eq(setrlimit(RLIMIT_AS, &rl), 0);
+#endif
+    tes_pool *pool = tu_pool(2);
+    tes_overview_options o = TES_OVERVIEW_OPTIONS_INIT;
+    o.memory_limit = (uint64_t)1 << 30;
+    tes_raster_error err;
+    for (int external = 0; external < 2; external++) {
+        o.external = external;
+        struct rusage ru;
+        getrusage(RUSAGE_SELF, &ru);
+        long rss0 = ru.ru_maxrss;
+        struct timespec a, b;
+        clock_gettime(CLOCK_MONOTONIC, &a);
+        ck_assert_int_eq(tes_raster_build_overviews(pool, p, &o, &err),
+                         TES_ETOOBIG);
+        clock_gettime(CLOCK_MONOTONIC, &b);
+        getrusage(RUSAGE_SELF, &ru);
+        fprintf(stderr, "budget: overviews%s of a %zu-byte file claiming "
+                        "4096 bands: refused in %.6f s, peak RSS +%ld KB\n",
+                external ? " --external" : "", n0,
+                (double)(b.tv_sec - a.tv_sec) +
+                    (double)(b.tv_nsec - a.tv_nsec) * 1e-9,
+                ru.ru_maxrss - rss0);
+        char want[4400];
+        snprintf(want, sizeof want,
+                 "%s: needs about 11.4 GB of memory (6 tiles in flight of "
+                 "1.7 GB each), more than the memory budget of 1.1 GB", p);
+        ck_assert_str_eq(err.message, want);
+#ifndef TU_SANITIZED
+        ck_assert_int_lt(ru.ru_maxrss - rss0, 50 * 1024);
+#endif
+        size_t n1;
+        uint8_t *after = tu_slurp(p, &n1);
+        ck_assert(n0 == n1 && memcmp(before, after, n0) == 0);
+        free(after);
+        ck_assert_int_eq(tu_count_files(dir), 1);
+    }
+    /* the default budget, where the machine has less than twice that */
+    double slack, need = tu_needs_bytes(err.message, &slack);
+    o.memory_limit = 0;
+    o.external = false;
+    if ((double)tes_memory_default() < need - slack)
+        ck_assert_int_eq(tes_raster_build_overviews(pool, p, &o, &err),
+                         TES_ETOOBIG);
+    free(before);
+    free(p);
+
+    /* a real file: its estimate (a cache of its own, so that the budget
+     * fixes none of its parts) read from a refusal */
+    char *a = tu_path(dir, "a.tif"), *c = tu_path(dir, "c.tif");
+    tes_tile src;
+    make_input(a, &src);
+    make_input(c, &src);
+    o.cache_bytes = 1 << 20;
+    ck_assert_int_eq(tes_raster_build_overviews(pool, a, &o, &err), 0);
+    o.memory_limit = 1000;
+    ck_assert_int_eq(tes_raster_build_overviews(pool, c, &o, &err),
+                     TES_ETOOBIG);
+    need = tu_needs_bytes(err.message, &slack);
+    o.memory_limit = (uint64_t)(need - slack);
+    ck_assert_int_eq(tes_raster_build_overviews(pool, c, &o, &err),
+                     TES_ETOOBIG);
+    ck_assert_int_eq(directories(c), 1);
+    o.memory_limit = (uint64_t)(need + slack);
+    ck_assert_msg(tes_raster_build_overviews(pool, c, &o, &err) == 0, "%s",
+                  err.message);
+    ck_assert_int_eq(directories(c), 2);
+    ck_assert(tu_files_equal(a, c));
+    tes_pool_destroy(pool);
+    tes_tile_free(&src);
+    free(a);
+    free(c);
+}
+END_TEST
+
 /* Disk full half-way: the copy of the file fits the limit, its levels do
  * not. The file is byte for byte as before; nothing is left beside it. */
 START_TEST(overviews_failing_write_leaves_file_untouched)
@@ -304,6 +414,7 @@ static Suite *suite(void)
     tcase_add_test(tc, overviews_internal_then_replaced_and_external);
     tcase_add_test(tc, overviews_refuse_other_pages);
     tcase_add_test(tc, overviews_refuse_bad_level);
+    tcase_add_test(tc, overviews_within_memory_budget);
     tcase_add_test(tc, overviews_failing_write_leaves_file_untouched);
     tcase_add_test(tc, overviews_agree_with_gdaladdo);
     suite_add_tcase(s, tc);

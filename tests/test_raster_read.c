@@ -10,6 +10,8 @@
 #include <check.h>
 #include <math.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
+#include <time.h>
 
 #include "raster_test_util.h"
 #include "suite_main.h"
@@ -918,6 +920,120 @@ START_TEST(read_strip_larger_than_256mb)
 }
 END_TEST
 
+/* A tiled zstd TIFF of w x h pixels of `bands` 8-bit bands in one tile:
+ * band b of pixel (x, y) is (x + 3 y + 7 b) % 251, or, with junk, the tile
+ * is 24 bytes of nothing that the header says decode to the whole tile
+ * (zstd's ratio has no bound, so the file is as small as that). */
+static void zstd_tile(const char *path, uint32_t w, uint32_t h, int bands,
+                      bool junk)
+{
+    TIFF *t = TIFFOpen(path, "w");
+    ck_assert_ptr_nonnull(t);
+    TIFFSetField(t, TIFFTAG_IMAGEWIDTH, w);
+    TIFFSetField(t, TIFFTAG_IMAGELENGTH, h);
+    TIFFSetField(t, TIFFTAG_BITSPERSAMPLE, 8);
+    TIFFSetField(t, TIFFTAG_SAMPLESPERPIXEL, bands);
+    TIFFSetField(t, TIFFTAG_PHOTOMETRIC, PHOTOMETRIC_MINISBLACK);
+    TIFFSetField(t, TIFFTAG_PLANARCONFIG, PLANARCONFIG_CONTIG);
+    uint16_t extra[8] = { 0 };
+    TIFFSetField(t, TIFFTAG_EXTRASAMPLES, bands - 1, extra);
+    TIFFSetField(t, TIFFTAG_COMPRESSION, COMPRESSION_ZSTD);
+    TIFFSetField(t, TIFFTAG_TILEWIDTH, w);
+    TIFFSetField(t, TIFFTAG_TILELENGTH, h);
+    if (junk) {
+        uint8_t bytes[24] = { 0x28, 0xb5, 0x2f, 0xfd };
+        ck_assert_int_ge(TIFFWriteRawTile(t, 0, bytes, sizeof bytes), 0);
+    } else {
+        size_t n = (size_t)w * h * (size_t)bands;
+        uint8_t *px = malloc(n);
+        ck_assert_ptr_nonnull(px);
+        for (size_t i = 0; i < n; i++) {
+            size_t p = i / (size_t)bands, b = i % (size_t)bands;
+            px[i] = (uint8_t)((p % w + 3 * (p / w) + 7 * b) % 251);
+        }
+        ck_assert_int_ge(TIFFWriteEncodedTile(t, 0, px, (tmsize_t)n), 0);
+        free(px);
+    }
+    TIFFClose(t);
+}
+
+/* tes_raster_read's block buffers (the block decoded, and the handle's
+ * stored and compressed forms: three blocks), which a header sizes, are
+ * counted against the default memory budget before they are allocated:
+ * a file of 200 bytes claiming 256 MiB blocks is refused in a moment with
+ * dst untouched; a read at exactly three blocks runs and reads right,
+ * one byte less is refused. */
+START_TEST(read_block_buffers_within_budget)
+{
+    char *p = tu_path(dir, "claims.tif");
+    zstd_tile(p, 8192, 8192, 4, true);
+    struct stat st;
+    ck_assert_int_eq(stat(p, &st), 0);
+    ck_assert_int_lt(st.st_size, 1000);
+    ck_assert_int_eq(setenv("TESSERA_MEMORY", "512M", 1), 0);
+    tes_raster *r;
+    tes_raster_error err;
+    ck_assert_int_eq(tes_raster_open(&r, p, &err), 0);
+    tes_tile dst;
+    ck_assert_int_eq(tes_tile_alloc(&dst, TES_U8, 16, 16, 4), 0);
+    memset(dst.data, 0xA5, 16 * 16 * 4);
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    long rss0 = ru.ru_maxrss;
+    struct timespec a, b;
+    clock_gettime(CLOCK_MONOTONIC, &a);
+    ck_assert_int_eq(tes_raster_read(r, 0, 0, &dst, TES_EDGE_NODATA, 0,
+                                     &err),
+                     TES_ETOOBIG);
+    clock_gettime(CLOCK_MONOTONIC, &b);
+    getrusage(RUSAGE_SELF, &ru);
+    fprintf(stderr, "budget: tes_raster_read of a %lld-byte file claiming "
+                    "256 MiB zstd blocks: refused in %.6f s, peak RSS +%ld "
+                    "KB\n", (long long)st.st_size,
+            (double)(b.tv_sec - a.tv_sec) + (double)(b.tv_nsec - a.tv_nsec) *
+                                                1e-9,
+            ru.ru_maxrss - rss0);
+    char want[512];
+    snprintf(want, sizeof want, "%s: needs about 805.3 MB of memory (3 "
+                                "block buffers of 268.4 MB each), more than "
+                                "the memory budget of 536.9 MB", p);
+    ck_assert_str_eq(err.message, want);
+    for (int i = 0; i < 16 * 16 * 4; i++)
+        ck_assert_uint_eq(((uint8_t *)dst.data)[i], 0xA5);
+#ifndef TU_SANITIZED
+    ck_assert_int_lt(ru.ru_maxrss - rss0, 50 * 1024);
+#endif
+    tes_raster_close(r);
+    tes_tile_free(&dst);
+
+    /* 4 MiB blocks: three fit 12 MiB exactly, not a byte less (the budget
+     * is looked up at a raster's first read) */
+    zstd_tile(p, 1024, 1024, 4, false);
+    ck_assert_int_eq(setenv("TESSERA_MEMORY", "12582911", 1), 0);
+    ck_assert_int_eq(tes_raster_open(&r, p, &err), 0);
+    ck_assert_int_eq(tes_tile_alloc(&dst, TES_U8, 40, 30, 4), 0);
+    ck_assert_int_eq(tes_raster_read(r, 500, 700, &dst, TES_EDGE_NODATA, 0,
+                                     &err),
+                     TES_ETOOBIG);
+    tes_raster_close(r);
+    ck_assert_int_eq(setenv("TESSERA_MEMORY", "12M", 1), 0);
+    ck_assert_int_eq(tes_raster_open(&r, p, &err), 0);
+    ck_assert_msg(tes_raster_read(r, 500, 700, &dst, TES_EDGE_NODATA, 0,
+                                  &err) == 0,
+                  "%s", err.message);
+    for (int c = 0; c < 4; c++)
+        for (int y = 0; y < 30; y++)
+            for (int x = 0; x < 40; x++)
+                ck_assert_uint_eq(
+                    ((const uint8_t *)tes_tile_row(&dst, c, y))[x],
+                    (500 + x + 3 * (700 + y) + 7 * c) % 251);
+    tes_raster_close(r);
+    tes_tile_free(&dst);
+    unsetenv("TESSERA_MEMORY");
+    free(p);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     tu_quiet_libtiff();
@@ -936,6 +1052,7 @@ static Suite *suite(void)
     tcase_add_test(tc, read_gdal_written_forms);
     tcase_add_test(tc, read_nodata_kept_exactly);
     tcase_add_test(tc, read_alpha_band_as_gdal_shows_it);
+    tcase_add_test(tc, read_block_buffers_within_budget);
     suite_add_tcase(s, tc);
     TCase *big = tcase_create("big");
     tcase_add_checked_fixture(big, setup, teardown);
