@@ -11,10 +11,13 @@
 #include <unistd.h>
 
 PyObject *tpy_error;
+PyObject *tpy_budget_error;
 
 PyObject *tpy_raise(int code, const char *message)
 {
-    PyObject *exc = PyObject_CallFunction(tpy_error, "s", message);
+    /* a run over its memory budget is also a MemoryError */
+    PyObject *type = code == TES_ETOOBIG ? tpy_budget_error : tpy_error;
+    PyObject *exc = PyObject_CallFunction(type, "s", message);
     if (!exc)
         return NULL;
     PyObject *c = PyLong_FromLong(code);
@@ -24,7 +27,7 @@ PyObject *tpy_raise(int code, const char *message)
         return NULL;
     }
     Py_DECREF(c);
-    PyErr_SetObject(tpy_error, exc);
+    PyErr_SetObject(type, exc);
     Py_DECREF(exc);
     return NULL;
 }
@@ -287,7 +290,27 @@ static PyObject *fn_synth_geotransform(PyObject *self, PyObject *noargs)
                          gt[5], TES_SYNTH_EPSG);
 }
 
+/* memory_parse(text: str) -> int: a size as tes_memory_parse reads it
+ * ("512M"; "none": 2**64 - 1), or ValueError. */
+static PyObject *fn_memory_parse(PyObject *self, PyObject *args)
+{
+    (void)self;
+    const char *text;
+    if (!PyArg_ParseTuple(args, "s:memory_parse", &text))
+        return NULL;
+    uint64_t v;
+    if (tes_memory_parse(text, &v)) {
+        PyErr_Format(PyExc_ValueError,
+                     "memory: '%s': expects a number of bytes or a size such "
+                     "as 512M, 4G or none", text);
+        return NULL;
+    }
+    return PyLong_FromUnsignedLongLong(v);
+}
+
 static PyMethodDef module_functions[] = {
+    { "memory_parse", fn_memory_parse, METH_VARARGS,
+      "memory_parse(text) -> int" },
     { "default_threads", fn_default_threads, METH_NOARGS,
       "default_threads() -> int" },
     { "info", fn_info, METH_VARARGS, "info(path: bytes) -> dict" },
@@ -329,6 +352,21 @@ PyMODINIT_FUNC PyInit__tessera(void)
         "message (\"FILE: reason\"), .code its negative error code.",
         NULL, NULL);
     if (!tpy_error || PyModule_AddObjectRef(m, "TesseraError", tpy_error) < 0)
+        goto fail;
+    PyObject *bases = PyTuple_Pack(2, tpy_error, PyExc_MemoryError);
+    tpy_budget_error =
+        bases ? PyErr_NewExceptionWithDoc(
+                    "tessera.MemoryBudgetError",
+                    "A run that would take more memory than its budget\n"
+                    "(memory=, else TESSERA_MEMORY, else half the\n"
+                    "machine's), refused before it allocates: a\n"
+                    "TesseraError and a MemoryError. str() names the\n"
+                    "total, the largest part and the budget.",
+                    bases, NULL)
+              : NULL;
+    Py_XDECREF(bases);
+    if (!tpy_budget_error ||
+        PyModule_AddObjectRef(m, "MemoryBudgetError", tpy_budget_error) < 0)
         goto fail;
     PyObject *sigma = PyFloat_FromDouble(TES_BLUR_MAX_SIGMA);
     int rc = !sigma ||

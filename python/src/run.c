@@ -20,6 +20,10 @@
 /* How often the waiting thread looks at signals and progress. */
 #define POLL_NS 100000000L
 
+/* What a kernel's output held in memory before it is written is called
+ * when it is what makes a run too big. */
+#define STAGING "the output image before it is written"
+
 /* ---- the exception that stopped a run ------------------------------------ */
 
 void tpy_control_stash(tpy_control *c)
@@ -161,12 +165,15 @@ typedef struct run_state {
     tes_georef georef;
     void *georef_owned;
     int64_t width, height;      /* a generator's output size */
+    uint64_t memory;            /* the budget (memory=); 0: the default */
     /* overviews(): paths[0] gets them, with these options (ovr.progress
      * points at overview_progress, ctx s) */
     bool overviews;
     tes_overview_options ovr;
     /* Written by the body, read by the caller once it has ended. */
-    void *result;               /* a reduction's: k->partial_size bytes */
+    void *result;               /* a reduction's: k->partial_size bytes,
+                                   allocated by the body once the run is
+                                   known to fit its budget */
     int rc;
     tes_raster_error err;
     /* Tiles (both phases of a two-phase run), set by the body before its
@@ -249,6 +256,18 @@ static int check_map(run_state *s, int in_bands, const char *name)
     return 0;
 }
 
+/* A reduction's result buffer, once its run is known to fit (body, no
+ * GIL). Returns 0 or s->rc. */
+static int result_alloc(run_state *s)
+{
+    if (!s->k->reduce || s->result)
+        return 0;
+    if (!(s->result = malloc(s->k->partial_size)))
+        return refuse(s, -ENOMEM, "out of memory for a %zu-byte result",
+                      s->k->partial_size);
+    return 0;
+}
+
 static void body_files(run_state *s, tes_kernel *wk, wrap *w)
 {
     tes_raster *r[26] = { NULL };
@@ -266,17 +285,28 @@ static void body_files(run_state *s, tes_kernel *wk, wrap *w)
         int64_t n = tiles_of(i0->width, i0->height, tile_w(s), tile_h(s));
         set_total(s, (uint64_t)n);
         tes_pipeline_options po = TES_PIPELINE_OPTIONS_INIT;
-        s->rc = tes_raster_run(s->pool, wk, r, s->n_in, s->out_path, &s->co,
-                               s->result, &po, &s->err);
+        po.memory_limit = s->memory;
+        /* the result's buffer once the run fits (the run counts it) */
+        if (wk->reduce)
+            rc = s->rc = tes_raster_run_estimate(s->pool, wk, r, s->n_in,
+                                                 s->out_path, &s->co, &po,
+                                                 NULL, &s->err);
+        if (!rc && !result_alloc(s))
+            s->rc = tes_raster_run(s->pool, wk, r, s->n_in, s->out_path,
+                                   &s->co, s->result, &po, &s->err);
     }
     for (int i = 0; i < s->n_in; i++)
         tes_raster_close(r[i]);
 }
 
 /* A buffer into a file: the pipeline with a source kernel whose tiles are
- * copies of image (its bands map), compressed and written as any run's. */
+ * copies of image (its bands map), compressed and written as any run's.
+ * held: bytes of a staging image that the run's budget counts too. With
+ * estimate, only checks the run against the budget (image's data is not
+ * read and may be NULL). */
 static int write_image(run_state *s, const tes_tile *image,
-                       const tpy_bandmap *map, tes_sample_type type)
+                       const tpy_bandmap *map, tes_sample_type type,
+                       uint64_t held, bool estimate)
 {
     tpy_source src = { image, map };
     tes_kernel gk;
@@ -287,6 +317,13 @@ static int write_image(run_state *s, const tes_tile *image,
     tes_pipeline_options po = TES_PIPELINE_OPTIONS_INIT;
     po.width = image->width;
     po.height = image->height;
+    po.memory_limit = s->memory;
+    po.extra_bytes = held;
+    po.extra_name = STAGING;
+    if (estimate)
+        return s->rc = tes_raster_run_estimate(s->pool, &wk2, NULL, 0,
+                                               s->out_path, &s->co, &po,
+                                               NULL, &s->err);
     return s->rc = tes_raster_run(s->pool, &wk2, NULL, 0, s->out_path, &s->co,
                                   NULL, &po, &s->err);
 }
@@ -296,6 +333,7 @@ static void body_buffers(run_state *s, tes_kernel *wk)
     tes_memory_options mo = TES_MEMORY_OPTIONS_INIT;
     mo.tile_width = tile_w(s);
     mo.tile_height = tile_h(s);
+    mo.memory_limit = s->memory;
     int64_t W = s->n_in ? s->in[0].width : s->width;
     int64_t H = s->n_in ? s->in[0].height : s->height;
     int64_t n = tiles_of(W, H, mo.tile_width, mo.tile_height);
@@ -307,9 +345,17 @@ static void body_buffers(run_state *s, tes_kernel *wk)
         return;
     if (!s->out_path) {
         /* into the caller's buffer (a generator's gives the size), or a
-         * reduction */
-        s->rc = tes_raster_run_memory_opts(s->pool, wk, s->in, s->n_in,
-                                           s->out_buffer ? &s->out : NULL,
+         * reduction, whose result this allocates once the run fits */
+        tes_tile *out = s->out_buffer ? &s->out : NULL;
+        if (wk->reduce) {
+            mo.extra_bytes = wk->partial_size;
+            mo.extra_name = "the result";
+            if ((s->rc = tes_raster_run_memory_estimate(
+                     s->pool, wk, s->in, s->n_in, out, &mo, NULL, &s->err)) ||
+                result_alloc(s))
+                return;
+        }
+        s->rc = tes_raster_run_memory_opts(s->pool, wk, s->in, s->n_in, out,
                                            s->result, &mo, &s->err);
         return;
     }
@@ -318,6 +364,7 @@ static void body_buffers(run_state *s, tes_kernel *wk)
         tes_pipeline_options po = TES_PIPELINE_OPTIONS_INIT;
         po.width = s->width;
         po.height = s->height;
+        po.memory_limit = s->memory;
         s->rc = tes_raster_run(s->pool, wk, NULL, 0, s->out_path, &s->co,
                                NULL, &po, &s->err);
         return;
@@ -328,12 +375,30 @@ static void body_buffers(run_state *s, tes_kernel *wk)
                              &bands);
     if (s->kind == TPY_CONVERT) {
         /* converting is what writing does: one pass from the input */
-        write_image(s, &s->in[0], s->k->arg, type);
+        write_image(s, &s->in[0], s->k->arg, type, 0, false);
         return;
     }
-    /* the kernel into memory, then that into the file: two phases */
+    /* the kernel into memory, then that into the file: two phases, both
+     * checked against the budget, the staging image held through both
+     * counted in, before it is allocated */
     set_total(s, 2 * (uint64_t)n);
     tes_tile tmp;
+    memset(&tmp, 0, sizeof tmp);
+    tmp.type = type;
+    tmp.width = (int)W;
+    tmp.height = (int)H;
+    tmp.bands = bands;
+    tmp.stride = (size_t)W;
+    tmp.band_stride = (size_t)W * (size_t)H;
+    uint64_t held = (uint64_t)W * (uint64_t)H * (uint64_t)bands *
+                    tes_sample_size(type);
+    mo.extra_bytes = held;
+    mo.extra_name = STAGING;
+    if ((s->rc = tes_raster_run_memory_estimate(s->pool, wk, s->in, s->n_in,
+                                                &tmp, &mo, NULL, &s->err)))
+        return;
+    if (write_image(s, &tmp, NULL, type, held, true))
+        return;
     if (tes_tile_alloc(&tmp, type, (int)W, (int)H, bands)) {
         refuse(s, -ENOMEM, "%s: out of memory for a %lldx%lld %s image",
                s->out_path, (long long)W, (long long)H,
@@ -343,7 +408,7 @@ static void body_buffers(run_state *s, tes_kernel *wk)
     s->rc = tes_raster_run_memory_opts(s->pool, wk, s->in, s->n_in, &tmp,
                                        NULL, &mo, &s->err);
     if (!s->rc)
-        write_image(s, &tmp, NULL, type);
+        write_image(s, &tmp, NULL, type, held, false);
     tes_tile_free(&tmp);
 }
 
@@ -681,11 +746,13 @@ static int conclude(run_state *s, PyObject *progress)
     if (control_raise(&s->ctl))
         return -1;
     if (s->rc) {
-        if (s->rc == -EEXIST) {
-            size_t l = strlen(s->err.message);
+        size_t l = strlen(s->err.message);
+        if (s->rc == -EEXIST)
             snprintf(s->err.message + l, sizeof s->err.message - l,
                      " (use overwrite=True)");
-        }
+        else if (s->rc == TES_ETOOBIG)
+            snprintf(s->err.message + l, sizeof s->err.message - l,
+                     " (see memory=)");
         tpy_raise(s->rc, s->err.message);
         return -1;
     }
@@ -701,8 +768,8 @@ static int conclude(run_state *s, PyObject *progress)
 
 /* run(kernel, inputs, out, *, threads, tile_width, tile_height, compress,
  *     level, predictor, bigtiff, overwrite, geotransform, epsg, width,
- *     height, progress, cog, overview_resampling, rgb, alpha) -> None, or a
- *     reduction's result (bytes) */
+ *     height, progress, cog, overview_resampling, rgb, alpha, memory) ->
+ *     None, or a reduction's result (bytes) */
 PyObject *tpy_run(PyObject *self, PyObject *args, PyObject *kw)
 {
     (void)self;
@@ -711,18 +778,19 @@ PyObject *tpy_run(PyObject *self, PyObject *args, PyObject *kw)
                              "level", "predictor", "bigtiff", "overwrite",
                              "geotransform", "epsg", "width", "height",
                              "progress", "cog", "overview_resampling",
-                             "rgb", "alpha", NULL };
+                             "rgb", "alpha", "memory", NULL };
     KernelObject *ko;
     PyObject *inputs, *out, *gt = Py_None, *progress = Py_None;
     int threads = 0, tw = 0, th = 0, level = 0, predictor = -1;
     int overwrite = 0, epsg = 0, cog = 0, rgb = 0, alpha = 0;
     long long width = 0, height = 0;
+    unsigned long long memory = 0;
     const char *compress = "deflate", *bigtiff = "auto", *resampling = "auto";
     if (!PyArg_ParseTupleAndKeywords(
-            args, kw, "O!OO|$iiisiispOiLLOpspp:run", names, &tpy_kernel_type,
+            args, kw, "O!OO|$iiisiispOiLLOpsppK:run", names, &tpy_kernel_type,
             &ko, &inputs, &out, &threads, &tw, &th, &compress, &level,
             &predictor, &bigtiff, &overwrite, &gt, &epsg, &width, &height,
-            &progress, &cog, &resampling, &rgb, &alpha))
+            &progress, &cog, &resampling, &rgb, &alpha, &memory))
         return NULL;
     if (progress != Py_None && !PyCallable_Check(progress)) {
         PyErr_SetString(PyExc_TypeError, "progress: expects a callable");
@@ -739,6 +807,7 @@ PyObject *tpy_run(PyObject *self, PyObject *args, PyObject *kw)
     s->kind = ko->kind;
     s->width = width;
     s->height = height;
+    s->memory = memory;
     PyObject *ret = NULL;
     if (inputs_of(s, inputs) ||
         create_options(s, compress, level, predictor, bigtiff, overwrite, tw,
@@ -772,10 +841,6 @@ PyObject *tpy_run(PyObject *self, PyObject *args, PyObject *kw)
                                   : "run: needs an output");
         goto done;
     }
-    if (reduction && !(s->result = malloc(ko->k.partial_size))) {
-        PyErr_NoMemory();
-        goto done;
-    }
     if (!(s->pool = tpy_pool(threads)))
         goto done;
     ko->busy = true;
@@ -796,20 +861,23 @@ done:
 }
 
 /* overviews(path: bytes, *, resampling, external, min_size, tile, level,
- *           threads, progress) -> None. The Python layer has checked the
- * values; the library checks them again and reports in its own words. */
+ *           threads, progress, memory) -> None. The Python layer has
+ * checked the values; the library checks them again and reports in its
+ * own words. */
 PyObject *tpy_overviews(PyObject *self, PyObject *args, PyObject *kw)
 {
     (void)self;
     static char *names[] = { "path", "resampling", "external", "min_size",
-                             "tile", "level", "threads", "progress", NULL };
+                             "tile", "level", "threads", "progress", "memory",
+                             NULL };
     const char *path, *resampling = "nearest";
     int external = 0, min_size = 0, tile = 0, level = 0, threads = 0;
+    unsigned long long memory = 0;
     PyObject *progress = Py_None;
-    if (!PyArg_ParseTupleAndKeywords(args, kw, "y|$spiiiiO:overviews", names,
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "y|$spiiiiOK:overviews", names,
                                      &path, &resampling, &external,
                                      &min_size, &tile, &level, &threads,
-                                     &progress))
+                                     &progress, &memory))
         return NULL;
     tes_overview_options o = TES_OVERVIEW_OPTIONS_INIT;
     if (tes_resampling_parse(resampling, &o.resampling)) {
@@ -835,6 +903,7 @@ PyObject *tpy_overviews(PyObject *self, PyObject *args, PyObject *kw)
     o.min_size = min_size;
     o.tile_size = tile;
     o.level = level;
+    o.memory_limit = memory;
     run_state *s = state_new();
     if (!s)
         return NULL;

@@ -31,10 +31,13 @@
 
 /* ---- module.c ------------------------------------------------------------ */
 
-/* tessera.TesseraError (a new reference is never handed out). */
+/* tessera.TesseraError, and its subclass tessera.MemoryBudgetError (also a
+ * MemoryError) for TES_ETOOBIG (new references are never handed out). */
 extern PyObject *tpy_error;
+extern PyObject *tpy_budget_error;
 
-/* Raises TesseraError(message) with .code = code; returns NULL. */
+/* Raises TesseraError(message) (MemoryBudgetError for TES_ETOOBIG) with
+ * .code = code; returns NULL. */
 PyObject *tpy_raise(int code, const char *message);
 
 /* The pool of `threads` workers (0: tes_default_threads()), made on first

@@ -20,6 +20,14 @@ Sources and destinations
 
 Keywords every function takes
     threads=None      worker threads; None: default_threads()
+    memory=None       the run's memory budget: bytes (an int) or a size as
+                      raster-tool --memory takes it ("512M", "4G",
+                      "none"); None: TESSERA_MEMORY, else half the
+                      machine's. A run whose estimate (tiles in flight and
+                      their partial results, decoded blocks, the cache,
+                      buffers this package allocates for it; not your
+                      arrays) exceeds it raises MemoryBudgetError before
+                      it allocates
     progress=None     a callable(done, total), called on the calling thread
                       a few times a second and once at the end; raising in
                       it stops the run (nothing is written)
@@ -46,6 +54,10 @@ Errors
     TesseraError        what the library refuses or fails at: str() is its
                         one-line message ("FILE: reason"), .code its
                         negative error code
+    MemoryBudgetError   a TesseraError that is also a MemoryError: a run
+                        over its memory budget, refused before it
+                        allocates; str() names the total, the largest part
+                        and the budget
     TypeError, ValueError   wrong argument types, shapes or values, raised
                         before any work starts
     KeyboardInterrupt   Ctrl-C stops any call within a moment; no output
@@ -62,12 +74,13 @@ import os
 import numpy as np
 
 from . import _tessera
-from ._tessera import TesseraError
+from ._tessera import MemoryBudgetError, TesseraError
 
 __version__ = _tessera.version
 
 __all__ = [
-    "TesseraError", "__version__", "default_threads", "hillshade", "slope",
+    "TesseraError", "MemoryBudgetError", "__version__", "default_threads",
+    "hillshade", "slope",
     "aspect", "tri", "tpi", "roughness", "color_relief", "calc", "convolve",
     "blur", "stats", "convert", "info", "overviews", "map_tiles", "synth",
 ]
@@ -85,7 +98,7 @@ _DTYPES = {
 _TYPE_NAMES = ("uint8, int8, uint16, int16, uint32, int32, float32 or "
                "float64")
 
-_RUN_KEYS = ("threads", "progress", "tile")
+_RUN_KEYS = ("threads", "progress", "tile", "memory")
 _ARRAY_KEYS = ("res", "nodata")
 _WRITE_KEYS = ("compress", "level", "predictor", "bigtiff", "overwrite",
                "geotransform", "epsg", "cog", "overview_resampling")
@@ -137,6 +150,21 @@ def _integer(v, what, lo, hi):
     if v < lo or v > hi:
         raise ValueError(f"{what}: {v} is not in {lo}..{hi}")
     return v
+
+
+def _memory(v):
+    """memory=: a budget in bytes, for _tessera.run's memory (0: the
+    default)."""
+    if v is None:
+        return 0
+    if isinstance(v, str):
+        return _tessera.memory_parse(v)
+    if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
+        raise TypeError(f"memory: expects bytes (an int) or a size such as "
+                        f"'512M', got {type(v).__name__}")
+    if not 1 <= v < 2**64:
+        raise ValueError(f"memory: {v}: expects 1 byte or more")
+    return int(v)
 
 
 def _flag(v, what):
@@ -260,6 +288,8 @@ def _split(kw, fname, extra=(), writes=True, arrays=True):
     threads = kw.get("threads")
     if threads is not None:
         o["threads"] = _integer(threads, "threads", 1, 4096)
+    if kw.get("memory") is not None:
+        o["memory"] = _memory(kw["memory"])
     progress = kw.get("progress")
     if progress is not None and not callable(progress):
         raise TypeError("progress: expects a callable(done, total)")
@@ -661,7 +691,7 @@ def color_relief(src, colors, dst=None, *, mode="interpolate", alpha=False,
     if percent:
         # "N%" is of the band's range over valid pixels: a first pass, as
         # raster-tool color-relief takes
-        skw = {k: kw[k] for k in ("threads", "tile") if k in kw}
+        skw = {k: kw[k] for k in ("threads", "tile", "memory") if k in kw}
         if s.array is None:
             one = stats(s.path, **skw)[b - 1]
         else:
@@ -871,7 +901,7 @@ def blur(src, sigma, dst=None, **kw):
 
 def stats(src, *, bins=0, range=None, **kw):
     """stats(src, *, bins=0, range=None, threads=None, progress=None,
-    nodata=None)
+    nodata=None, memory=None)
 
     Per-band statistics: a list with one dict per band, with
         count         valid pixels
@@ -886,6 +916,10 @@ def stats(src, *, bins=0, range=None, **kw):
     Sums are pairwise per tile and tiles merge in a fixed order: the
     numbers are the same at any thread count, and equal raster-tool
     stats'.
+
+    Each tile in flight keeps a partial histogram of bands x bins counts
+    (8 bytes each): a run that would exceed memory= (see help(tessera))
+    raises MemoryBudgetError before it allocates them.
 
     >>> [b["mean"] for b in tessera.stats("dem.tif")]
     """
@@ -992,7 +1026,8 @@ def info(path):
 
 
 def overviews(path, *, resampling="nearest", external=False, min_size=256,
-              tile=None, level=None, threads=None, progress=None):
+              tile=None, level=None, threads=None, progress=None,
+              memory=None):
     """Adds overviews to the GeoTIFF at path, as gdaladdo (and raster-tool
     overviews) does: reduced-resolution images, each half the size of the
     one above (rounded up) and computed from it, until both sides are at
@@ -1027,7 +1062,9 @@ def overviews(path, *, resampling="nearest", external=False, min_size=256,
     Returns None. Raises TesseraError with the library's line (a missing
     or unreadable file, a folder it cannot write in, a TIFF with pages or
     masks after its image, which takes external=True only), TypeError or
-    ValueError (bad arguments, before any work). threads and progress: see
+    ValueError (bad arguments, before any work), MemoryBudgetError (the
+    levels' tiles in flight, the file's decoded blocks and the stores
+    would exceed memory=). threads, progress and memory: see
     help(tessera); progress counts the levels' tiles.
 
     >>> tessera.overviews("dem.tif", resampling="average")
@@ -1057,6 +1094,8 @@ def overviews(path, *, resampling="nearest", external=False, min_size=256,
         o["level"] = _integer(level, "level", 1, 22)
     if threads is not None:
         o["threads"] = _integer(threads, "threads", 1, 4096)
+    if memory is not None:
+        o["memory"] = _memory(memory)
     if progress is not None and not callable(progress):
         raise TypeError("progress: expects a callable(done, total)")
     _tessera.overviews(p, progress=progress, **o)

@@ -45,10 +45,12 @@ def test_fixed_api_signatures():
     assert str(sig["map_tiles"]) == ("(fn, src, dst, *, halo=0, dtype=None, "
                                      "out_bands=None, **kw)")
     assert str(sig["stats"]) == "(src, *, bins=0, range=None, **kw)"
-    assert str(sig["overviews"]) == (
+    assert without_added(sig["overviews"], ["memory"]) == (
         "(path, *, resampling='nearest', external=False, min_size=256, "
         "tile=None, level=None, threads=None, progress=None)")
     assert issubclass(tessera.TesseraError, Exception)
+    assert issubclass(tessera.MemoryBudgetError, tessera.TesseraError)
+    assert issubclass(tessera.MemoryBudgetError, MemoryError)
     assert isinstance(tessera.__version__, str)
 
 
@@ -68,7 +70,7 @@ def test_stubs_cover_the_public_api():
     tree = ast.parse(open(pyi).read())
     names = {n.name for n in tree.body
              if isinstance(n, (ast.FunctionDef, ast.ClassDef))}
-    assert set(PUBLIC) | {"TesseraError"} <= names
+    assert set(PUBLIC) | {"TesseraError", "MemoryBudgetError"} <= names
     assert os.path.exists(os.path.join(os.path.dirname(tessera.__file__),
                                        "py.typed"))
 
