@@ -461,7 +461,8 @@ typedef struct tes_memory_options {
  * The caller owns every buffer; nothing is kept after the call. Memory
  * beyond the images: a window buffer per tile running at once (for tiles
  * at the edges, or whose type the kernel converts; other windows are views
- * of the inputs), and for a reduction max_in_flight partials. A plain map
+ * of the inputs), and for a reduction max_in_flight partials: estimated
+ * against the options' memory_limit before any is allocated. A plain map
  * without a progress callback runs as one tes_parallel_for over the tiles
  * (the caller sleeps once, not once a tile); a reduction, or a run with
  * progress, awaits its tiles in order, max_in_flight ahead.
@@ -475,7 +476,9 @@ typedef struct tes_memory_options {
  * failure): -EINVAL (NULL k, an inconsistent kernel, n_in outside 0..26,
  * an input or output of the wrong size, type, bands or strides, overlap,
  * NULL out for a kernel with a tile function, NULL result for a
- * reduction), -ENOMEM, -ECANCELED (the progress callback), the kernel's
+ * reduction), TES_ETOOBIG (over the options' memory_limit, checked before
+ * anything is allocated or touched), -ENOMEM, -ECANCELED (the progress
+ * callback), the kernel's
  * code (a positive or unknown one becomes TES_EKERNEL), TES_ESHUTDOWN or
  * TES_EFORKED (pool cannot take tasks).
  */

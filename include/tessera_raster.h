@@ -379,8 +379,12 @@ TES_API const char *tes_raster_path(const tes_raster *r);
  * count; dst's strides are honoured). Pixels outside the raster are filled
  * per edge/edge_fill as for kernels. Sets dst's x0, y0, raster size and
  * nodata. Any thread, concurrently: each call borrows its own libtiff
- * handle. Returns 0, or with err filled: -EINVAL (NULL r, a dst that
- * does not suit r), -ENOMEM, -EIO, TES_ECORRUPT or TES_EUNSUPPORTED (a
+ * handle. A call holds three buffers of one block as the header sizes it
+ * (the block decoded, the handle's stored and compressed forms), counted
+ * against tes_memory_default() (looked up at r's first read) before any
+ * is allocated. Returns 0, or with err filled: -EINVAL (NULL r, a dst
+ * that does not suit r), TES_ETOOBIG (those buffers exceed the budget;
+ * dst untouched), -ENOMEM, -EIO, TES_ECORRUPT or TES_EUNSUPPORTED (a
  * block that does not decode).
  */
 TES_API int tes_raster_read(tes_raster *r, int64_t x0, int64_t y0,
@@ -536,10 +540,12 @@ typedef struct tes_pipeline_options {
     tes_run_stats *stats;
     /* Since issue 15: the memory budget of the run, in bytes. Before it
      * allocates anything its inputs' headers or these options make large
-     * (tiles in flight, reduction partials, decoded blocks, the cache), a
-     * run estimates what it will take (tes_raster_run_estimate) and
-     * refuses with TES_ETOOBIG when that exceeds the budget. 0:
-     * tes_memory_default(); UINT64_MAX: no limit. */
+     * (tiles in flight with their windows, encoded tiles and reduction
+     * partials, decoded blocks, the cache, block and tile indexes, the
+     * writer, a COG's levels and their stores), a run estimates what it
+     * will take (tes_raster_run_estimate) and refuses with TES_ETOOBIG
+     * when that exceeds the budget. 0: tes_memory_default(); UINT64_MAX:
+     * no limit. */
     uint64_t memory_limit;
     /* Since issue 15: memory the caller allocates for this run besides
      * what the run itself does (a result larger than the kernel's
@@ -762,7 +768,12 @@ typedef struct tes_overview_options {
     int (*progress)(uint64_t done, uint64_t total, void *ctx);
     void *progress_ctx;
     tes_run_stats *stats;       /* filled when not NULL */
-    uint64_t memory_limit;      /* since issue 15: as tes_pipeline_options */
+    /* Since issue 15: as tes_pipeline_options'. Before it allocates or
+     * writes anything, the builder estimates what its levels take (the
+     * costliest level's tiles in flight, in every band, the file's
+     * decoded blocks, the cache, the levels' stores, the writer) and
+     * refuses with TES_ETOOBIG, the file as it was, over the budget. */
+    uint64_t memory_limit;
 } tes_overview_options;
 
 #define TES_OVERVIEW_OPTIONS_INIT                                            \
