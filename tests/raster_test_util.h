@@ -168,6 +168,45 @@ static inline void tu_tiff_format(tes_sample_type t, uint16_t *fmt,
                                           : SAMPLEFORMAT_UINT;
 }
 
+/* A new TIFF at path whose header says: w x h pixels of `bands` chunky
+ * 8-bit bands (grey and extra samples) in tiles of tile x tile,
+ * compressed with comp. Its tiles are the caller's to write. */
+static inline TIFF *tu_tiff_u8_tiled(const char *path, uint32_t w, uint32_t h,
+                                     int bands, uint32_t tile, uint16_t comp)
+{
+    TIFF *t = TIFFOpen(path, "w");
+    ck_assert_ptr_nonnull(t);
+    TIFFSetField(t, TIFFTAG_IMAGEWIDTH, w);
+    TIFFSetField(t, TIFFTAG_IMAGELENGTH, h);
+    TIFFSetField(t, TIFFTAG_BITSPERSAMPLE, 8);
+    TIFFSetField(t, TIFFTAG_SAMPLESPERPIXEL, bands);
+    TIFFSetField(t, TIFFTAG_PHOTOMETRIC, PHOTOMETRIC_MINISBLACK);
+    TIFFSetField(t, TIFFTAG_PLANARCONFIG, PLANARCONFIG_CONTIG);
+    if (bands > 1) {
+        uint16_t *extra = calloc((size_t)bands, sizeof *extra);
+        ck_assert_ptr_nonnull(extra);
+        TIFFSetField(t, TIFFTAG_EXTRASAMPLES, bands - 1, extra);
+        free(extra);
+    }
+    TIFFSetField(t, TIFFTAG_TILEWIDTH, tile);
+    TIFFSetField(t, TIFFTAG_TILELENGTH, tile);
+    TIFFSetField(t, TIFFTAG_COMPRESSION, comp);
+    return t;
+}
+
+/* tu_tiff_u8_tiled's file, deflate, every tile sparse (offset and size 0,
+ * as GDAL writes them): a header that claims a large raster in a small
+ * file. */
+static inline void tu_write_sparse(const char *path, uint32_t w, uint32_t h,
+                                   int bands, uint32_t tile)
+{
+    TIFF *t = tu_tiff_u8_tiled(path, w, h, bands, tile,
+                               COMPRESSION_ADOBE_DEFLATE);
+    ck_assert(TIFFWriteCheck(t, 1, path));
+    ck_assert(TIFFWriteDirectory(t));
+    TIFFClose(t);
+}
+
 /* Writes tile t (band-sequential) with libtiff's own encoder. block_w == 0
  * writes strips of block_h rows. Returns 0 or -1. */
 static inline int tu_write_libtiff(const char *path, const tes_tile *t,

@@ -221,23 +221,7 @@ END_TEST
 START_TEST(overviews_within_memory_budget)
 {
     char *p = tu_path(dir, "bands.tif");
-    TIFF *t = TIFFOpen(p, "w");
-    ck_assert_ptr_nonnull(t);
-    TIFFSetField(t, TIFFTAG_IMAGEWIDTH, 1024);
-    TIFFSetField(t, TIFFTAG_IMAGELENGTH, 1024);
-    TIFFSetField(t, TIFFTAG_BITSPERSAMPLE, 8);
-    TIFFSetField(t, TIFFTAG_SAMPLESPERPIXEL, 4096);
-    TIFFSetField(t, TIFFTAG_PHOTOMETRIC, PHOTOMETRIC_MINISBLACK);
-    TIFFSetField(t, TIFFTAG_PLANARCONFIG, PLANARCONFIG_CONTIG);
-    static uint16_t extra[4095];
-    TIFFSetField(t, TIFFTAG_EXTRASAMPLES, 4095, extra);
-    TIFFSetField(t, TIFFTAG_TILEWIDTH, 256);
-    TIFFSetField(t, TIFFTAG_TILELENGTH, 256);
-    TIFFSetField(t, TIFFTAG_COMPRESSION, COMPRESSION_ADOBE_DEFLATE);
-    /* every tile sparse (offset and size 0), as GDAL writes them */
-    ck_assert(TIFFWriteCheck(t, 1, "bands"));
-    ck_assert(TIFFWriteDirectory(t));
-    TIFFClose(t);
+    tu_write_sparse(p, 1024, 1024, 4096, 256);
     size_t n0;
     uint8_t *before = tu_slurp(p, &n0);
 #ifndef TU_SANITIZED
