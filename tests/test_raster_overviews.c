@@ -281,6 +281,7 @@ START_TEST(overviews_within_memory_budget)
     char *a = tu_path(dir, "a.tif"), *c = tu_path(dir, "c.tif");
     tes_tile src;
     make_input(a, &src);
+    tes_tile_free(&src);
     make_input(c, &src);
     o.cache_bytes = 1 << 20;
     ck_assert_int_eq(tes_raster_build_overviews(pool, a, &o, &err), 0);
