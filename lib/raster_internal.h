@@ -179,6 +179,7 @@ typedef struct tes__tiff_tags {
     uint32_t width, height;
     uint16_t spp, bits, fmt, photo, planar, comp, predictor;
     uint16_t extra_alpha;   /* 1 + index of an alpha extra sample, or 0 */
+    bool alpha_assoc;       /* that sample is associated alpha */
     bool tiled;
     uint32_t block_w, block_h; /* tile size, or width x rows per strip */
 } tes__tiff_tags;
@@ -652,7 +653,11 @@ typedef struct tes__writer_params {
     const char *nodata_text;       /* written as it is when not NULL */
     const tes_colormap *colormap;  /* PHOTOMETRIC_PALETTE; may be NULL */
     bool rgb;                      /* PHOTOMETRIC_RGB */
-    bool alpha;                    /* the last band: unassociated alpha */
+    int alpha_band;                /* 1-based band that is alpha (an
+                                      extra sample: past the colour
+                                      bands), or 0 */
+    bool alpha_associated;         /* it is associated (premultiplied)
+                                      alpha; else unassociated */
     const char *software;
     bool bigtiff;
     bool overwrite;
