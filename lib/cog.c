@@ -69,6 +69,26 @@ static int64_t tiles_of(int64_t w, int64_t h, int tw, int th)
     return ((w + tw - 1) / tw) * ((h + th - 1) / th);
 }
 
+/* Whether the levels leave transparent pixels out, as GDAL's overviews
+ * do for grey + alpha and RGB + alpha images of 8 or 16 bits (the alpha
+ * the last of 2 or 4 bands): a pixel whose alpha is 0 is left out of the
+ * alpha band and, without nodata, of the other bands too (resample.c).
+ * That suits unassociated alpha, where a transparent pixel's colour
+ * means nothing. Associated (premultiplied) alpha is averaged as it is,
+ * on purpose: a premultiplied colour is the colour times its coverage,
+ * so the plain weighted means of colour and alpha are exactly the
+ * downsampled premultiplied pixel, a transparent pixel (colour 0, alpha
+ * 0) counting as the coverage it lacks; nothing to un-premultiply. (GDAL,
+ * which does not tell the two apart when it resamples, masks both; on
+ * premultiplied edges its alpha comes out higher.) */
+static bool gdal_alpha_mask(const tes__overview_job *j)
+{
+    const tes__enc_params *e = j->enc;
+    return j->alpha && !j->alpha_associated &&
+           (e->bands == 2 || e->bands == 4) &&
+           (e->type == TES_U8 || e->type == TES_U16);
+}
+
 int tes__overview_passes(tes__overview_job *j, tes_raster_error *err)
 {
     int rc = 0;
@@ -97,10 +117,15 @@ int tes__overview_passes(tes__overview_job *j, tes_raster_error *err)
                                tiles_of(j->lw[l], j->lh[l], e->tile_width,
                                         e->tile_height),
                                chunks, mem, err);
+        bool am = gdal_alpha_mask(j);
         tes__resample rs = {
-            m, (double)sw / (double)j->lw[l], (double)sh / (double)j->lh[l],
-            sw, sh, j->lw[l], j->lh[l], e->type, j->has_nodata, j->nodata,
-            NULL,
+            .method = m,
+            .rx = (double)sw / (double)j->lw[l],
+            .ry = (double)sh / (double)j->lh[l],
+            .src_w = sw, .src_h = sh, .dst_w = j->lw[l], .dst_h = j->lh[l],
+            .type = e->type, .has_nodata = j->has_nodata,
+            .nodata = j->nodata, .colormap = NULL,
+            .alpha_mask = am && !j->has_nodata, .alpha_self = am,
         };
         /* GDAL averages a palette band's colours, unless its table is
          * the identity (then the indices are the colours) */
@@ -205,7 +230,8 @@ int tes__cog_run(tes__run *r, tes_raster_error *err)
         .src_w = r->width, .src_h = r->height, .n_levels = n, .lw = lw,
         .lh = lh, .enc = &r->enc, .method = oo->overview_resampling,
         .colormap = oo->colormap, .has_nodata = r->out_has_nodata,
-        .nodata = r->out_nodata, .stores = stores + 1,
+        .nodata = r->out_nodata, .alpha = oo->alpha,
+        .alpha_associated = oo->alpha_associated, .stores = stores + 1,
         .store_mem = cache / 8, .progress_base = (uint64_t)t0,
         .progress_total = total, .trace = r->trace,
     };

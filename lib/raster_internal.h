@@ -507,6 +507,12 @@ typedef struct tes__resample {
     bool has_nodata;
     double nodata;
     const tes_colormap *colormap; /* palette bands average colours */
+    /* GDAL's alpha masks, for an unassociated alpha that is the last of 2
+     * or 4 bands: alpha_self, the alpha band is its own mask (a pixel of
+     * alpha 0 is left out of it, as a nodata pixel is); alpha_mask (never
+     * with has_nodata: nodata comes first), it masks the other bands
+     * too */
+    bool alpha_mask, alpha_self;
 } tes__resample;
 
 /* Source pixels beyond the scaled tile that method m reads. */
@@ -544,6 +550,8 @@ typedef struct tes__overview_job {
     const tes_colormap *colormap;
     bool has_nodata;
     double nodata;
+    bool alpha;                   /* the last band is alpha, */
+    bool alpha_associated;        /* premultiplied (associated) */
     tes__store **stores;          /* n_levels, filled; the caller frees
                                      them (tes__stores_free) */
     size_t store_mem;             /* level l keeps store_mem >> (l + 1) */
