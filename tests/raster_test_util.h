@@ -293,14 +293,23 @@ static inline double tu_alpha_at(int x, int y)
     return x < 100 || (x + y) % 11 == 0 ? 0 : (x * 13 + y * 7) % 256 / 255.0;
 }
 
-/* Writes with libtiff a w x h image whose last band is alpha (tu_alpha_at):
- * bands samples of bits (8 or 16) bits, photometric photo, the last extra
- * sample of kind kind (EXTRASAMPLE_ASSOCALPHA: the colours premultiplied
- * by it), in tiles of tile x tile. Returns 0 or -1. */
-static inline int tu_write_alpha(const char *path, int w, int h, int bands,
-                                 uint16_t bits, uint16_t photo, uint16_t kind,
-                                 int tile)
+/* An image whose last band is alpha (tu_alpha_at): bands samples of bits
+ * (8 or 16) bits, photometric photo, the last extra sample of kind kind
+ * (EXTRASAMPLE_ASSOCALPHA: the colours premultiplied by it;
+ * EXTRASAMPLE_UNSPECIFIED: no alpha at all). name: a file name. */
+typedef struct tu_alpha_image {
+    const char *name;
+    int bands;
+    uint16_t bits, photo, kind;
+} tu_alpha_image;
+
+/* Writes image a, w x h in tiles of tile x tile, with libtiff. Returns 0
+ * or -1. */
+static inline int tu_write_alpha(const char *path, int w, int h,
+                                 const tu_alpha_image *a, int tile)
 {
+    int bands = a->bands;
+    uint16_t bits = a->bits, photo = a->photo, kind = a->kind;
     TIFF *t = TIFFOpen(path, "w");
     if (!t)
         return -1;
@@ -326,12 +335,12 @@ static inline int tu_write_alpha(const char *path, int w, int h, int bands,
             for (int y = 0; y < tile; y++)
                 for (int x = 0; x < tile; x++) {
                     int X = tx + x, Y = ty + y;
-                    double a = tu_alpha_at(X, Y);
+                    double al = tu_alpha_at(X, Y);
                     for (int b = 0; b < bands; b++) {
                         double v = (X + Y * 3 + b * 40) % 256 / 255.0;
                         if (kind == EXTRASAMPLE_ASSOCALPHA)
-                            v *= a;
-                        v = (b == bands - 1 ? a : v) * top + 0.5;
+                            v *= al;
+                        v = (b == bands - 1 ? al : v) * top + 0.5;
                         size_t at = (((size_t)y * tile + x) * bands + b) * ss;
                         if (bits == 8) {
                             buf[at] = (uint8_t)v;

@@ -380,11 +380,7 @@ static void alpha_box(const tes_tile *t, int i, int j, int s, int b,
  * output does; the alpha itself shown as a band is no alpha. */
 START_TEST(quicklook_alpha_from_the_file_not_the_count)
 {
-    static const struct {
-        const char *name;
-        int bands;
-        uint16_t bits, photo, kind;
-    } c[] = {
+    static const tu_alpha_image c[] = {
         { "un.tif", 4, 8, PHOTOMETRIC_RGB, EXTRASAMPLE_UNASSALPHA },
         { "as.tif", 4, 8, PHOTOMETRIC_RGB, EXTRASAMPLE_ASSOCALPHA },
         { "ga.tif", 2, 16, PHOTOMETRIC_MINISBLACK, EXTRASAMPLE_UNASSALPHA },
@@ -397,9 +393,8 @@ START_TEST(quicklook_alpha_from_the_file_not_the_count)
         bool pre = c[k].kind == EXTRASAMPLE_ASSOCALPHA;
         tes_sample_type type = c[k].bits == 8 ? TES_U8 : TES_U16;
         double opaque = c[k].bits == 8 ? 255 : 65535;
-        ck_assert_int_eq(tu_write_alpha(P(c[k].name), 256, 64, c[k].bands,
-                                        c[k].bits, c[k].photo, c[k].kind,
-                                        64), 0);
+        ck_assert_int_eq(tu_write_alpha(P(c[k].name), 256, 64, &c[k], 64),
+                         0);
         tes_tile t;
         ck_assert_int_eq(tu_read_libtiff(P(c[k].name), &t, type, c[k].bands),
                          0);

@@ -366,11 +366,7 @@ static void all_alpha(const char *name, uint16_t kind, int min)
  * the file and in FILE.ovr; info says which. */
 START_TEST(cli_alpha_kept_associated_or_not)
 {
-    static const struct {
-        const char *name;
-        int bands;
-        uint16_t bits, photo, kind;
-    } in[] = {
+    static const tu_alpha_image in[] = {
         { "rgba.tif", 4, 8, PHOTOMETRIC_RGB, EXTRASAMPLE_ASSOCALPHA },
         { "ga.tif", 2, 16, PHOTOMETRIC_MINISBLACK, EXTRASAMPLE_ASSOCALPHA },
         { "un.tif", 4, 8, PHOTOMETRIC_RGB, EXTRASAMPLE_UNASSALPHA },
@@ -378,9 +374,7 @@ START_TEST(cli_alpha_kept_associated_or_not)
     for (size_t i = 0; i < sizeof in / sizeof in[0]; i++) {
         const char *f = in[i].name;
         bool assoc = in[i].kind == EXTRASAMPLE_ASSOCALPHA;
-        ck_assert_int_eq(tu_write_alpha(P(f), 600, 500, in[i].bands,
-                                        in[i].bits, in[i].photo, in[i].kind,
-                                        128), 0);
+        ck_assert_int_eq(tu_write_alpha(P(f), 600, 500, &in[i], 128), 0);
         ck_assert_int_eq(rt("info %s", f), 0);
         char want[96];
         snprintf(want, sizeof want, "Alpha:       band %d%s\n",

@@ -422,14 +422,21 @@ START_TEST(cog_gdal_validator_accepts)
 }
 END_TEST
 
-/* Runs a Python script (Debian's interpreter, GDAL's bindings) as
- * "script TOOL DIR" with raster-tool's path; fails with its output unless
- * it exits 0. */
+/* Runs a Python script (Debian's interpreter) with raster-tool's path in
+ * `tool`, the test's folder in `d`, and sys, os, subprocess, shutil,
+ * numpy as np and GDAL's gdal imported; fails with its output unless it
+ * exits 0. */
 static void run_gdal_script(const char *text)
 {
     char *script = tu_path(dir, "cmp.py");
     FILE *f = fopen(script, "w");
     ck_assert_ptr_nonnull(f);
+    fputs("import sys, os, subprocess, shutil\n"
+          "import numpy as np\n"
+          "from osgeo import gdal\n"
+          "gdal.UseExceptions()\n"
+          "tool, d = sys.argv[1], sys.argv[2]\n",
+          f);
     fputs(text, f);
     fclose(f);
     const char *b = getenv("TES_BUILD");
@@ -454,11 +461,6 @@ START_TEST(cog_agrees_with_gdaladdo)
     if (!tu_have_gdal())
         return;
     run_gdal_script(
-        "import sys, os, subprocess, shutil\n"
-        "import numpy as np\n"
-        "from osgeo import gdal\n"
-        "gdal.UseExceptions()\n"
-        "tool, d = sys.argv[1], sys.argv[2]\n"
         "drv = gdal.GetDriverByName('GTiff')\n"
         "bad = 0\n"
         "def run(w, h, dt, bands, m, nodata):\n"
@@ -521,11 +523,6 @@ START_TEST(cog_alpha_masks_agree_with_gdaladdo)
     if (!tu_have_gdal())
         return;
     run_gdal_script(
-        "import sys, os, subprocess, shutil\n"
-        "import numpy as np\n"
-        "from osgeo import gdal\n"
-        "gdal.UseExceptions()\n"
-        "tool, d = sys.argv[1], sys.argv[2]\n"
         "bad = 0\n"
         "def make(bands, dt, co, nodata):\n"
         "    rng = np.random.default_rng(5)\n"

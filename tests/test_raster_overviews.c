@@ -328,21 +328,17 @@ static void naive_alpha_average(const tes_tile *src, tes_tile *dst,
  * RGBA and 16-bit grey + alpha. */
 START_TEST(overviews_alpha_average_as_gdal_or_premultiplied)
 {
-    static const struct {
-        int bands;
-        uint16_t bits, photo, kind;
-    } c[] = {
-        { 4, 8, PHOTOMETRIC_RGB, EXTRASAMPLE_UNASSALPHA },
-        { 4, 8, PHOTOMETRIC_RGB, EXTRASAMPLE_ASSOCALPHA },
-        { 2, 16, PHOTOMETRIC_MINISBLACK, EXTRASAMPLE_UNASSALPHA },
-        { 2, 16, PHOTOMETRIC_MINISBLACK, EXTRASAMPLE_ASSOCALPHA },
+    static const tu_alpha_image c[] = {
+        { "a.tif", 4, 8, PHOTOMETRIC_RGB, EXTRASAMPLE_UNASSALPHA },
+        { "a.tif", 4, 8, PHOTOMETRIC_RGB, EXTRASAMPLE_ASSOCALPHA },
+        { "a.tif", 2, 16, PHOTOMETRIC_MINISBLACK, EXTRASAMPLE_UNASSALPHA },
+        { "a.tif", 2, 16, PHOTOMETRIC_MINISBLACK, EXTRASAMPLE_ASSOCALPHA },
     };
     char *p = tu_path(dir, "a.tif");
     for (size_t i = 0; i < sizeof c / sizeof c[0]; i++) {
         tes_sample_type t = c[i].bits == 8 ? TES_U8 : TES_U16;
         bool assoc = c[i].kind == EXTRASAMPLE_ASSOCALPHA;
-        ck_assert_int_eq(tu_write_alpha(p, 256, 192, c[i].bands, c[i].bits,
-                                        c[i].photo, c[i].kind, 32), 0);
+        ck_assert_int_eq(tu_write_alpha(p, 256, 192, &c[i], 32), 0);
         tes_overview_options o = TES_OVERVIEW_OPTIONS_INIT;
         o.resampling = TES_RESAMPLE_AVERAGE;
         o.min_size = 40;
