@@ -324,22 +324,23 @@ static int render(const ql_geom *g, ql_part *acc, const ql_opts *o,
     /* the averages, in place of the sums; with an alpha band, the
      * colours' sums are weighted by it (or premultiplied), so their
      * weight is the alpha's sum, taken before it becomes a mean: the
-     * colours come first */
+     * colours come first. The alpha channel: its sums, then its means. */
     bool holes = false;
-    const double *asum = g->alpha ? ql_sums(acc, g, true, g->nch - 1) : NULL;
+    const double *alpha_ch = g->alpha ? ql_sums(acc, g, true, g->nch - 1)
+                                      : NULL;
     double unmul = g->premultiplied ? g->opaque : 1;
     for (int c = 0; c < g->nch + (g->shade ? 1 : 0); c++) {
         double *s = ql_sums(acc, g, true, c);
         const double *k = c < g->nch ? cnt : scnt;
-        if (asum && c < g->nch - 1)
+        if (alpha_ch && c < g->nch - 1)
             for (size_t i = 0; i < n; i++)
-                s[i] = asum[i] > 0 ? s[i] / asum[i] * unmul : 0;
+                s[i] = alpha_ch[i] > 0 ? s[i] / alpha_ch[i] * unmul : 0;
         else
             for (size_t i = 0; i < n; i++)
                 s[i] = k[i] ? s[i] / k[i] : 0;
     }
     /* a colour shows where its alpha is not 0: the stretch's pixels */
-    const double *shown = asum ? asum : cnt;
+    const double *shown = alpha_ch ? alpha_ch : cnt;
     for (size_t i = 0; i < n; i++)
         holes |= cnt[i] == 0;
     tes_kernel k = TES_KERNEL_INIT;
@@ -383,7 +384,6 @@ static int render(const ql_geom *g, ql_part *acc, const ql_opts *o,
         return cli_fail("quicklook", "out of memory");
     }
     const double *shade = g->shade ? ql_sums(acc, g, true, g->nch) : NULL;
-    const double *am = g->alpha ? ql_sums(acc, g, true, g->nch - 1) : NULL;
     for (size_t i = 0; i < n; i++) {
         uint8_t px[4] = { 0, 0, 0, 0 };
         if (cnt[i]) {
@@ -396,10 +396,9 @@ static int render(const ql_geom *g, ql_part *acc, const ql_opts *o,
                 px[3] = 255;
             }
             /* the file's alpha, over the colour file's own */
-            if (am)
-                px[3] = (uint8_t)floor(px[3] * to_byte(am[i], 0, g->opaque) /
-                                           255.0 +
-                                       0.5);
+            if (alpha_ch)
+                px[3] = (uint8_t)floor(
+                    px[3] * to_byte(alpha_ch[i], 0, g->opaque) / 255.0 + 0.5);
             if (shade && scnt[i]) {
                 double f = shade[i] / 255.0;
                 f = f < 0 ? 0 : f > 1 ? 1 : f;

@@ -488,7 +488,7 @@ typedef struct tes_raster_create_options {
       .planar = false, .overwrite = false, .georef = NULL,                   \
       .nodata_mode = TES_NODATA_INHERIT, .nodata = 0.0, .software = NULL,    \
       .colormap = NULL, .rgb = false, .cog = false,                          \
-      .overview_resampling = TES_RESAMPLE_AUTO, .alpha = false,           \
+      .overview_resampling = TES_RESAMPLE_AUTO, .alpha = false,              \
       .alpha_associated = false }
 
 /* Fills g's arrays for a north-up geotransform (GDAL order, dy < 0 for

@@ -277,7 +277,8 @@ TES_API int tes_raster_build_overviews(tes_pool *pool, const char *path,
         .method = o->resampling, .colormap = in->colormap,
         .has_nodata = in->has_nodata, .nodata = in->nodata,
         .alpha = wp.alpha_band && wp.alpha_band == in->bands,
-        .alpha_associated = in->alpha_associated, .stores = stores, .store_mem = cache / 4, .progress_total = total,
+        .alpha_associated = in->alpha_associated, .stores = stores,
+        .store_mem = cache / 4, .progress_total = total,
         .trace = tes_trace_track_open(pool, "writer"),
     };
     if (!rc && n)
