@@ -133,10 +133,14 @@ static int run(int argc, char **argv)
     if (info->rgb && st.n >= 3 && st.band[0] == 0 && st.band[1] == 1 &&
         st.band[2] == 2)
         c.out.rgb = true;
-    /* and an alpha band stays alpha as the last of two or more */
+    /* and an alpha band stays alpha as the last of two or more, associated
+     * (the other bands premultiplied by it) or not as it was: what the
+     * bands hold does not change, whatever their type */
     if (info->alpha_band && st.n >= (c.out.rgb ? 4 : 2) &&
-        st.band[st.n - 1] == info->alpha_band - 1)
+        st.band[st.n - 1] == info->alpha_band - 1) {
         c.out.alpha = true;
+        c.out.alpha_associated = info->alpha_associated;
+    }
     tes_kernel k = TES_KERNEL_INIT;
     k.name = "convert";
     k.out_type = type ? type : info->type;

@@ -98,6 +98,8 @@ static void print_json(const char *path, const tes_raster_info *in)
         printf("%d", in->alpha_band);
     else
         printf("null");
+    printf(", \"alpha_associated\": %s",
+           in->alpha_associated ? "true" : "false");
     printf(", \"color_table\": ");
     if (in->colormap) {
         /* As GDAL shows it: 8-bit entries (the stored value / 256). */
@@ -158,7 +160,8 @@ static void print_text(const char *path, const tes_raster_info *in)
                    ? " (stored as YCbCr)"
                    : "");
     if (in->alpha_band)
-        printf("Alpha:       band %d\n", in->alpha_band);
+        printf("Alpha:       band %d%s\n", in->alpha_band,
+               in->alpha_associated ? ", associated (premultiplied)" : "");
     if (in->colormap)
         printf("Colour table: %d entries\n", in->colormap->n);
     if (in->n_overviews) {

@@ -27,7 +27,12 @@ const cli_command cli_cmd_quicklook = {
     "Nodata is transparent. One band is grey, or its colour table's colours\n"
     "when it has one (a palette band; an index past the table is\n"
     "transparent); three bands red, green, blue (the default for 8-bit\n"
-    "images of 3 or more bands; of 4, the fourth is alpha).\n"
+    "images of 3 or more bands: the first three). A band that IN says is\n"
+    "alpha (TIFF ExtraSamples, as GDAL and color-relief --alpha write it)\n"
+    "makes the PNG's alpha, whichever bands are shown; the colours are\n"
+    "then averaged weighted by it (premultiplied ones undone), so that\n"
+    "transparent pixels add nothing. A fourth band with no such mark is\n"
+    "no alpha.\n"
     "\n"
     "Options:\n"
     "      --size N         the longer side of the PNG (1024)\n"
@@ -75,7 +80,13 @@ typedef struct ql_geom {
     int64_t W, H;         /* the input's size */
     int ow, oh;           /* the preview's */
     int nch;
-    bool alpha;           /* channel nch - 1 is an alpha band */
+    /* Channel nch - 1 is the file's alpha band (ExtraSamples): the other
+     * channels are summed weighted by it, unless they are premultiplied
+     * by it already (associated alpha), so that a box's colour is that
+     * of what shows, and the PNG's (unassociated) alpha is its mean. */
+    bool alpha;
+    bool premultiplied;
+    double opaque;        /* the alpha of an opaque pixel: 2^bits - 1 */
     int band[MAX_CH];
     /* A palette band: channels 0-2 are its entries' red, green, blue (as
      * GDAL shows them, the stored value / 256) of band[0]'s indices; an
@@ -177,9 +188,11 @@ static int ql_reduce(tes_tile_job *job)
         memset(ql_counts(hd, g, false, i), 0, cells * sizeof(double));
     int *col = malloc(sizeof(int) * (size_t)tw);
     double *v = malloc(sizeof(double) * (size_t)tw);
-    if (!col || !v) {
+    double *a = g->alpha ? malloc(sizeof(double) * (size_t)tw) : NULL;
+    if (!col || !v || (g->alpha && !a)) {
         free(col);
         free(v);
+        free(a);
         return tes_tile_fail(job, -ENOMEM, "out of memory");
     }
     for (int x = 0; x < tw; x++)
@@ -196,19 +209,30 @@ static int ql_reduce(tes_tile_job *job)
                 continue;
             }
             int nc = s == 0 ? g->nch : 1;
+            /* the alpha, a weight for the colours: 0 where nodata */
+            bool weigh = s == 0 && g->alpha && !g->premultiplied;
+            if (weigh) {
+                tes_convert_samples(a, TES_F64,
+                                    tes_tile_row(t, g->band[nc - 1], y),
+                                    t->type, (size_t)tw);
+                for (int x = 0; x < tw; x++)
+                    if (nd && a[x] == t->nodata)
+                        a[x] = 0;
+            }
             for (int c = 0; c < nc; c++) {
                 double *sum = ql_sums(hd, g, false, s == 0 ? c : g->nch) +
                               row;
+                bool colour = weigh && c < nc - 1;
                 tes_convert_samples(v, TES_F64,
                                     tes_tile_row(t, s == 0 ? g->band[c] : 0,
                                                  y),
                                     t->type, (size_t)tw);
                 for (int x = 0; x < tw; x++) {
-                    double a = v[x];
+                    double e = v[x];
                     /* NaN counts as nodata, as in stats */
-                    if ((nd && a == t->nodata) || (fl && a != a))
+                    if ((nd && e == t->nodata) || (fl && e != e))
                         continue;
-                    sum[col[x]] += a;
+                    sum[col[x]] += colour ? e * a[x] : e;
                     if (c == 0)
                         cnt[col[x]]++;
                 }
@@ -217,6 +241,7 @@ static int ql_reduce(tes_tile_job *job)
     }
     free(col);
     free(v);
+    free(a);
     return 0;
 }
 
@@ -299,14 +324,26 @@ static int render(const ql_geom *g, ql_part *acc, const ql_opts *o,
     size_t n = (size_t)g->ow * (size_t)g->oh;
     const double *cnt = ql_counts(acc, g, true, 0);
     const double *scnt = ql_counts(acc, g, true, 1);
-    /* the averages, in place of the sums */
+    /* the averages, in place of the sums; with an alpha band, the
+     * colours' sums are weighted by it (or premultiplied), so their
+     * weight is the alpha's sum, taken before it becomes a mean: the
+     * colours come first. The alpha channel: its sums, then its means. */
     bool holes = false;
+    const double *alpha_ch = g->alpha ? ql_sums(acc, g, true, g->nch - 1)
+                                      : NULL;
+    double unmul = g->premultiplied ? g->opaque : 1;
     for (int c = 0; c < g->nch + (g->shade ? 1 : 0); c++) {
         double *s = ql_sums(acc, g, true, c);
         const double *k = c < g->nch ? cnt : scnt;
-        for (size_t i = 0; i < n; i++)
-            s[i] = k[i] ? s[i] / k[i] : 0;
+        if (alpha_ch && c < g->nch - 1)
+            for (size_t i = 0; i < n; i++)
+                s[i] = alpha_ch[i] > 0 ? s[i] / alpha_ch[i] * unmul : 0;
+        else
+            for (size_t i = 0; i < n; i++)
+                s[i] = k[i] ? s[i] / k[i] : 0;
     }
+    /* a colour shows where its alpha is not 0: the stretch's pixels */
+    const double *shown = alpha_ch ? alpha_ch : cnt;
     for (size_t i = 0; i < n; i++)
         holes |= cnt[i] == 0;
     tes_kernel k = TES_KERNEL_INIT;
@@ -315,8 +352,8 @@ static int render(const ql_geom *g, ql_part *acc, const ql_opts *o,
     if (colors) {
         tes_color_relief_options co = TES_COLOR_RELIEF_OPTIONS_INIT;
         co.alpha = true;
-        if (stretch_range(ql_sums(acc, g, true, 0), cnt, n, STRETCH_MINMAX,
-                          &co.min, &co.max))
+        if (stretch_range(ql_sums(acc, g, true, 0), shown, n,
+                          STRETCH_MINMAX, &co.min, &co.max))
             return cli_fail(colors_path, "out of memory");
         co.has_range = true;
         tes_raster_error err;
@@ -334,7 +371,7 @@ static int render(const ql_geom *g, ql_part *acc, const ql_opts *o,
         mode = type == TES_U8 ? STRETCH_NONE : STRETCH_P2_98;
     for (int c = 0; !colors && c < nc && rc == 0; c++)
         if (mode != STRETCH_NONE &&
-            stretch_range(ql_sums(acc, g, true, c), cnt, n, mode, &lo[c],
+            stretch_range(ql_sums(acc, g, true, c), shown, n, mode, &lo[c],
                           &hi[c]))
             rc = -1;
     uint8_t *out = rc ? NULL : malloc(n * 4);
@@ -359,10 +396,12 @@ static int render(const ql_geom *g, ql_part *acc, const ql_opts *o,
                 for (int c = 0; c < nc; c++)
                     px[c] = to_byte(ql_sums(acc, g, true, c)[i], lo[c],
                                     hi[c]);
-                px[3] = g->alpha ? to_byte(ql_sums(acc, g, true, nc)[i], 0,
-                                           255)
-                                 : 255;
+                px[3] = 255;
             }
+            /* the file's alpha, over the colour file's own */
+            if (alpha_ch)
+                px[3] = (uint8_t)floor(
+                    px[3] * to_byte(alpha_ch[i], 0, g->opaque) / 255.0 + 0.5);
             if (shade && scnt[i]) {
                 double f = shade[i] / 255.0;
                 f = f < 0 ? 0 : f > 1 ? 1 : f;
@@ -517,21 +556,17 @@ static int run(int argc, char **argv)
             goto out;
         }
     }
-    /* which bands: --rgb, --band, or RGB for 8-bit images of 3 bands (and
-     * the fourth of 4 as alpha, as color-relief --alpha writes it), or a
-     * palette band's colours */
+    /* which bands: --rgb, --band, or the first three of 8-bit images of 3
+     * or more bands (RGB or not: a scene's first bands), or a palette
+     * band's colours */
     if (!o.band && !o.rgb[0] && !o.colors && info->bands >= 3 &&
-        info->type == TES_U8) {
+        info->type == TES_U8)
         for (int i = 0; i < 3; i++)
             o.rgb[i] = i + 1;
-        g.alpha = info->bands == 4;
-    }
     if (!o.rgb[0] && !o.colors && info->colormap && info->bands == 1)
         g.palette = info->colormap;
     g.nch = o.rgb[0] || g.palette ? 3 : 1;
-    if (g.alpha)
-        g.band[g.nch++] = 3;
-    for (int i = 0; i < g.nch - (g.alpha ? 1 : 0); i++) {
+    for (int i = 0; i < g.nch; i++) {
         int b = o.rgb[0] ? o.rgb[i] : o.band ? o.band : 1;
         if (b > info->bands) {
             rc = cli_fail(in_path, "has %d band(s), no band %d", info->bands,
@@ -539,6 +574,22 @@ static int run(int argc, char **argv)
             goto out;
         }
         g.band[i] = b - 1;
+    }
+    /* and the band the file says is alpha (ExtraSamples: as
+     * color-relief --alpha and GDAL write it; a fourth band alone says
+     * nothing) makes the PNG's alpha, unless it is a band shown */
+    bool alpha_shown = g.palette != NULL;
+    for (int i = 0; i < g.nch; i++)
+        alpha_shown |= g.band[i] == info->alpha_band - 1;
+    if (info->alpha_band && !alpha_shown &&
+        (info->type == TES_U8 || info->type == TES_U16)) {
+        int bits = 8 * (int)tes_sample_size(info->type);
+        if (info->bits >= 1 && info->bits < bits)
+            bits = info->bits; /* 1, 2, 4 or 12 bits as stored */
+        g.alpha = true;
+        g.premultiplied = info->alpha_associated;
+        g.opaque = (double)((1 << bits) - 1);
+        g.band[g.nch++] = info->alpha_band - 1;
     }
     g.W = info->width;
     g.H = info->height;

@@ -345,6 +345,10 @@ typedef struct tes_raster_info {
     int alpha_band;          /* 1-based band that is alpha (an ExtraSamples
                                 associated or unassociated alpha: GDAL's
                                 ColorInterp=Alpha), or 0 */
+    bool alpha_associated;   /* that alpha is associated: the colours are
+                                premultiplied by it (ExtraSamples 1,
+                                GDAL's ALPHA=PREMULTIPLIED); false for
+                                unassociated alpha (2) or no alpha */
 } tes_raster_info;
 
 /*
@@ -472,6 +476,14 @@ typedef struct tes_raster_create_options {
      * GDAL writes a band whose ColorInterp is Alpha). 2 or more bands:
      * grey and alpha, or with rgb red, green, blue and alpha. */
     bool alpha;
+    /* With alpha: that alpha is associated instead (ExtraSamples 1, GDAL's
+     * ALPHA=PREMULTIPLIED): the other bands are premultiplied by it. Pass
+     * tes_raster_info.alpha_associated when the bands keep their meaning.
+     * Overviews (cog) of unassociated alpha leave transparent pixels out,
+     * as GDAL's do; of associated alpha they average every pixel, which
+     * is exact for premultiplied colours (see tessera_raster(3)). Without
+     * alpha: -EINVAL. */
+    bool alpha_associated;
 } tes_raster_create_options;
 
 #define TES_RASTER_CREATE_OPTIONS_INIT                                       \
@@ -480,7 +492,8 @@ typedef struct tes_raster_create_options {
       .planar = false, .overwrite = false, .georef = NULL,                   \
       .nodata_mode = TES_NODATA_INHERIT, .nodata = 0.0, .software = NULL,    \
       .colormap = NULL, .rgb = false, .cog = false,                          \
-      .overview_resampling = TES_RESAMPLE_AUTO, .alpha = false }
+      .overview_resampling = TES_RESAMPLE_AUTO, .alpha = false,              \
+      .alpha_associated = false }
 
 /* Fills g's arrays for a north-up geotransform (GDAL order, dy < 0 for
  * north-up) and an EPSG code (projected when >= 2000 and not 4xxx

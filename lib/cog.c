@@ -69,6 +69,26 @@ static int64_t tiles_of(int64_t w, int64_t h, int tw, int th)
     return ((w + tw - 1) / tw) * ((h + th - 1) / th);
 }
 
+/* Whether the levels leave transparent pixels out, as GDAL's overviews
+ * do for grey + alpha and RGB + alpha images of 8 or 16 bits (the alpha
+ * the last of 2 or 4 bands): a pixel whose alpha is 0 is left out of the
+ * alpha band and, without nodata, of the other bands too (resample.c).
+ * That suits unassociated alpha, where a transparent pixel's colour
+ * means nothing. Associated (premultiplied) alpha is averaged as it is,
+ * on purpose: a premultiplied colour is the colour times its coverage,
+ * so the plain weighted means of colour and alpha are exactly the
+ * downsampled premultiplied pixel, a transparent pixel (colour 0, alpha
+ * 0) counting as the coverage it lacks; nothing to un-premultiply. (GDAL,
+ * which does not tell the two apart when it resamples, masks both; on
+ * premultiplied edges its alpha comes out higher.) */
+static bool gdal_alpha_mask(const tes__overview_job *j)
+{
+    const tes__enc_params *e = j->enc;
+    return j->alpha && !j->alpha_associated &&
+           (e->bands == 2 || e->bands == 4) &&
+           (e->type == TES_U8 || e->type == TES_U16);
+}
+
 static tes_resampling job_method(const tes__overview_job *j)
 {
     if (j->method != TES_RESAMPLE_AUTO)
@@ -85,10 +105,15 @@ static void level_pass(const tes__overview_job *j, int l, tes__source **src,
     const tes__enc_params *e = j->enc;
     int64_t sw = l ? j->lw[l - 1] : j->src_w;
     int64_t sh = l ? j->lh[l - 1] : j->src_h;
+    bool am = gdal_alpha_mask(j);
     *rs = (tes__resample){
-        m, (double)sw / (double)j->lw[l], (double)sh / (double)j->lh[l],
-        sw, sh, j->lw[l], j->lh[l], e->type, j->has_nodata, j->nodata,
-        NULL,
+        .method = m,
+        .rx = (double)sw / (double)j->lw[l],
+        .ry = (double)sh / (double)j->lh[l],
+        .src_w = sw, .src_h = sh, .dst_w = j->lw[l], .dst_h = j->lh[l],
+        .type = e->type, .has_nodata = j->has_nodata,
+        .nodata = j->nodata, .colormap = NULL,
+        .alpha_mask = am && !j->has_nodata, .alpha_self = am,
     };
     /* GDAL averages a palette band's colours, unless its table is the
      * identity (then the indices are the colours) */
@@ -250,7 +275,8 @@ static void cog_job(tes__run *r, int64_t *lw, int64_t *lh,
         .src_w = r->width, .src_h = r->height, .n_levels = n, .lw = lw,
         .lh = lh, .enc = &r->enc, .method = oo->overview_resampling,
         .colormap = oo->colormap, .has_nodata = r->out_has_nodata,
-        .nodata = r->out_nodata, .stores = NULL,
+        .nodata = r->out_nodata, .alpha = oo->alpha,
+        .alpha_associated = oo->alpha_associated, .stores = NULL,
         .store_mem = cache / 8, .progress_base = 0,
         .progress_total = 0, .trace = r->trace,
     };

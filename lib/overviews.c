@@ -222,8 +222,9 @@ static void level_encoding(const tes_raster *r, const tes_overview_options *o,
                        ? in->colormap
                        : NULL;
     wp->rgb = in->rgb;
-    /* the reduced images' alpha is the main image's */
-    wp->alpha = in->alpha_band > 1 && in->alpha_band == in->bands;
+    /* the reduced images' alpha is the main image's, associated or not */
+    wp->alpha_band = in->alpha_band > (in->rgb ? 3 : 1) ? in->alpha_band : 0;
+    wp->alpha_associated = in->alpha_associated;
 }
 
 /* What building j's levels will take, against its budget; written out
@@ -297,6 +298,8 @@ TES_API int tes_raster_build_overviews(tes_pool *pool, const char *path,
         .n_levels = n, .lw = lw, .lh = lh, .enc = &wp.enc,
         .method = o->resampling, .colormap = in->colormap,
         .has_nodata = in->has_nodata, .nodata = in->nodata,
+        .alpha = wp.alpha_band && wp.alpha_band == in->bands,
+        .alpha_associated = in->alpha_associated,
         .stores = stores, .store_mem = po.cache_bytes / 4,
         .progress_total = total,
         .trace = tes_trace_track_open(pool, "writer"),

@@ -183,6 +183,7 @@ typedef struct tes__tiff_tags {
     uint32_t width, height;
     uint16_t spp, bits, fmt, photo, planar, comp, predictor;
     uint16_t extra_alpha;   /* 1 + index of an alpha extra sample, or 0 */
+    bool alpha_assoc;       /* that sample is associated alpha */
     bool tiled;
     uint32_t block_w, block_h; /* tile size, or width x rows per strip */
 } tes__tiff_tags;
@@ -567,6 +568,12 @@ typedef struct tes__resample {
     bool has_nodata;
     double nodata;
     const tes_colormap *colormap; /* palette bands average colours */
+    /* GDAL's alpha masks, for an unassociated alpha that is the last of 2
+     * or 4 bands: alpha_self, the alpha band is its own mask (a pixel of
+     * alpha 0 is left out of it, as a nodata pixel is); alpha_mask (never
+     * with has_nodata: nodata comes first), it masks the other bands
+     * too */
+    bool alpha_mask, alpha_self;
 } tes__resample;
 
 /* Source pixels beyond the scaled tile that method m reads. */
@@ -604,6 +611,8 @@ typedef struct tes__overview_job {
     const tes_colormap *colormap;
     bool has_nodata;
     double nodata;
+    bool alpha;                   /* the last band is alpha, */
+    bool alpha_associated;        /* premultiplied (associated) */
     tes__store **stores;          /* n_levels, filled; the caller frees
                                      them (tes__stores_free) */
     size_t store_mem;             /* level l keeps store_mem >> (l + 1) */
@@ -722,7 +731,11 @@ typedef struct tes__writer_params {
     const char *nodata_text;       /* written as it is when not NULL */
     const tes_colormap *colormap;  /* PHOTOMETRIC_PALETTE; may be NULL */
     bool rgb;                      /* PHOTOMETRIC_RGB */
-    bool alpha;                    /* the last band: unassociated alpha */
+    int alpha_band;                /* 1-based band that is alpha (an
+                                      extra sample: past the colour
+                                      bands), or 0 */
+    bool alpha_associated;         /* it is associated (premultiplied)
+                                      alpha; else unassociated */
     const char *software;
     bool bigtiff;
     bool overwrite;

@@ -370,8 +370,10 @@ static int validate(tes_raster *r, tes__tiff *h, uint64_t file_size,
     if (TIFFGetField(tif, TIFFTAG_EXTRASAMPLES, &n_extra, &extra) && extra)
         for (uint16_t i = 0; i < n_extra; i++)
             if (extra[i] == EXTRASAMPLE_ASSOCALPHA ||
-                extra[i] == EXTRASAMPLE_UNASSALPHA)
+                extra[i] == EXTRASAMPLE_UNASSALPHA) {
                 t.extra_alpha = (uint16_t)(i + 1);
+                t.alpha_assoc = extra[i] == EXTRASAMPLE_ASSOCALPHA;
+            }
     bool ycbcr = t.photo == PHOTOMETRIC_YCBCR ||
                  (t.comp == COMPRESSION_OJPEG && t.spp >= 3);
     in->width = t.width;
@@ -400,10 +402,12 @@ static int validate(tes_raster *r, tes__tiff *h, uint64_t file_size,
     in->rgb = (t.photo == PHOTOMETRIC_RGB || ycbcr) && in->bands >= 3;
     /* the extra samples are the last bands (RGBA decoding keeps only an
      * alpha, as band 4) */
-    if (t.extra_alpha && n_extra <= t.spp)
+    if (t.extra_alpha && n_extra <= t.spp) {
         in->alpha_band = ycbcr && in->bands == 4 && t.comp != COMPRESSION_JPEG
                              ? 4
                              : (int)(t.spp - n_extra) + t.extra_alpha;
+        in->alpha_associated = t.alpha_assoc;
+    }
 
     if (TIFFIsTiled(tif)) {
         if (!TIFFGetField(tif, TIFFTAG_TILEWIDTH, &t.block_w) ||

@@ -50,6 +50,53 @@ static bool is_nodata(const tes__resample *p, double v)
     return p->has_nodata && (isnan(p->nodata) ? isnan(v) : v == p->nodata);
 }
 
+/* What leaves a source pixel out of band b: its nodata value, or (GDAL's
+ * alpha mask) an alpha of 0 in the last band. The alpha band itself is
+ * its own mask, and then its value alone decides, nodata or not. Every
+ * band is masked when one is (the alpha band's own mask comes with nodata
+ * or with the others' alpha mask): has_nodata || alpha_mask. */
+typedef struct band_mask {
+    bool nodata, alpha;
+    bool own;              /* b is the alpha band */
+} band_mask;
+
+/* The mask of the last band (last) or of another. */
+static band_mask mask_of(const tes__resample *p, bool last)
+{
+    band_mask m = { p->has_nodata, false, false };
+    if (p->alpha_self && last)
+        m = (band_mask){ false, true, true };
+    else if (p->alpha_mask)
+        m.alpha = true;
+    return m;
+}
+
+static inline bool left_out(const tes__resample *p, band_mask m,
+                            const tes_tile *w, int64_t x, int64_t y, double v)
+{
+    return (m.nodata && is_nodata(p, v)) ||
+           (m.alpha && at(w, w->bands - 1, x, y) == 0);
+}
+
+/* The weight GDAL's alpha mask gives a pixel of alpha a in a convolution
+ * (bilinear, cubic): its mask as a byte. The colour bands' mask is the
+ * alpha scaled to 8 bits, 1..256 kept non-zero (GDALRescaledAlphaBand);
+ * the alpha band is its own mask, read as bytes (saturated at 255). */
+static double alpha_weight(tes_sample_type t, bool own, double a)
+{
+    if (t != TES_U16)
+        return a;
+    if (own)
+        return a > 255 ? 255 : a;
+    return a > 0 && a < 257 ? 1 : floor(a * 255 / 65535);
+}
+
+/* What a pixel with nothing valid under it gets: nodata, else 0. */
+static double empty_value(const tes__resample *p)
+{
+    return p->has_nodata ? p->nodata : 0;
+}
+
 /* GDAL's stand-in for a computed value that would read as nodata. */
 static double replacement(const tes__resample *p)
 {
@@ -198,10 +245,14 @@ static void average(const tes__resample *p, const tes_tile *w, tes_tile *o)
     /* GDAL's float32 path for a ratio of exactly 2 sums in float, SSE
      * style for the first multiple of 4 pixels of a row and in order for
      * the rest; types float32 holds exactly take it here too */
-    bool two = p->src_w == 2 * p->dst_w && !p->has_nodata &&
+    bool masked = p->has_nodata || p->alpha_mask; /* every band or none */
+    bool two = p->src_w == 2 * p->dst_w && !masked &&
                (p->type == TES_F32 || p->type == TES_I16 ||
                 p->type == TES_I8);
     int64_t sse_end = p->dst_w / 4 * 4;
+    /* the bands' masks: the last band's, and every other's */
+    band_mask last = mask_of(p, true), other = mask_of(p, false);
+    double empty = empty_value(p);
     for (int y = 0; y < o->height; y++) {
         span sy = span_of(o->y0 + y, p->ry, p->src_h);
         for (int x = 0; x < o->width; x++) {
@@ -223,6 +274,7 @@ static void average(const tes__resample *p, const tes_tile *w, tes_tile *o)
                     store(o, b, x, y, (double)(0.25f * sum));
                     continue;
                 }
+                band_mask bm = b == o->bands - 1 ? last : other;
                 double total = 0, weight = 0;
                 int64_t count = 0;
                 for (int64_t sy0 = sy.a; sy0 < sy.b; sy0++) {
@@ -232,7 +284,7 @@ static void average(const tes__resample *p, const tes_tile *w, tes_tile *o)
                     double line = 0, lw = 0;
                     for (int64_t sx0 = sx.a; sx0 < sx.b; sx0++) {
                         double v = at(w, b, sx0, sy0);
-                        if (is_nodata(p, v))
+                        if (left_out(p, bm, w, sx0, sy0, v))
                             continue;
                         double wx = span_weight(&sx, sx0);
                         line += v * wx;
@@ -242,9 +294,9 @@ static void average(const tes__resample *p, const tes_tile *w, tes_tile *o)
                     total += line * wy;
                     weight += lw * wy;
                 }
-                if (!p->has_nodata)
+                if (!masked)
                     weight = sx.full * sy.full;
-                double v = p->nodata;
+                double v = empty;
                 if (count) {
                     v = small_int ? floor(total / weight + 0.5)
                                   : total / weight;
@@ -271,10 +323,13 @@ static void mode(const tes__resample *p, const tes_tile *w, tes_tile *o,
         for (int x = 0; x < o->width; x++) {
             span sx = span_of(o->x0 + x, p->rx, p->src_w);
             for (int b = 0; b < o->bands; b++) {
-                double v = p->has_nodata ? p->nodata : 0;
+                band_mask bm = mask_of(p, b == o->bands - 1);
+                double v = empty_value(p);
                 if (p->type == TES_U8) {
                     /* GDAL's byte path: the first value whose count
-                     * passes the highest so far */
+                     * passes the highest so far (it sees nodata but not
+                     * an alpha mask: gdaladdo 3.6 counts transparent
+                     * pixels in) */
                     int count[256] = { 0 }, max = 0, best = -1;
                     for (int64_t sy0 = sy.a; sy0 < sy.b; sy0++)
                         for (int64_t sx0 = sx.a; sx0 < sx.b; sx0++) {
@@ -297,7 +352,7 @@ static void mode(const tes__resample *p, const tes_tile *w, tes_tile *o,
                     for (int64_t sy0 = sy.a; sy0 < sy.b; sy0++)
                         for (int64_t sx0 = sx.a; sx0 < sx.b; sx0++) {
                             double s = at(w, b, sx0, sy0);
-                            if (is_nodata(p, s))
+                            if (left_out(p, bm, w, sx0, sy0, s))
                                 continue;
                             float f = (float)s;
                             int i = 0;
@@ -399,18 +454,55 @@ static void rows_of(const tes_tile *w, int b, int64_t x0, int64_t x1,
                             w->type, n);
 }
 
+/* The horizontal sum of n taps v of a masked band, weights wt, alphas a
+ * (NULL without an alpha mask): the valid taps' weighted mean. GDAL
+ * weighs each tap by its mask's value: all or nothing for nodata, the
+ * alpha for an alpha mask (the vertical pass is all or nothing again).
+ * *good: there is a value (cubic needs half its taps valid in a row). */
+static inline double masked_taps(const tes__resample *p, band_mask bm,
+                                 const double *v, const double *a,
+                                 const double *wt, int n, bool negative,
+                                 bool *good)
+{
+    uint8_t ok[MAX_TAPS];
+    double acc = 0, ws = 0;
+    if (!a) { /* nodata only: the common case, kept tight */
+        for (int k = 0; k < n; k++)
+            ok[k] = !is_nodata(p, v[k]);
+        *good = !negative || enough_valid(ok, n, 1);
+        for (int k = 0; *good && k < n; k++)
+            if (ok[k]) {
+                acc += v[k] * wt[k];
+                ws += wt[k];
+            }
+    } else {
+        for (int k = 0; k < n; k++)
+            ok[k] = !(bm.nodata && is_nodata(p, v[k])) && a[k] != 0;
+        *good = !negative || enough_valid(ok, n, 1);
+        for (int k = 0; *good && k < n; k++)
+            if (ok[k]) {
+                double wk = wt[k] * alpha_weight(p->type, bm.own, a[k]);
+                acc += v[k] * wk;
+                ws += wk;
+            }
+    }
+    *good = *good && ws > 0;
+    return *good ? acc / ws : 0;
+}
+
 static int convolve(const tes__resample *p, const tes_tile *w, tes_tile *o)
 {
     tes_resampling m = p->method;
-    bool masked = p->has_nodata, negative = m == TES_RESAMPLE_CUBIC;
+    bool masked = p->has_nodata || p->alpha_mask, /* every band or none */
+         negative = m == TES_RESAMPLE_CUBIC;
     size_t cols = (size_t)o->width, orows = (size_t)o->height;
     /* the taps of every output column and row, computed once */
     int64_t *xs = malloc(cols * sizeof *xs), *ys = malloc(orows * sizeof *ys);
     int *xn = malloc(cols * sizeof *xn), *yn = malloc(orows * sizeof *yn);
     double *xw = malloc(cols * MAX_TAPS * sizeof *xw);
     double *yw = malloc(orows * MAX_TAPS * sizeof *yw);
-    double *src = NULL, *h = NULL;
-    uint8_t *hm = NULL, ok[MAX_TAPS];
+    double *src = NULL, *h = NULL, *alpha = NULL;
+    uint8_t *hm = NULL;
     int rc = -ENOMEM;
     if (!xs || !ys || !xn || !yn || !xw || !yw)
         goto done;
@@ -431,36 +523,36 @@ static int convolve(const tes__resample *p, const tes_tile *w, tes_tile *o)
     src = malloc((rows * scols > cols ? rows * scols : cols) * sizeof *src);
     h = malloc(rows * cols * sizeof *h);
     hm = masked ? malloc(rows * cols + cols) : NULL;
-    if (!src || !h || (masked && !hm))
+    /* the alpha mask's rows, read once for every band */
+    bool alpha_any = p->alpha_mask || p->alpha_self;
+    alpha = alpha_any ? malloc(rows * scols * sizeof *alpha) : NULL;
+    if (!src || !h || (masked && !hm) || (alpha_any && !alpha))
         goto done;
+    if (alpha)
+        rows_of(w, w->bands - 1, cx0, cx1, ry0, ry1, alpha);
     uint8_t *ok_row = masked ? hm + rows * cols : NULL;
     rc = 0;
     for (int b = 0; b < o->bands; b++) {
+        band_mask bm = mask_of(p, b == o->bands - 1);
         rows_of(w, b, cx0, cx1, ry0, ry1, src);
         /* horizontal pass over the source rows */
         for (size_t r = 0; r < rows; r++) {
             const double *row = src + r * scols;
             double *hr = h + r * cols;
-            for (size_t x = 0; x < cols; x++) {
+            for (size_t x = 0; !masked && x < cols; x++) {
                 const double *v = row + (xs[x] - cx0), *wt = xw + x * MAX_TAPS;
-                int n = xn[x];
-                double acc = 0, ws = 0;
-                if (!masked) {
-                    for (int k = 0; k < n; k++)
-                        acc += v[k] * wt[k];
-                    hr[x] = acc;
-                    continue;
-                }
-                for (int k = 0; k < n; k++)
-                    ok[k] = !is_nodata(p, v[k]);
-                bool good = !negative || enough_valid(ok, n, 1);
-                for (int k = 0; good && k < n; k++)
-                    if (ok[k]) {
-                        acc += v[k] * wt[k];
-                        ws += wt[k];
-                    }
-                good = good && ws > 0;
-                hr[x] = good ? acc / ws : 0;
+                double acc = 0;
+                for (int k = 0; k < xn[x]; k++)
+                    acc += v[k] * wt[k];
+                hr[x] = acc;
+            }
+            for (size_t x = 0; masked && x < cols; x++) {
+                size_t at = (size_t)(xs[x] - cx0);
+                bool good;
+                hr[x] = masked_taps(p, bm, row + at,
+                                    bm.alpha ? alpha + r * scols + at : NULL,
+                                    xw + x * MAX_TAPS, xn[x], negative,
+                                    &good);
                 hm[r * cols + x] = good;
             }
         }
@@ -500,7 +592,8 @@ static int convolve(const tes__resample *p, const tes_tile *w, tes_tile *o)
             }
             if (masked)
                 for (size_t x = 0; x < cols; x++)
-                    out[x] = ok_row[x] ? off_nodata(p, out[x]) : p->nodata;
+                    out[x] = ok_row[x] ? off_nodata(p, out[x])
+                                       : empty_value(p);
             tes_convert_samples(tes_tile_row(o, b, (int)y), o->type, out,
                                 TES_F64, cols);
         }
@@ -509,6 +602,7 @@ done:
     free(src);
     free(h);
     free(hm);
+    free(alpha);
     free(xs);
     free(ys);
     free(xn);

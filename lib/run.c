@@ -100,7 +100,8 @@ void tes__run_writer_params(const tes__run *r, tes__writer_params *wp)
     wp->nodata_text = r->nodata_text;
     wp->colormap = oo->colormap;
     wp->rgb = oo->rgb;
-    wp->alpha = oo->alpha;
+    wp->alpha_band = oo->alpha ? r->enc.bands : 0;
+    wp->alpha_associated = oo->alpha_associated;
     wp->software = oo->software;
     wp->bigtiff = r->bigtiff;
     wp->overwrite = oo->overwrite;
@@ -269,7 +270,9 @@ TES_API int tes_raster_write_tile(const char *path, const tes_tile *t,
     tes__writer_params wp = {
         .path = path, .width = t->width, .height = t->height, .enc = enc,
         .georef = o->georef,
-        .colormap = o->colormap, .rgb = o->rgb, .alpha = o->alpha,
+        .colormap = o->colormap, .rgb = o->rgb,
+        .alpha_band = o->alpha ? t->bands : 0,
+        .alpha_associated = o->alpha_associated,
         .has_nodata = o->nodata_mode == TES_NODATA_SET ||
                       (o->nodata_mode == TES_NODATA_INHERIT && t->has_nodata),
         .nodata = o->nodata_mode == TES_NODATA_SET ? o->nodata : t->nodata,

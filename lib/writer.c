@@ -126,6 +126,9 @@ int tes__resolve_output(const tes_raster_create_options *o,
         return tes__err(err, -EINVAL, path,
                         "an alpha band needs %d bands, not %d",
                         o->rgb ? 4 : 2, bands);
+    if (o->alpha_associated && !o->alpha)
+        return tes__err(err, -EINVAL, path,
+                        "associated alpha needs an alpha band");
     uint64_t raw = (uint64_t)width * (uint64_t)height * (uint64_t)bands *
                    tes_sample_size(type);
     *bigtiff = o->bigtiff == TES_BIGTIFF_YES ||
@@ -218,8 +221,10 @@ int tes__set_image_tags(TIFF *t, const tes__writer_params *p, int64_t width,
     if (ok && e->bands > (p->rgb ? 3 : 1)) {
         uint16_t n = (uint16_t)(e->bands - (p->rgb ? 3 : 1));
         uint16_t *extra = calloc(n, sizeof *extra); /* EXTRASAMPLE_UNSPECIFIED */
-        if (extra && p->alpha)
-            extra[n - 1] = EXTRASAMPLE_UNASSALPHA;
+        int a = p->alpha_band - (e->bands - n) - 1; /* its extra sample */
+        if (extra && p->alpha_band && a >= 0)
+            extra[a] = p->alpha_associated ? EXTRASAMPLE_ASSOCALPHA
+                                           : EXTRASAMPLE_UNASSALPHA;
         ok = extra && TIFFSetField(t, TIFFTAG_EXTRASAMPLES, n, extra);
         free(extra);
     }

@@ -277,14 +277,19 @@ static inline int tu_write_libtiff(const char *path, const tes_tile *t,
     return rc;
 }
 
-/* Reads a whole file with libtiff's own API (TIFFReadRGBA excluded: raw
- * samples) into a band-sequential tile of type t. Returns 0 or -1. */
-static inline int tu_read_libtiff(const char *path, tes_tile *out,
-                                  tes_sample_type t, int bands)
+/* Reads image d (0: the main one) of a file with libtiff's own API
+ * (TIFFReadRGBA excluded: raw samples) into a band-sequential tile of
+ * type t. Returns 0 or -1. */
+static inline int tu_read_libtiff_dir(const char *path, int d, tes_tile *out,
+                                      tes_sample_type t, int bands)
 {
     TIFF *tif = TIFFOpen(path, "r");
     if (!tif)
         return -1;
+    if (!TIFFSetDirectory(tif, (tdir_t)d)) {
+        TIFFClose(tif);
+        return -1;
+    }
     uint32_t w, h;
     uint16_t spp = 1, planar = 1;
     TIFFGetField(tif, TIFFTAG_IMAGEWIDTH, &w);
@@ -327,6 +332,84 @@ static inline int tu_read_libtiff(const char *path, tes_tile *out,
     TIFFClose(tif);
     if (rc)
         tes_tile_free(out);
+    return rc;
+}
+
+static inline int tu_read_libtiff(const char *path, tes_tile *out,
+                                  tes_sample_type t, int bands)
+{
+    return tu_read_libtiff_dir(path, 0, out, t, bands);
+}
+
+/* The alpha of pixel (x, y) of tu_write_alpha's images, 0..1: 0 in the
+ * first 100 columns, some zeros elsewhere, steps between. */
+static inline double tu_alpha_at(int x, int y)
+{
+    return x < 100 || (x + y) % 11 == 0 ? 0 : (x * 13 + y * 7) % 256 / 255.0;
+}
+
+/* An image whose last band is alpha (tu_alpha_at): bands samples of bits
+ * (8 or 16) bits, photometric photo, the last extra sample of kind kind
+ * (EXTRASAMPLE_ASSOCALPHA: the colours premultiplied by it;
+ * EXTRASAMPLE_UNSPECIFIED: no alpha at all). name: a file name. */
+typedef struct tu_alpha_image {
+    const char *name;
+    int bands;
+    uint16_t bits, photo, kind;
+} tu_alpha_image;
+
+/* Writes image a, w x h in tiles of tile x tile, with libtiff. Returns 0
+ * or -1. */
+static inline int tu_write_alpha(const char *path, int w, int h,
+                                 const tu_alpha_image *a, int tile)
+{
+    int bands = a->bands;
+    uint16_t bits = a->bits, photo = a->photo, kind = a->kind;
+    TIFF *t = TIFFOpen(path, "w");
+    if (!t)
+        return -1;
+    uint16_t extra[8] = { 0 };
+    int n_extra = bands - (photo == PHOTOMETRIC_RGB ? 3 : 1);
+    extra[n_extra - 1] = kind;
+    TIFFSetField(t, TIFFTAG_IMAGEWIDTH, (uint32_t)w);
+    TIFFSetField(t, TIFFTAG_IMAGELENGTH, (uint32_t)h);
+    TIFFSetField(t, TIFFTAG_SAMPLESPERPIXEL, (uint16_t)bands);
+    TIFFSetField(t, TIFFTAG_BITSPERSAMPLE, bits);
+    TIFFSetField(t, TIFFTAG_PHOTOMETRIC, photo);
+    TIFFSetField(t, TIFFTAG_PLANARCONFIG, PLANARCONFIG_CONTIG);
+    TIFFSetField(t, TIFFTAG_EXTRASAMPLES, (uint16_t)n_extra, extra);
+    TIFFSetField(t, TIFFTAG_TILEWIDTH, (uint32_t)tile);
+    TIFFSetField(t, TIFFTAG_TILELENGTH, (uint32_t)tile);
+    size_t ss = bits / 8, size = (size_t)tile * tile * bands * ss;
+    uint8_t *buf = malloc(size);
+    double top = bits == 8 ? 255 : 65535;
+    uint32_t idx = 0;
+    int rc = buf ? 0 : -1;
+    for (int ty = 0; ty < h && !rc; ty += tile)
+        for (int tx = 0; tx < w && !rc; tx += tile, idx++) {
+            for (int y = 0; y < tile; y++)
+                for (int x = 0; x < tile; x++) {
+                    int X = tx + x, Y = ty + y;
+                    double al = tu_alpha_at(X, Y);
+                    for (int b = 0; b < bands; b++) {
+                        double v = (X + Y * 3 + b * 40) % 256 / 255.0;
+                        if (kind == EXTRASAMPLE_ASSOCALPHA)
+                            v *= al;
+                        v = (b == bands - 1 ? al : v) * top + 0.5;
+                        size_t at = (((size_t)y * tile + x) * bands + b) * ss;
+                        if (bits == 8) {
+                            buf[at] = (uint8_t)v;
+                        } else {
+                            uint16_t u = (uint16_t)v;
+                            memcpy(buf + at, &u, 2);
+                        }
+                    }
+                }
+            if (TIFFWriteEncodedTile(t, idx, buf, (tmsize_t)size) < 0)
+                rc = -1;
+        }
+    free(buf);
+    TIFFClose(t);
     return rc;
 }
 

@@ -1,10 +1,11 @@
 /*
  * test_cli_quicklook.c — raster-tool quicklook as a user runs it: rasters
  * of known content give known PNG pixels (decoded here with libpng's own
- * reader): box averages, each stretch, RGB and alpha bands, nodata
- * transparent, a colour file and a shade, a palette band's colours; the same bytes at any thread
- * count; errors leave nothing behind; and a 32768 x 32768 input is read
- * in under 100 MB.
+ * reader): box averages, each stretch, RGB and alpha bands (the file's
+ * alpha, never a band count), nodata transparent, a colour file and a
+ * shade, a palette band's colours; the same bytes at any thread count;
+ * errors leave nothing behind; and a 32768 x 32768 input is read in
+ * under 100 MB.
  */
 #include <check.h>
 #include <math.h>
@@ -173,32 +174,40 @@ static double rgbf(int x, int y, int b)
 
 START_TEST(quicklook_rgb_alpha_colors_and_shade)
 {
-    /* an 8-bit RGBA image: RGB, the fourth band alpha, no stretch */
+    /* an 8-bit RGBA image (photometric RGB, the fourth band an alpha
+     * extra sample): RGB and alpha, no stretch; boxes wholly transparent
+     * or opaque */
     tes_tile t;
     ck_assert_int_eq(tes_tile_alloc(&t, TES_U8, 32, 16, 4), 0);
     for (int b = 0; b < 4; b++)
         for (int y = 0; y < 16; y++)
             for (int x = 0; x < 32; x++)
                 tes_tile_set(&t, b, x, y, rgbf(x, y, b));
+    tes_raster_create_options o = TES_RASTER_CREATE_OPTIONS_INIT;
+    o.rgb = o.alpha = true;
     tes_raster_error err;
-    ck_assert_int_eq(tes_raster_write_tile(P("c.tif"), &t, NULL, &err), 0);
+    ck_assert_int_eq(tes_raster_write_tile(P("c.tif"), &t, &o, &err), 0);
     tes_tile_free(&t);
     ck_assert_int_eq(rt("quicklook --size 16 c.tif c.png"), 0);
     png8 p;
     png_load("c.png", &p);
     ck_assert(p.w == 16 && p.h == 8 && p.ch == 4);
     for (int j = 0; j < 8; j++)
-        for (int i = 0; i < 16; i++)
-            for (int b = 0; b < 4; b++)
+        for (int i = 0; i < 16; i++) {
+            int a = byte_of(box_mean(i, j, 2, rgbf, 3), 0, 255);
+            ck_assert_int_eq(px(&p, i, j, 3), a);
+            for (int b = 0; a && b < 3; b++)
                 ck_assert_int_eq(px(&p, i, j, b),
                                  byte_of(box_mean(i, j, 2, rgbf, b), 0, 255));
+        }
     free(p.px);
-    /* --rgb picks and orders bands; three bands, no alpha */
+    /* --rgb picks and orders bands; the alpha stays the alpha */
     ck_assert_int_eq(rt("quicklook --size 16 --rgb 3,2,1 c.tif d.png"), 0);
     png_load("d.png", &p);
-    ck_assert_int_eq(p.ch, 3);
+    ck_assert_int_eq(p.ch, 4);
     ck_assert_int_eq(px(&p, 5, 3, 0),
                      byte_of(box_mean(5, 3, 2, rgbf, 2), 0, 255));
+    ck_assert_int_eq(px(&p, 1, 3, 3), 0);
     free(p.px);
     /* a colour file on one band, shaded by a constant 51 (one fifth) */
     write_f32("r.tif", 64, 32, 1, ramp, true);
@@ -344,6 +353,128 @@ START_TEST(quicklook_palette_through_its_table)
 }
 END_TEST
 
+/* Box (i, j) of side s of image t (read back with libtiff) whose last
+ * band is alpha, as the preview shows it: the alpha's mean, and the
+ * colour of band b weighted by the alpha (premultiplied: the colours'
+ * sum over the alpha's, times opaque). */
+static void alpha_box(const tes_tile *t, int i, int j, int s, int b,
+                      bool premultiplied, double opaque, double *colour,
+                      double *alpha)
+{
+    double cs = 0, as = 0;
+    int nb = t->bands;
+    for (int y = j * s; y < (j + 1) * s; y++)
+        for (int x = i * s; x < (i + 1) * s; x++) {
+            double a = tes_tile_get(t, nb - 1, x, y);
+            double c = tes_tile_get(t, b, x, y);
+            cs += premultiplied ? c : c * a;
+            as += a;
+        }
+    *alpha = as / (s * s);
+    *colour = as > 0 ? cs / as * (premultiplied ? opaque : 1) : 0;
+}
+
+/* The PNG's alpha comes from the band the file marks as alpha
+ * (ExtraSamples), never from a band count: RGBA (associated or not) and
+ * grey + alpha get one, the colours weighted by it; 4 bands without the
+ * mark (plain, or RGB + near infrared) do not; color-relief --alpha's
+ * output does; the alpha itself shown as a band is no alpha. */
+START_TEST(quicklook_alpha_from_the_file_not_the_count)
+{
+    static const tu_alpha_image c[] = {
+        { "un.tif", 4, 8, PHOTOMETRIC_RGB, EXTRASAMPLE_UNASSALPHA },
+        { "as.tif", 4, 8, PHOTOMETRIC_RGB, EXTRASAMPLE_ASSOCALPHA },
+        { "ga.tif", 2, 16, PHOTOMETRIC_MINISBLACK, EXTRASAMPLE_UNASSALPHA },
+        { "nir.tif", 4, 8, PHOTOMETRIC_RGB, EXTRASAMPLE_UNSPECIFIED },
+        { "four.tif", 4, 8, PHOTOMETRIC_MINISBLACK, EXTRASAMPLE_UNSPECIFIED },
+    };
+    tu_quiet_libtiff();
+    for (size_t k = 0; k < sizeof c / sizeof c[0]; k++) {
+        bool marked = c[k].kind != EXTRASAMPLE_UNSPECIFIED;
+        bool pre = c[k].kind == EXTRASAMPLE_ASSOCALPHA;
+        tes_sample_type type = c[k].bits == 8 ? TES_U8 : TES_U16;
+        double opaque = c[k].bits == 8 ? 255 : 65535;
+        ck_assert_int_eq(tu_write_alpha(P(c[k].name), 256, 64, &c[k], 64),
+                         0);
+        tes_tile t;
+        ck_assert_int_eq(tu_read_libtiff(P(c[k].name), &t, type, c[k].bands),
+                         0);
+        /* 256 x 64 to 64 x 16: boxes of 4 x 4; 16 bits stretched min-max
+         * over the boxes that show */
+        ck_assert_int_eq(rt("quicklook --size 64 --overwrite --stretch %s "
+                            "%s q.png",
+                            c[k].bits == 8 ? "none" : "minmax", c[k].name),
+                         0);
+        png8 p;
+        png_load("q.png", &p);
+        int colours = c[k].bands == 2 ? 1 : 3;
+        ck_assert_msg(p.w == 64 && p.h == 16 &&
+                          p.ch == colours + (marked ? 1 : 0),
+                      "%s: %d x %d, %d channels", c[k].name, p.w, p.h, p.ch);
+        double lo = INFINITY, hi = -INFINITY, v, a;
+        for (int j = 0; j < 16 && !marked; j++)
+            for (int i = 0; i < 64; i++)
+                for (int b = 0; b < colours; b++) {
+                    double sum = 0;
+                    for (int y = j * 4; y < j * 4 + 4; y++)
+                        for (int x = i * 4; x < i * 4 + 4; x++)
+                            sum += tes_tile_get(&t, b, x, y);
+                    ck_assert_int_eq(px(&p, i, j, b),
+                                     byte_of(sum / 16, 0, 255));
+                }
+        for (int j = 0; j < 16 && marked; j++)
+            for (int i = 0; i < 64; i++) {
+                alpha_box(&t, i, j, 4, 0, pre, opaque, &v, &a);
+                if (a > 0) {
+                    lo = v < lo ? v : lo;
+                    hi = v > hi ? v : hi;
+                }
+            }
+        for (int j = 0; j < 16 && marked; j++)
+            for (int i = 0; i < 64; i++)
+                for (int b = 0; b < colours; b++) {
+                    alpha_box(&t, i, j, 4, b, pre, opaque, &v, &a);
+                    int want_a = byte_of(a, 0, opaque);
+                    ck_assert_msg(px(&p, i, j, colours) == want_a,
+                                  "%s (%d,%d): alpha %d, not %d", c[k].name,
+                                  i, j, px(&p, i, j, colours), want_a);
+                    if (!want_a)
+                        continue;
+                    int want = c[k].bits == 8 ? byte_of(v, 0, 255)
+                                              : byte_of(v, lo, hi);
+                    /* one unit for the order of the sums */
+                    ck_assert_msg(abs(px(&p, i, j, b) - want) <= 1,
+                                  "%s (%d,%d,%d): %d, not %d", c[k].name, i,
+                                  j, b, px(&p, i, j, b), want);
+                }
+        free(p.px);
+        tes_tile_free(&t);
+    }
+    /* band 4 of RGBA shown is no alpha */
+    ck_assert_int_eq(rt("quicklook --size 64 --band 4 un.tif b.png"), 0);
+    png8 p;
+    png_load("b.png", &p);
+    ck_assert_int_eq(p.ch, 1);
+    free(p.px);
+    /* color-relief --alpha marks its fourth band: it shows */
+    synth("d.tif", 128, 64, 3, 0);
+    FILE *f = fopen(P("k.txt"), "w");
+    fputs("0% 0 0 255 0\n50% 0 255 0 128\n100% 255 0 0 255\n", f);
+    fclose(f);
+    ck_assert_int_eq(rt("color-relief --quiet --alpha d.tif k.txt r.tif"), 0);
+    ck_assert_int_eq(rt("quicklook --size 128 r.tif r.png"), 0);
+    png_load("r.png", &p);
+    ck_assert_int_eq(p.ch, 4);
+    tes_tile r;
+    ck_assert_int_eq(tu_read_libtiff(P("r.tif"), &r, TES_U8, 4), 0);
+    for (int y = 0; y < 64; y++)
+        for (int x = 0; x < 128; x++)
+            ck_assert_int_eq(px(&p, x, y, 3), (int)tes_tile_get(&r, 3, x, y));
+    tes_tile_free(&r);
+    free(p.px);
+}
+END_TEST
+
 START_TEST(quicklook_same_bytes_any_threads_and_errors)
 {
     synth("d.tif", 500, 300, 4, 0.05);
@@ -476,6 +607,7 @@ static Suite *quicklook_suite(void)
     tcase_add_test(tc, quicklook_box_averages_and_stretches);
     tcase_add_test(tc, quicklook_rgb_alpha_colors_and_shade);
     tcase_add_test(tc, quicklook_palette_through_its_table);
+    tcase_add_test(tc, quicklook_alpha_from_the_file_not_the_count);
     tcase_add_test(tc, quicklook_same_bytes_any_threads_and_errors);
     tcase_add_test(tc, quicklook_huge_size_refused_up_front);
     suite_add_tcase(s, tc);

@@ -2,7 +2,8 @@
  * test_cli_raster.c — raster-tool as a user runs it ($TES_BUILD/raster-tool):
  * --help and --version, exit statuses 0/1/2, the exact one-line errors,
  * synth / info / convert end to end, info --json, band selection, the
- * same output bytes at any -j, colour tables shown and kept, refusals.
+ * same output bytes at any -j, colour tables shown and kept, alpha bands
+ * (associated or not) kept, refusals.
  */
 #include <check.h>
 #include <sys/resource.h>
@@ -329,6 +330,89 @@ START_TEST(cli_cog_on_every_writing_command)
 }
 END_TEST
 
+/* The kind of the last extra sample of every image in name (libtiff's
+ * reading); returns how many images. */
+static int extra_kinds(const char *name, uint16_t *kind, int cap)
+{
+    TIFF *t = TIFFOpen(P(name), "r");
+    ck_assert_ptr_nonnull(t);
+    int n = 0;
+    do {
+        uint16_t count = 0, *extra = NULL;
+        ck_assert(n < cap);
+        kind[n++] = TIFFGetField(t, TIFFTAG_EXTRASAMPLES, &count, &extra) &&
+                            count
+                        ? extra[count - 1]
+                        : 0xffff;
+    } while (TIFFReadDirectory(t));
+    TIFFClose(t);
+    return n;
+}
+
+/* Every image of name (at least min of them) says the alpha is kind. */
+static void all_alpha(const char *name, uint16_t kind, int min)
+{
+    uint16_t k[16];
+    int n = extra_kinds(name, k, 16);
+    ck_assert_msg(n >= min, "%s: %d images", name, n);
+    for (int i = 0; i < n; i++)
+        ck_assert_msg(k[i] == kind, "%s: image %d: ExtraSamples %u, not %u",
+                      name, i, k[i], kind);
+}
+
+/* An alpha band's ExtraSamples, associated (premultiplied) or not, comes
+ * out as it went in wherever the bands keep their meaning: convert (any
+ * type, bands kept in order), --cog and its overviews, overviews inside
+ * the file and in FILE.ovr; info says which. */
+START_TEST(cli_alpha_kept_associated_or_not)
+{
+    static const tu_alpha_image in[] = {
+        { "rgba.tif", 4, 8, PHOTOMETRIC_RGB, EXTRASAMPLE_ASSOCALPHA },
+        { "ga.tif", 2, 16, PHOTOMETRIC_MINISBLACK, EXTRASAMPLE_ASSOCALPHA },
+        { "un.tif", 4, 8, PHOTOMETRIC_RGB, EXTRASAMPLE_UNASSALPHA },
+    };
+    for (size_t i = 0; i < sizeof in / sizeof in[0]; i++) {
+        const char *f = in[i].name;
+        bool assoc = in[i].kind == EXTRASAMPLE_ASSOCALPHA;
+        ck_assert_int_eq(tu_write_alpha(P(f), 600, 500, &in[i], 128), 0);
+        ck_assert_int_eq(rt("info %s", f), 0);
+        char want[96];
+        snprintf(want, sizeof want, "Alpha:       band %d%s\n",
+                 in[i].bands, assoc ? ", associated (premultiplied)" : "");
+        ck_assert_msg(strstr(out_txt, want), "%s", out_txt);
+        ck_assert_int_eq(rt("info --json %s", f), 0);
+        snprintf(want, sizeof want,
+                 "\"alpha_band\": %d, \"alpha_associated\": %s",
+                 in[i].bands, assoc ? "true" : "false");
+        ck_assert_msg(strstr(out_txt, want), "%s", out_txt);
+        ck_assert_int_eq(rt("convert --quiet --overwrite %s c.tif", f), 0);
+        all_alpha("c.tif", in[i].kind, 1);
+        ck_assert_int_eq(rt("convert --quiet --overwrite --type float32 %s "
+                            "t.tif", f), 0);
+        all_alpha("t.tif", in[i].kind, 1);
+        ck_assert_int_eq(rt("convert --quiet --overwrite --cog --tile 128 "
+                            "%s g.tif", f), 0);
+        all_alpha("g.tif", in[i].kind, 3);
+        ck_assert_int_eq(tu_sh("cp '%s' '%s'", P(f), P("o.tif")), 0);
+        ck_assert_int_eq(rt("overviews --quiet --min-size 128 o.tif"), 0);
+        all_alpha("o.tif", in[i].kind, 3);
+        ck_assert_int_eq(rt("overviews --quiet --external --min-size 128 "
+                            "%s", f), 0);
+        char ovr[64];
+        snprintf(ovr, sizeof ovr, "%s.ovr", f);
+        all_alpha(ovr, in[i].kind, 2);
+    }
+    /* the alpha left out, or no longer last: no alpha */
+    ck_assert_int_eq(rt("convert --quiet --bands 1,2,3 rgba.tif n.tif"), 0);
+    uint16_t k[4];
+    ck_assert_int_eq(extra_kinds("n.tif", k, 4), 1);
+    ck_assert_int_eq(k[0], 0xffff);
+    ck_assert_int_eq(rt("convert --quiet --bands 4,1 rgba.tif m.tif"), 0);
+    ck_assert_int_eq(extra_kinds("m.tif", k, 4), 1);
+    ck_assert_int_eq(k[0], EXTRASAMPLE_UNSPECIFIED);
+}
+END_TEST
+
 /* Peak RSS of a COG hillshade of a 16384 x 16384 DEM (run as a user runs
  * it): under 100 MB. Not under sanitizers, whose memory is their own. */
 START_TEST(cli_cog_hillshade_16384_in_100mb)
@@ -376,6 +460,7 @@ static Suite *suite(void)
     tcase_add_test(tc, cli_refusal_names_what_is_missing);
     tcase_add_test(tc, cli_overviews_and_info);
     tcase_add_test(tc, cli_cog_on_every_writing_command);
+    tcase_add_test(tc, cli_alpha_kept_associated_or_not);
     suite_add_tcase(s, tc);
     TCase *big = tcase_create("big");
     tcase_add_checked_fixture(big, setup, teardown);

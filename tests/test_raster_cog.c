@@ -5,8 +5,8 @@
  * against a naive reference, GDAL's validator and gdalinfo (when GDAL is
  * installed) for float32, int16, uint8 RGB and palette outputs with 1, 2
  * and 5 levels and three codecs, agreement with gdaladdo for every
- * method, the same bytes at any thread count, and a full disk leaving
- * nothing behind.
+ * method (images with an alpha band too), the same bytes at any thread
+ * count, and a full disk leaving nothing behind.
  */
 #include <check.h>
 #include <signal.h>
@@ -422,6 +422,37 @@ START_TEST(cog_gdal_validator_accepts)
 }
 END_TEST
 
+/* Runs a Python script (Debian's interpreter) with raster-tool's path in
+ * `tool`, the test's folder in `d`, and sys, os, subprocess, shutil,
+ * numpy as np and GDAL's gdal imported; fails with its output unless it
+ * exits 0. */
+static void run_gdal_script(const char *text)
+{
+    char *script = tu_path(dir, "cmp.py");
+    FILE *f = fopen(script, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs("import sys, os, subprocess, shutil\n"
+          "import numpy as np\n"
+          "from osgeo import gdal\n"
+          "gdal.UseExceptions()\n"
+          "tool, d = sys.argv[1], sys.argv[2]\n",
+          f);
+    fputs(text, f);
+    fclose(f);
+    const char *b = getenv("TES_BUILD");
+    char cwd[2048], tool[4200], log[4200], out[8192];
+    ck_assert_ptr_nonnull(getcwd(cwd, sizeof cwd));
+    b = b && *b ? b : "build";
+    snprintf(tool, sizeof tool, "%s%s%s/raster-tool", b[0] == '/' ? "" : cwd,
+             b[0] == '/' ? "" : "/", b);
+    snprintf(log, sizeof log, "%s/cmp.log", dir);
+    int rc = tu_sh("/usr/bin/python3 '%s' '%s' '%s' > '%s' 2>&1", script,
+                   tool, dir, log);
+    tu_read_text(log, out, sizeof out);
+    ck_assert_msg(rc == 0, "%.2000s", out); /* what Check's message holds */
+    free(script);
+}
+
 /* Every method against gdaladdo on the same input (uint8, int16 with
  * nodata, float32, 3-band uint8, odd sizes): integers within 1, floats
  * within float32 rounding. */
@@ -429,14 +460,7 @@ START_TEST(cog_agrees_with_gdaladdo)
 {
     if (!tu_have_gdal())
         return;
-    char *script = tu_path(dir, "cmp.py");
-    FILE *f = fopen(script, "w");
-    fputs(
-        "import sys, os, subprocess, shutil\n"
-        "import numpy as np\n"
-        "from osgeo import gdal\n"
-        "gdal.UseExceptions()\n"
-        "tool, d = sys.argv[1], sys.argv[2]\n"
+    run_gdal_script(
         "drv = gdal.GetDriverByName('GTiff')\n"
         "bad = 0\n"
         "def run(w, h, dt, bands, m, nodata):\n"
@@ -484,21 +508,85 @@ START_TEST(cog_agrees_with_gdaladdo)
         "    run(1000, 700, gdal.GDT_Int16, 1, m, -9999)\n"
         "    run(1025, 600, gdal.GDT_Float32, 1, m, None)\n"
         "    run(600, 530, gdal.GDT_Byte, 3, m, 0)\n"
-        "sys.exit(1 if bad else 0)\n",
-        f);
-    fclose(f);
-    const char *b = getenv("TES_BUILD");
-    char cwd[2048], tool[4200], log[4200], text[8192];
-    ck_assert_ptr_nonnull(getcwd(cwd, sizeof cwd));
-    b = b && *b ? b : "build";
-    snprintf(tool, sizeof tool, "%s%s%s/raster-tool", b[0] == '/' ? "" : cwd,
-             b[0] == '/' ? "" : "/", b);
-    snprintf(log, sizeof log, "%s/cmp.log", dir);
-    int rc = tu_sh("/usr/bin/python3 '%s' '%s' '%s' > '%s' 2>&1", script,
-                   tool, dir, log);
-    tu_read_text(log, text, sizeof text);
-    ck_assert_msg(rc == 0, "%s", text);
-    free(script);
+        "sys.exit(1 if bad else 0)\n");
+}
+END_TEST
+
+/* Images with an alpha band (GDAL's ALPHA=YES: unassociated), every
+ * method, against gdaladdo, both as `overviews` adds levels and as
+ * `convert --cog` makes them: GDAL leaves the pixels whose alpha is 0 out
+ * of grey + alpha and RGBA images of 8 or 16 bits (weighing by the alpha
+ * in bilinear and cubic; the alpha band masked by itself, nodata or not),
+ * but not of other band counts. Integers within 1. */
+START_TEST(cog_alpha_masks_agree_with_gdaladdo)
+{
+    if (!tu_have_gdal())
+        return;
+    run_gdal_script(
+        "bad = 0\n"
+        "def make(bands, dt, co, nodata):\n"
+        "    rng = np.random.default_rng(5)\n"
+        "    w, h = 600, 530\n"
+        "    top = 255 if dt == gdal.GDT_Byte else 65535\n"
+        "    y, x = np.mgrid[0:h, 0:w]\n"
+        "    src = d + '/in.tif'\n"
+        "    ds = gdal.GetDriverByName('GTiff').Create(src, w, h, bands, dt,\n"
+        "        ['TILED=YES', 'ALPHA=YES'] + co)\n"
+        "    a = rng.integers(0, top + 1, (h, w))\n"
+        "    a[:, :120] = 0\n"
+        "    a[200:260, :] = 0\n"
+        "    a[:, 300:310] = top\n"
+        "    alpha = bands if bands in (2, 4) else 4\n"
+        "    for b in range(1, bands + 1):\n"
+        "        v = a if b == alpha else \\\n"
+        "            (x * (b + 1) + y * 2 +\n"
+        "             rng.integers(0, 30, (h, w))) % (top + 1)\n"
+        "        ds.GetRasterBand(b).WriteArray(v)\n"
+        "        if nodata is not None:\n"
+        "            ds.GetRasterBand(b).SetNoDataValue(nodata)\n"
+        "    ds = None\n"
+        "    return src\n"
+        "def compare(ours, ref, what):\n"
+        "    global bad\n"
+        "    o, r = gdal.Open(ours), gdal.Open(ref)\n"
+        "    n = o.GetRasterBand(1).GetOverviewCount()\n"
+        "    if n < 2 or r.GetRasterBand(1).GetOverviewCount() != n:\n"
+        "        print(what, 'levels', n); bad += 1; return\n"
+        "    for i in range(n):\n"
+        "        for b in range(1, o.RasterCount + 1):\n"
+        "            a = o.GetRasterBand(b).GetOverview(i).ReadAsArray()\n"
+        "            g = r.GetRasterBand(b).GetOverview(i).ReadAsArray()\n"
+        "            diff = np.abs(a.astype(float) - g.astype(float)).max()\n"
+        "            if a.shape != g.shape or diff > 1:\n"
+        "                print(what, 'level', i + 1, 'band', b, diff)\n"
+        "                bad += 1\n"
+        "cases = [(4, gdal.GDT_Byte, ['PHOTOMETRIC=RGB'], None),\n"
+        "         (4, gdal.GDT_Byte, ['PHOTOMETRIC=RGB',\n"
+        "                             'INTERLEAVE=BAND'], None),\n"
+        "         (2, gdal.GDT_UInt16, [], None),\n"
+        "         (4, gdal.GDT_UInt16, ['PHOTOMETRIC=RGB'], 7),\n"
+        "         (2, gdal.GDT_Byte, [], 7),\n"
+        "         (5, gdal.GDT_Byte, ['PHOTOMETRIC=RGB'], None)]\n"
+        "for bands, dt, co, nodata in cases:\n"
+        "    for m in ['nearest', 'average', 'bilinear', 'cubic', 'mode']:\n"
+        "        what = '%d bands %s %s nodata %s %s:' % (bands,\n"
+        "            gdal.GetDataTypeName(dt), co, nodata, m)\n"
+        "        src = make(bands, dt, co, nodata)\n"
+        "        ref = d + '/ref.tif'\n"
+        "        shutil.copy(src, ref)\n"
+        "        subprocess.run(['gdaladdo', '-q', '-r', m, ref], check=True)\n"
+        "        ovr = d + '/ovr.tif'\n"
+        "        shutil.copy(src, ovr)\n"
+        "        subprocess.run([tool, 'overviews', '--quiet', '-r', m, ovr],\n"
+        "                       check=True)\n"
+        "        compare(ovr, ref, 'overviews ' + what)\n"
+        "        cog = d + '/cog.tif'\n"
+        "        if os.path.exists(cog): os.remove(cog)\n"
+        "        subprocess.run([tool, 'convert', '--quiet', '--cog',\n"
+        "                        '--overview-resampling', m, src, cog],\n"
+        "                       check=True)\n"
+        "        compare(cog, ref, 'convert --cog ' + what)\n"
+        "sys.exit(1 if bad else 0)\n");
 }
 END_TEST
 
@@ -515,6 +603,7 @@ static Suite *suite(void)
     tcase_add_test(tc, cog_spills_and_full_disk_leaves_nothing);
     tcase_add_test(tc, cog_gdal_validator_accepts);
     tcase_add_test(tc, cog_agrees_with_gdaladdo);
+    tcase_add_test(tc, cog_alpha_masks_agree_with_gdaladdo);
     suite_add_tcase(s, tc);
     return s;
 }

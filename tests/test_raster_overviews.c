@@ -2,11 +2,13 @@
  * test_raster_overviews.c — tes_raster_build_overviews: levels inside the
  * file (replacing earlier ones) and in FILE.ovr, their sizes and pixels
  * against a naive cascade, the main image untouched, agreement with
- * gdaladdo (when installed), refusals, and atomicity: a write that fails
- * mid-way (the file-size limit of a full disk) leaves the file as it was
- * and nothing beside it.
+ * gdaladdo (when installed), alpha bands (GDAL's mask for unassociated
+ * alpha, every pixel for premultiplied), refusals, and atomicity: a write
+ * that fails mid-way (the file-size limit of a full disk) leaves the file
+ * as it was and nothing beside it.
  */
 #include <check.h>
+#include <math.h>
 #include <signal.h>
 #include <sys/resource.h>
 #include <time.h>
@@ -389,6 +391,75 @@ START_TEST(overviews_agree_with_gdaladdo)
 }
 END_TEST
 
+/* Level l + 1 from level l by average, ratio 2, as GDAL does it for an
+ * image whose last band is alpha: unassociated, a pixel of alpha 0 is
+ * left out of every band (none left: 0); associated (premultiplied),
+ * every pixel counts. */
+static void naive_alpha_average(const tes_tile *src, tes_tile *dst,
+                                bool associated)
+{
+    int w = src->width / 2, h = src->height / 2, nb = src->bands;
+    ck_assert_int_eq(tes_tile_alloc(dst, src->type, w, h, nb), 0);
+    for (int y = 0; y < h; y++)
+        for (int x = 0; x < w; x++)
+            for (int b = 0; b < nb; b++) {
+                double sum = 0;
+                int n = 0;
+                for (int k = 0; k < 4; k++) {
+                    int sx = 2 * x + k % 2, sy = 2 * y + k / 2;
+                    if (!associated &&
+                        tes_tile_get(src, nb - 1, sx, sy) == 0)
+                        continue;
+                    sum += tes_tile_get(src, b, sx, sy);
+                    n++;
+                }
+                tes_tile_set(dst, b, x, y, n ? floor(sum / n + 0.5) : 0);
+            }
+}
+
+/* Average overviews of images with an alpha band against the naive
+ * cascade above: unassociated alpha masks as GDAL's does, associated
+ * alpha is averaged as it is (exact for premultiplied colours); 8-bit
+ * RGBA and 16-bit grey + alpha. */
+START_TEST(overviews_alpha_average_as_gdal_or_premultiplied)
+{
+    static const tu_alpha_image c[] = {
+        { "a.tif", 4, 8, PHOTOMETRIC_RGB, EXTRASAMPLE_UNASSALPHA },
+        { "a.tif", 4, 8, PHOTOMETRIC_RGB, EXTRASAMPLE_ASSOCALPHA },
+        { "a.tif", 2, 16, PHOTOMETRIC_MINISBLACK, EXTRASAMPLE_UNASSALPHA },
+        { "a.tif", 2, 16, PHOTOMETRIC_MINISBLACK, EXTRASAMPLE_ASSOCALPHA },
+    };
+    char *p = tu_path(dir, "a.tif");
+    for (size_t i = 0; i < sizeof c / sizeof c[0]; i++) {
+        tes_sample_type t = c[i].bits == 8 ? TES_U8 : TES_U16;
+        bool assoc = c[i].kind == EXTRASAMPLE_ASSOCALPHA;
+        ck_assert_int_eq(tu_write_alpha(p, 256, 192, &c[i], 32), 0);
+        tes_overview_options o = TES_OVERVIEW_OPTIONS_INIT;
+        o.resampling = TES_RESAMPLE_AVERAGE;
+        o.min_size = 40;
+        tes_pool *pool = tu_pool(2);
+        ck_assert_int_eq(tes_raster_build_overviews(pool, p, &o, NULL), 0);
+        tes_pool_destroy(pool);
+        ck_assert_int_eq(directories(p), 4);
+        tes_tile above;
+        ck_assert_int_eq(tu_read_libtiff_dir(p, 0, &above, t, c[i].bands), 0);
+        for (int d = 1; d <= 3; d++) {
+            tes_tile got, want;
+            ck_assert_int_eq(tu_read_libtiff_dir(p, d, &got, t, c[i].bands),
+                             0);
+            naive_alpha_average(&above, &want, assoc);
+            ck_assert_msg(tu_tiles_equal(&got, &want), "case %zu level %d",
+                          i, d);
+            tes_tile_free(&want);
+            tes_tile_free(&above);
+            above = got;
+        }
+        tes_tile_free(&above);
+    }
+    free(p);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     tu_quiet_libtiff();
@@ -402,6 +473,7 @@ static Suite *suite(void)
     tcase_add_test(tc, overviews_within_memory_budget);
     tcase_add_test(tc, overviews_failing_write_leaves_file_untouched);
     tcase_add_test(tc, overviews_agree_with_gdaladdo);
+    tcase_add_test(tc, overviews_alpha_average_as_gdal_or_premultiplied);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -212,7 +212,7 @@ static PyObject *fn_info(PyObject *self, PyObject *args)
     if (gt && nodata && epsg && alpha && ct && ovr)
         d = Py_BuildValue(
             "{s:O&,s:L,s:L,s:i,s:s,s:O,s:i,s:i,s:O,s:s,s:i,s:O,s:K,s:O,"
-            "s:O,s:O,s:i,s:O,s:O,s:O,s:O}",
+            "s:O,s:O,s:i,s:O,s:O,s:O,s:O,s:O}",
             "file", PyUnicode_DecodeFSDefault, path,
             "width", (long long)in->width, "height", (long long)in->height,
             "bands", in->bands, "type", tes_sample_type_name(in->type),
@@ -223,8 +223,9 @@ static PyObject *fn_info(PyObject *self, PyObject *args)
             "bigtiff", in->bigtiff ? Py_True : Py_False,
             "file_size", (unsigned long long)in->file_size, "nodata", nodata,
             "geotransform", gt, "epsg", epsg, "bits", in->bits, "rgb",
-            in->rgb ? Py_True : Py_False, "alpha_band", alpha, "color_table",
-            ct, "overviews", ovr);
+            in->rgb ? Py_True : Py_False, "alpha_band", alpha,
+            "alpha_associated", in->alpha_associated ? Py_True : Py_False,
+            "color_table", ct, "overviews", ovr);
     Py_XDECREF(alpha);
     Py_XDECREF(ct);
     Py_XDECREF(ovr);

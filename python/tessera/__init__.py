@@ -1016,9 +1016,10 @@ def info(path):
     compression ("deflate", ...), predictor, bigtiff, file_size (bytes),
     nodata (a float, NaN included, or None), geotransform (GDAL's 6
     numbers, or None), epsg (int or None), bits (per sample as stored), rgb
-    (bool), alpha_band (1-based, or None), color_table (None, or
-    {"count": n, "entries": [[red, green, blue, 255], ...]} as GDAL shows
-    it) and overviews ([{"width", "height", "external"}, ...]).
+    (bool), alpha_band (1-based, or None), alpha_associated (True when that
+    alpha is associated: the colours are premultiplied by it), color_table
+    (None, or {"count": n, "entries": [[red, green, blue, 255], ...]} as
+    GDAL shows it) and overviews ([{"width", "height", "external"}, ...]).
 
     Raises TesseraError for a file tessera cannot read, with the reason.
     """

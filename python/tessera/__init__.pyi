@@ -65,6 +65,7 @@ class Info(TypedDict):
     bits: int
     rgb: bool
     alpha_band: int | None
+    alpha_associated: bool
     color_table: ColorTable | None
     overviews: list[Overview]
 

@@ -155,3 +155,20 @@ def test_color_relief_file_is_rgb_with_alpha(dem_file, tmp_path):
                          tmp_path / "c.tif", alpha=True)
     i = tessera.info(tmp_path / "c.tif")
     assert i["rgb"] and i["alpha_band"] == 4 and i["color_table"] is None
+    assert i["alpha_associated"] is False
+
+
+def test_info_says_associated_alpha_and_convert_keeps_it(tmp_path):
+    gdal = pytest.importorskip("osgeo.gdal")
+    src = tmp_path / "pre.tif"
+    ds = gdal.GetDriverByName("GTiff").Create(
+        str(src), 40, 30, 4, gdal.GDT_Byte, ["ALPHA=PREMULTIPLIED"])
+    for b in range(1, 5):
+        ds.GetRasterBand(b).Fill(60 * b)
+    ds = None
+    i = tessera.info(src)
+    assert i["alpha_band"] == 4 and i["alpha_associated"] is True
+    assert i == {**raster_tool_json("info", "--json", src), "file": str(src)}
+    raster_tool("convert", "--quiet", "--cog", src, tmp_path / "c.tif")
+    c = tessera.info(tmp_path / "c.tif")
+    assert c["alpha_band"] == 4 and c["alpha_associated"] is True
