@@ -125,22 +125,9 @@ static int run(int argc, char **argv)
         for (int i = 0; i < st.n; i++)
             st.band[i] = i;
     }
-    /* The output band means what the input band meant: a palette band
-     * keeps its colour table while its type is kept, RGB stays RGB while
-     * the bands stay in order, */
-    if (info->colormap && st.n == 1 && (!type || type == info->type))
-        c.out.colormap = info->colormap;
-    if (info->rgb && st.n >= 3 && st.band[0] == 0 && st.band[1] == 1 &&
-        st.band[2] == 2)
-        c.out.rgb = true;
-    /* and an alpha band stays alpha as the last of two or more, associated
-     * (the other bands premultiplied by it) or not as it was: what the
-     * bands hold does not change, whatever their type */
-    if (info->alpha_band && st.n >= (c.out.rgb ? 4 : 2) &&
-        st.band[st.n - 1] == info->alpha_band - 1) {
-        c.out.alpha = true;
-        c.out.alpha_associated = info->alpha_associated;
-    }
+    /* the output keeps what the bands mean (colour table, RGB, alpha)
+     * where they keep it, by the rule the Python package shares */
+    tes_raster_keep_meaning(&c.out, info, st.band, st.n, type);
     tes_kernel k = TES_KERNEL_INIT;
     k.name = "convert";
     k.out_type = type ? type : info->type;

@@ -512,6 +512,28 @@ TES_API int tes_georef_from_geotransform(tes_georef *g, void **owned,
  * always worked too.) */
 TES_API void tes_georef_release(tes_georef *g, void *owned);
 
+/* What an output keeps of what the input's bands mean, when output band b
+ * holds input band bands[b] (0-based; bands NULL: all n = in->bands in
+ * order) as samples of type (TES_TYPE_NONE: the input's) with their values
+ * unchanged otherwise, as raster-tool convert writes them. Sets opts's
+ * colormap, rgb, alpha and alpha_associated, and nothing else:
+ *   colormap   in->colormap, when the output is one band of the input's
+ *              type (a different type changes what the indices are);
+ *   rgb        when the input is RGB and output bands 1-3 are its bands
+ *              1-3 in order;
+ *   alpha      when the input has an alpha band and it is the last of two
+ *              or more output bands (four or more with rgb), with
+ *              alpha_associated as the input's: what the bands hold does
+ *              not change with their type.
+ * Cleared where the rule does not keep them. opts->colormap then points
+ * into in: use opts before closing the input. The raster-tool convert
+ * command and the Python package's convert both call this, so the two
+ * write the same file. */
+TES_API void tes_raster_keep_meaning(tes_raster_create_options *opts,
+                                     const tes_raster_info *in,
+                                     const int *bands, int n,
+                                     tes_sample_type type);
+
 /* ------------------------------------------------------------------------
  * 4. The pipeline
  * ------------------------------------------------------------------------ */

@@ -141,6 +141,33 @@ int tes__resolve_output(const tes_raster_create_options *o,
     return 0;
 }
 
+/* The rule for every output band that is its input band unchanged in
+ * meaning (see tessera_raster.h); the checks above accept what it sets. */
+TES_API void tes_raster_keep_meaning(tes_raster_create_options *opts,
+                                     const tes_raster_info *in,
+                                     const int *bands, int n,
+                                     tes_sample_type type)
+{
+    if (!bands)
+        n = in->bands;
+#define BAND(i) (bands ? bands[i] : (i))
+    /* a palette band keeps its colour table while its type is kept (other
+     * indices would be other values), */
+    opts->colormap = in->colormap && n == 1 && (!type || type == in->type)
+                         ? in->colormap
+                         : NULL;
+    /* RGB stays RGB while the bands stay in order, */
+    opts->rgb = in->rgb && n >= 3 && BAND(0) == 0 && BAND(1) == 1 &&
+                BAND(2) == 2;
+    /* and an alpha band stays alpha as the last of two or more, associated
+     * (the other bands premultiplied by it) or not as it was, whatever
+     * the type */
+    opts->alpha = in->alpha_band && n >= (opts->rgb ? 4 : 2) &&
+                  BAND(n - 1) == in->alpha_band - 1;
+    opts->alpha_associated = opts->alpha && in->alpha_associated;
+#undef BAND
+}
+
 /* The mode a new file gets: 0666 less the umask, read without changing it. */
 static mode_t file_mode(void)
 {

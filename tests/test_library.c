@@ -1223,6 +1223,53 @@ START_TEST(library_output_format_and_georef_release)
 }
 END_TEST
 
+/* tes_raster_keep_meaning: raster-tool convert's rule, checked here on
+ * its own (the Python tests compare the two programs' files) */
+START_TEST(library_keep_meaning_follows_the_bands)
+{
+    static const uint16_t red[2] = { 0, 65535 }, green[2] = { 0, 0 },
+                          blue[2] = { 65535, 0 };
+    const tes_colormap cm = { 2, red, green, blue };
+    tes_raster_info in;
+    memset(&in, 0, sizeof in);
+    in.bands = 1;
+    in.type = TES_U8;
+    in.colormap = &cm;
+    tes_raster_create_options o = TES_RASTER_CREATE_OPTIONS_INIT;
+    const int one[1] = { 0 };
+    tes_raster_keep_meaning(&o, &in, NULL, 0, TES_TYPE_NONE);
+    ck_assert_ptr_eq(o.colormap, &cm);
+    tes_raster_keep_meaning(&o, &in, one, 1, TES_U8);
+    ck_assert_ptr_eq(o.colormap, &cm);
+    tes_raster_keep_meaning(&o, &in, one, 1, TES_U16); /* other values */
+    ck_assert_ptr_null(o.colormap);
+    ck_assert(!o.rgb && !o.alpha && !o.alpha_associated);
+
+    memset(&in, 0, sizeof in);
+    in.bands = 4;
+    in.type = TES_U8;
+    in.rgb = true;
+    in.alpha_band = 4;
+    in.alpha_associated = true;
+    o.compress = TES_COMPRESS_ZSTD; /* other fields stay */
+    tes_raster_keep_meaning(&o, &in, NULL, 0, TES_F32);
+    ck_assert(o.rgb && o.alpha && o.alpha_associated && !o.colormap);
+    ck_assert_int_eq(o.compress, TES_COMPRESS_ZSTD);
+    const int bgra[4] = { 2, 1, 0, 3 }, argb[4] = { 3, 0, 1, 2 },
+              rgb[3] = { 0, 1, 2 }, ga[2] = { 0, 3 };
+    tes_raster_keep_meaning(&o, &in, bgra, 4, TES_TYPE_NONE);
+    ck_assert(!o.rgb && o.alpha && o.alpha_associated);
+    tes_raster_keep_meaning(&o, &in, argb, 4, TES_TYPE_NONE);
+    ck_assert(!o.rgb && !o.alpha && !o.alpha_associated);
+    tes_raster_keep_meaning(&o, &in, rgb, 3, TES_TYPE_NONE);
+    ck_assert(o.rgb && !o.alpha && !o.alpha_associated);
+    tes_raster_keep_meaning(&o, &in, ga, 2, TES_TYPE_NONE);
+    ck_assert(!o.rgb && o.alpha && o.alpha_associated);
+    tes_raster_keep_meaning(&o, &in, ga + 1, 1, TES_TYPE_NONE);
+    ck_assert(!o.rgb && !o.alpha);
+}
+END_TEST
+
 static Suite *library_suite(void)
 {
     Suite *s = suite_create("library");
@@ -1244,6 +1291,7 @@ static Suite *library_suite(void)
     tcase_add_test(tc, library_one_kernel_many_threads_at_once);
     tcase_add_test(tc, library_pipelines_inside_tasks_help_not_deadlock);
     tcase_add_test(tc, library_output_format_and_georef_release);
+    tcase_add_test(tc, library_keep_meaning_follows_the_bands);
     suite_add_tcase(s, tc);
     return s;
 }

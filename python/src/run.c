@@ -277,6 +277,13 @@ static void body_files(run_state *s, tes_kernel *wk, wrap *w)
     const tes_raster_info *i0 = rc ? NULL : tes_raster_info_get(r[0]);
     if (!rc)
         rc = check_map(s, i0->bands, s->paths[0]);
+    if (!rc && s->kind == TPY_CONVERT && s->out_path) {
+        /* a file's bands keep what they mean (colour table, RGB, alpha)
+         * by raster-tool convert's rule, so both write the same file */
+        const tpy_bandmap *m = s->k->arg;
+        tes_raster_keep_meaning(&s->co, i0, m ? m->map : NULL,
+                                m ? m->n : 0, s->k->out_type);
+    }
     if (!rc && s->out_buffer) {
         rc = check_out(s, i0->type, i0->bands, i0->width, i0->height);
         w->dest = &s->out;

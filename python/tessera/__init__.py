@@ -984,6 +984,17 @@ def convert(src, dst, *, type=None, bands=None, **kw):
     type   the output's type (the input's)
     bands  1-based bands to keep, in order: [3, 2, 1]
 
+    From a file to a file, the output keeps what the bands mean where
+    they keep it, as raster-tool convert does (the same rule in the C
+    library; the same file, byte for byte, for the same arguments, cog=
+    included): a palette band's colour table while its type is kept
+    (one band); photometric RGB while bands 1-3 stay the input's 1-3 in
+    order; an alpha band, associated (premultiplied) or not as it was,
+    while it is the last of two or more bands (four or more with RGB),
+    whatever the type. info() of the output shows them (color_table,
+    rgb, alpha_band, alpha_associated). An array has none of these: its
+    output is grey bands.
+
     Common keywords: see help(tessera).
 
     >>> tessera.convert(array, "out.tif", geotransform=gt, epsg=32633)

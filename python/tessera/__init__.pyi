@@ -205,6 +205,8 @@ def stats(src: Source, *, bins: int = 0,
           memory: Memory | None = None,
           progress: Progress | None = None,
           tile: Tile = 256) -> list[BandStats]: ...
+# file to file: keeps the colour table, RGB and alpha as raster-tool
+# convert does (see help(tessera.convert))
 def convert(src: Source, dst: PathLike | None, *,
             type: DTypeLike | None = None,
             bands: int | Sequence[int] | None = None,
