@@ -517,8 +517,10 @@ TES_API void tes_georef_release(tes_georef *g, void *owned);
  * order) as samples of type (TES_TYPE_NONE: the input's) with their values
  * unchanged otherwise, as raster-tool convert writes them. Sets opts's
  * colormap, rgb, alpha and alpha_associated, and nothing else:
- *   colormap   in->colormap, when the output is one band of the input's
- *              type (a different type changes what the indices are);
+ *   colormap   in->colormap, when the output is the input's band 1 (the
+ *              palette band; any others are extra samples) alone, of the
+ *              input's type (a different type changes what the indices
+ *              are);
  *   rgb        when the input is RGB and output bands 1-3 are its bands
  *              1-3 in order;
  *   alpha      when the input has an alpha band and it is the last of two

@@ -151,9 +151,11 @@ TES_API void tes_raster_keep_meaning(tes_raster_create_options *opts,
     if (!bands)
         n = in->bands;
 #define BAND(i) (bands ? bands[i] : (i))
-    /* a palette band keeps its colour table while its type is kept (other
-     * indices would be other values), */
-    opts->colormap = in->colormap && n == 1 && (!type || type == in->type)
+    /* the palette band (the first: the others are extra samples) keeps
+     * its colour table while its type is kept (other indices would be
+     * other values), */
+    opts->colormap = in->colormap && n == 1 && BAND(0) == 0 &&
+                             (!type || type == in->type)
                          ? in->colormap
                          : NULL;
     /* RGB stays RGB while the bands stay in order, */

@@ -1243,6 +1243,13 @@ START_TEST(library_keep_meaning_follows_the_bands)
     ck_assert_ptr_eq(o.colormap, &cm);
     tes_raster_keep_meaning(&o, &in, one, 1, TES_U16); /* other values */
     ck_assert_ptr_null(o.colormap);
+    in.bands = 2; /* a palette band and an extra sample: only band 1 */
+    const int second[1] = { 1 };
+    tes_raster_keep_meaning(&o, &in, second, 1, TES_TYPE_NONE);
+    ck_assert_ptr_null(o.colormap);
+    tes_raster_keep_meaning(&o, &in, one, 1, TES_TYPE_NONE);
+    ck_assert_ptr_eq(o.colormap, &cm);
+    in.bands = 1;
     ck_assert(!o.rgb && !o.alpha && !o.alpha_associated);
 
     memset(&in, 0, sizeof in);
