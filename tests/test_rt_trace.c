@@ -299,9 +299,16 @@ static void traced_fib(void *(*fn)(void *), long nforks)
     ck_assert_int_eq(tes_await(f, &r), 0);
     ck_assert_int_eq((intptr_t)r, 2584);
     tes_future_release(f);
-    struct timespec idle = {0, 30000000}; /* long enough to park */
-    nanosleep(&idle, NULL);
+    /* idle until a worker has parked: how long that takes depends on the
+     * machine (30 ms was not always enough under TSan beside other load) */
     tes_worker_stats st;
+    struct timespec idle = {0, 10000000};
+    for (int i = 0; i < 1000; i++) {
+        tes_pool_stats(p, &st, NULL, 0);
+        if (st.parks > 0)
+            break;
+        nanosleep(&idle, NULL);
+    }
     tes_pool_stats(p, &st, NULL, 0);
     tes_pool_destroy(p);
     /* Every task is a span: fib(18) makes fib(19) - 1 tasks, plus root. */
