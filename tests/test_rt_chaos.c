@@ -887,6 +887,15 @@ START_TEST(chaos_a_million_random_operations)
         pthread_create(&th[d], NULL, driver, (void *)(intptr_t)d);
     for (int d = 0; d < NDRIVERS; d++)
         pthread_join(th[d], NULL);
+    /* Detached jobs may still run, and spawn into any pool. A pool must
+     * not be destroyed while another thread may still use it (it is then
+     * freed: TSan caught pool 0 freed under a spawn from pool 1's
+     * worker), so wait until every detached job has finished (the
+     * watchdog still bounds the wait); destroying a pool with work queued
+     * is op_short_pool's. */
+    struct timespec ms = {0, 1000000};
+    while (atomic_load(&detached_ran) < atomic_load(&detached_spawned))
+        nanosleep(&ms, NULL);
     for (int k = 0; k < NACTORS; k++)
         tes_actor_destroy(actors[k]);
     for (int i = 0; i < NPOOLS; i++)
